@@ -1,0 +1,1 @@
+"""The `netscope` command: one entry point, one module per subcommand."""

@@ -1,0 +1,62 @@
+"""`netscope` entry point: parse arguments, dispatch to a subcommand module, map errors.
+
+Each subcommand lives in its own module under `netscope.cli` with `add_parser(subparsers)`
+(which registers it and sets `func`) and is listed in SUBCOMMANDS. Modules import heavy
+packages (Textual, bcc, scapy) inside their run functions only, so `netscope show` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from netscope import __version__
+from netscope.cli.errors import UserError
+
+SUBCOMMANDS = (
+    "netscope.cli.snapshot_cmd",
+    "netscope.cli.show_cmd",
+)
+
+DESCRIPTION = """\
+netscope: where does my packet go on this host, where does it die, and why?
+
+Reads every network namespace (named, Docker's, those of processes), resolves veth pairs
+across them, and shows interfaces, bridges, addresses, routes, rules and neighbours.
+Reading the live host needs root (CAP_SYS_ADMIN to enter namespaces, CAP_NET_ADMIN).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netscope", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"netscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMANDS:
+        importlib.import_module(module_name).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"netscope: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("netscope: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

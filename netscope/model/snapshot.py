@@ -1,0 +1,49 @@
+"""A snapshot: everything collected from one host at one moment, plus how it was collected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netscope.model.l2 import FdbEntry, Link
+from netscope.model.l3 import Address, Neighbour, Route, Rule
+from netscope.model.netns import Container, Namespace
+
+FORMAT_NAME = "netscope-snapshot"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CollectorError:
+    """A collector that could not do (all of) its work, and where: never silently dropped."""
+
+    collector: str
+    message: str
+    netns: str | None = None
+
+
+@dataclass(frozen=True)
+class Header:
+    """Where and when a snapshot was taken, and by which netscope."""
+
+    netscope_version: str
+    kernel: str
+    hostname: str
+    captured_at: str
+    duration_ms: float
+    redacted: bool = False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The host's network state: flat lists of model objects, each naming its namespace."""
+
+    header: Header
+    namespaces: tuple[Namespace, ...]
+    links: tuple[Link, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    routes: tuple[Route, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    neighbours: tuple[Neighbour, ...] = ()
+    fdb: tuple[FdbEntry, ...] = ()
+    containers: tuple[Container, ...] = ()
+    errors: tuple[CollectorError, ...] = ()
