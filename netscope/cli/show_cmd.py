@@ -1,0 +1,34 @@
+"""`netscope show [--snapshot FILE] [--json]`: the topology as a readable tree."""
+
+from __future__ import annotations
+
+import sys
+
+from netscope.cli.source import add_snapshot_option, snapshot_from_args
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "show", help="print the topology as a tree",
+        description="Namespaces (with container names) -> interfaces with state, addresses and "
+                    "veth peers -> bridge ports -> routes.")
+    add_snapshot_option(p)
+    p.add_argument("--json", action="store_true",
+                   help="print the snapshot document (docs/snapshot.md) instead of the tree")
+    p.add_argument("--all-tables", action="store_true",
+                   help="also show the local routing table and kernel-made IPv6 routes")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    snapshot = snapshot_from_args(args)
+    if args.json:
+        from netscope.snapshot import dumps
+
+        sys.stdout.write(dumps(snapshot))
+        return 0
+    from netscope.cli.tree import render_tree
+
+    for line in render_tree(snapshot, all_tables=args.all_tables):
+        print(line)
+    return 0

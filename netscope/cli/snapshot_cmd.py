@@ -1,0 +1,38 @@
+"""`netscope snapshot [-o FILE]`: save the host's network state as a versioned JSON file."""
+
+from __future__ import annotations
+
+import sys
+
+from netscope.cli.errors import UserError
+from netscope.cli.source import collect_live
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "snapshot", help="save the host's network state as JSON",
+        description="Collect every namespace, link, address, route, rule, neighbour and bridge "
+                    "FDB entry, and write them as a versioned JSON snapshot (docs/snapshot.md) "
+                    "that `netscope show --snapshot FILE` opens anywhere, without root.")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="file to write (default: standard output)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from netscope.snapshot import dumps, save
+
+    snapshot = collect_live()
+    if args.output and args.output != "-":
+        try:
+            save(snapshot, args.output)
+        except OSError as e:
+            raise UserError(f"cannot write {args.output}: {e.strerror}; "
+                            "choose a writable path with -o") from None
+        print(f"netscope: wrote {args.output}: {len(snapshot.namespaces)} namespaces, "
+              f"{len(snapshot.links)} links, {len(snapshot.containers)} containers, "
+              f"{len(snapshot.errors)} collector errors, in {snapshot.header.duration_ms:.0f} ms",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(dumps(snapshot))
+    return 0

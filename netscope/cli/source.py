@@ -1,0 +1,42 @@
+"""Where a command's snapshot comes from: a file (--snapshot) or the live host."""
+
+from __future__ import annotations
+
+import sys
+
+from netscope.cli.errors import UserError
+from netscope.model import Snapshot
+
+
+def add_snapshot_option(parser) -> None:
+    parser.add_argument("--snapshot", metavar="FILE",
+                        help="read a saved snapshot instead of the live host (no root needed)")
+
+
+def collect_live(quiet: bool = False) -> Snapshot:
+    from netscope.collect.runner import collect_snapshot
+    from netscope.host.errors import HostError
+
+    def progress(message: str) -> None:
+        if not quiet and sys.stderr.isatty():
+            print(f"netscope: {message}", file=sys.stderr)
+
+    try:
+        return collect_snapshot(progress)
+    except HostError as e:
+        raise UserError(str(e)) from None
+    except PermissionError as e:
+        raise UserError(f"permission denied reading {e.filename or 'the host'}: "
+                        "run netscope as root (sudo)") from None
+
+
+def snapshot_from_args(args) -> Snapshot:
+    """The snapshot named by --snapshot, or a fresh one from the live host."""
+    if getattr(args, "snapshot", None):
+        from netscope.snapshot import SnapshotError, load
+
+        try:
+            return load(args.snapshot)
+        except SnapshotError as e:
+            raise UserError(str(e)) from None
+    return collect_live(quiet=getattr(args, "json", False))

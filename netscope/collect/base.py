@@ -1,0 +1,47 @@
+"""What a collector is, and what it is handed while it runs inside a namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from netscope.host.netlink import RtnlSocket
+from netscope.model import link_id, ns_id
+
+
+@dataclass
+class NsContext:
+    """One namespace being read: the calling thread is inside it while collectors run.
+
+    Subprocesses started from the collector (iptables-save ...) inherit the namespace, and
+    sockets opened there belong to it. `fd` is an open descriptor on the namespace.
+    """
+
+    inode: int
+    fd: int
+    sock: RtnlSocket
+    # ifindex -> link id, filled by the links collector for the others to use
+    links: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def netns(self) -> str:
+        return ns_id(self.inode)
+
+    def link(self, ifindex: int | None) -> str | None:
+        if ifindex is None or ifindex <= 0:
+            return None
+        return link_id(self.inode, ifindex)
+
+
+class NamespaceCollector(Protocol):
+    """Reads one concern (links, routes ...) of one namespace. Read-only, never loads modules."""
+
+    name: str
+    # the Snapshot field its objects go to
+    field: str
+
+    def can_run(self) -> str | None:
+        """None when it can run here, else the reason it cannot (shown to the user)."""
+
+    def collect(self, ctx: NsContext) -> list:
+        """The model objects of this concern in the namespace `ctx` is inside."""

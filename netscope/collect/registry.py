@@ -1,0 +1,23 @@
+"""Every collector netscope runs, registered in one place (and checked by one conformance test)."""
+
+from __future__ import annotations
+
+from netscope.collect.base import NamespaceCollector
+from netscope.collect.bridge import FdbCollector
+from netscope.collect.l3 import (
+    AddressesCollector,
+    NeighboursCollector,
+    RoutesCollector,
+    RulesCollector,
+)
+from netscope.collect.links import LinksCollector
+
+# Links first: the others name interfaces by the ids it records.
+NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
+    LinksCollector(),
+    AddressesCollector(),
+    RoutesCollector(),
+    RulesCollector(),
+    NeighboursCollector(),
+    FdbCollector(),
+)

@@ -1,0 +1,162 @@
+"""Collect a whole host: enter each namespace once, run every collector, resolve peers."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from netscope import __version__
+from netscope.collect.base import NsContext
+from netscope.collect.containers import collect_containers
+from netscope.collect.links import resolve_peers
+from netscope.collect.privileges import require_capabilities
+from netscope.collect.registry import NAMESPACE_COLLECTORS
+from netscope.collect.sysctl import read_namespace_sysctls
+from netscope.host import docker, netns, rtnl
+from netscope.host.errors import NamespaceGone
+from netscope.host.netlink import RtnlSocket
+from netscope.model import (
+    CollectorError,
+    Container,
+    Header,
+    Namespace,
+    NsOrigin,
+    Snapshot,
+    ns_id,
+)
+
+Progress = Callable[[str], None]
+
+
+class _Opened:
+    """The fd and rtnetlink socket of every namespace read, kept for nsid questions."""
+
+    def __init__(self) -> None:
+        self.fds: dict[int, int] = {}
+        self.socks: dict[int, RtnlSocket] = {}
+        self.nsids: dict[int, dict[int, int]] = defaultdict(dict)
+        self.asked: dict[int, set[int]] = defaultdict(set)
+
+    def nsid_to_inode(self, observer: int, nsid: int, likely: list[int]) -> int | None:
+        known = self.nsids[observer]
+        if nsid in known:
+            return known[nsid]
+        sock = self.socks.get(observer)
+        if sock is None:
+            return None
+        order = [*likely, *(i for i in self.fds if i not in likely)]
+        for candidate in order:
+            if candidate == observer or candidate in self.asked[observer]:
+                continue
+            self.asked[observer].add(candidate)
+            got = rtnl.get_nsid(sock, self.fds[candidate])
+            if got is not None:
+                known[got] = candidate
+                if got == nsid:
+                    return candidate
+        return None
+
+    def close(self) -> None:
+        for s in self.socks.values():
+            s.close()
+        for fd in self.fds.values():
+            os.close(fd)
+
+
+def _origins(found: netns.FoundNamespace) -> tuple[NsOrigin, ...]:
+    out = []
+    if found.is_self:
+        out.append(NsOrigin("self", "/proc/self/ns/net"))
+    out += [NsOrigin("named", f"{netns.NAMED_DIR}/{n}") for n in found.named]
+    out += [NsOrigin("docker", f"{netns.DOCKER_DIR}/{n}") for n in found.docker]
+    out += [NsOrigin("proc", f"/proc/{pid}/ns/net", pid, comm) for pid, comm in found.pids]
+    return tuple(out)
+
+
+def _human_name(found: netns.FoundNamespace, containers: list[Container]) -> str:
+    here = ns_id(found.inode)
+    # a container that joined another's namespace does not name it
+    names = [c.name for c in containers if c.netns == here and not c.shares_netns_with]
+    if found.is_self:
+        return "host"
+    if names:
+        return names[0]
+    if found.named:
+        return found.named[0]
+    if found.docker:
+        return f"docker/{found.docker[0]}"
+    if found.pids:
+        pid, comm = found.pids[0]
+        return f"{comm}[{pid}]"
+    return f"netns {found.inode}"
+
+
+def _collect_namespace(ctx: NsContext, objects: dict[str, list],
+                       errors: list[CollectorError]) -> None:
+    for collector in NAMESPACE_COLLECTORS:
+        try:
+            objects[collector.field].extend(collector.collect(ctx))
+        except OSError as e:
+            errors.append(CollectorError(collector.name, str(e), ctx.netns))
+
+
+def collect_snapshot(progress: Progress | None = None) -> Snapshot:
+    """Read the whole host. Raises HostError when privileges are missing."""
+    started = time.perf_counter()
+    require_capabilities()
+    found = netns.discover()
+    if progress:
+        progress(f"found {len(found)} network namespaces")
+    errors: list[CollectorError] = []
+    objects: dict[str, list] = defaultdict(list)
+    sysctls: dict[int, dict[str, str]] = {}
+    opened = _Opened()
+    home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        for inode, ns in found.items():
+            try:
+                fd = netns.open_ns(ns)
+            except NamespaceGone as e:
+                errors.append(CollectorError("netns", str(e), ns_id(inode)))
+                continue
+            opened.fds[inode] = fd
+            with netns.entered(fd, home):
+                sock = opened.socks[inode] = RtnlSocket()
+                sysctls[inode] = read_namespace_sysctls()
+                _collect_namespace(NsContext(inode, fd, sock), objects, errors)
+        objects["links"] = resolve_peers(objects["links"], opened.nsid_to_inode)
+    finally:
+        opened.close()
+        os.close(home)
+
+    containers: list[Container] = []
+    if docker.docker_socket_present():
+        self_inode = next(i for i, f in found.items() if f.is_self)
+        try:
+            containers = collect_containers(self_inode)
+        except docker.DockerUnavailable as e:
+            errors.append(CollectorError("containers", str(e)))
+
+    namespaces = tuple(
+        Namespace(id=ns_id(inode), inode=inode, name=_human_name(f, containers),
+                  origins=_origins(f), is_self=f.is_self, sysctls=sysctls[inode])
+        for inode, f in found.items() if inode in sysctls
+    )
+    header = Header(
+        netscope_version=__version__,
+        kernel=os.uname().release,
+        hostname=socket.gethostname(),
+        captured_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return Snapshot(
+        header=header,
+        namespaces=namespaces,
+        containers=tuple(containers),
+        errors=tuple(errors),
+        **{field: tuple(items) for field, items in objects.items()},
+    )

@@ -1,0 +1,71 @@
+"""Write and read snapshot files. Reading is strict: bad input is one clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from netscope.model.snapshot import FORMAT_NAME, FORMAT_VERSION, Snapshot
+from netscope.snapshot.codec import DecodeError, decode, encode
+
+
+class SnapshotError(Exception):
+    """A snapshot file cannot be used; the message says why and what to do."""
+
+
+def dumps(snapshot: Snapshot) -> str:
+    body = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **encode(snapshot)}
+    return json.dumps(body, indent=1, sort_keys=False) + "\n"
+
+
+def save(snapshot: Snapshot, path: str) -> None:
+    """Write atomically: a crash never leaves a half-written snapshot under `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".netscope-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(dumps(snapshot))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def loads(text: str, source: str = "snapshot") -> Snapshot:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        hint = "the file is truncated" if e.pos >= len(text.rstrip()) else "the file is corrupt"
+        raise SnapshotError(
+            f"{source} is not valid JSON ({hint}: {e.msg} at line {e.lineno}); "
+            "take a new one with `netscope snapshot -o FILE`") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise SnapshotError(f"{source} is not a netscope snapshot (no \"format\": "
+                            f"\"{FORMAT_NAME}\" field); pass a file written by `netscope snapshot`")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SnapshotError(f"{source} has no valid format version; the file is corrupt")
+    if version > FORMAT_VERSION:
+        raise SnapshotError(f"{source} was written by a newer netscope (format {version}); this "
+                            f"one reads up to format {FORMAT_VERSION}: upgrade netscope")
+    if version < 1:
+        raise SnapshotError(f"{source} has an unknown format version {version}")
+    body = {k: v for k, v in data.items() if k not in ("format", "version")}
+    try:
+        return decode(Snapshot, body)
+    except DecodeError as e:
+        raise SnapshotError(f"{source} is not a valid snapshot: {e}") from None
+
+
+def load(path: str) -> Snapshot:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise SnapshotError(f"{path}: no such file; take one with `netscope snapshot -o {path}`"
+                            ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SnapshotError(f"{path}: cannot read it ({e})") from None
+    return loads(text, path)
