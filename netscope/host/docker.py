@@ -1,0 +1,146 @@
+"""Running Docker containers, read from the Docker Engine API over its unix socket.
+
+Standard library only: an `http.client` connection whose socket is AF_UNIX. Paths carry no API
+version prefix, so the daemon answers in its own version (old and new engines alike).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+DOCKER_SOCKET = "/var/run/docker.sock"
+_POOL_ABOVE = 4  # inspect in parallel only when there are more containers than this
+
+
+class DockerUnavailable(Exception):
+    """The Docker socket exists but the engine did not answer properly (message says why)."""
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def docker_socket_present(path: str = DOCKER_SOCKET) -> bool:
+    """True if `path` exists and is a unix socket (says nothing about whether dockerd answers)."""
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _get(path: str, url: str, timeout: float) -> Any:
+    """The decoded JSON answer to GET `url`, or None for HTTP 404."""
+    conn = _UnixHTTPConnection(path, timeout)
+    try:
+        conn.request("GET", url)
+        response = conn.getresponse()
+        body = response.read()
+    except PermissionError as e:
+        raise DockerUnavailable(
+            f"cannot open the Docker socket {path} ({e.strerror}): run as root"
+        ) from e
+    except (OSError, http.client.HTTPException) as e:
+        raise DockerUnavailable(
+            f"the Docker socket {path} does not answer GET {url} ({e or type(e).__name__}):"
+            " check that dockerd is running (systemctl status docker)"
+        ) from e
+    finally:
+        conn.close()
+    if response.status == 404:
+        return None
+    if response.status != 200:
+        raise DockerUnavailable(
+            f"Docker API GET {url} failed: HTTP {response.status} {_message(body)}:"
+            " check dockerd's log (journalctl -u docker)"
+        )
+    try:
+        return json.loads(body)
+    except ValueError as e:
+        raise DockerUnavailable(f"Docker API GET {url} answered with invalid JSON ({e})") from e
+
+
+def _message(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("message", "")).strip()
+    except (ValueError, AttributeError):
+        return body[:200].decode("utf-8", "replace").strip()
+
+
+def _port_bindings(ports: dict[str, list[dict[str, str]] | None] | None) -> tuple[str, ...]:
+    """Published ports as `docker ps` writes them ("0.0.0.0:8080->80/tcp"); bare "80/tcp"
+    for a port that is exposed but not published."""
+    out = []
+    for container_port, bindings in (ports or {}).items():
+        if not bindings:
+            out.append(container_port)
+            continue
+        for b in bindings:
+            host_ip = b.get("HostIp", "")
+            host_ip = f"[{host_ip}]" if ":" in host_ip else host_ip
+            out.append(f"{host_ip}:{b.get('HostPort', '')}->{container_port}")
+    return tuple(sorted(out))
+
+
+def _container(listed: dict[str, Any], inspected: dict[str, Any]) -> dict[str, Any] | None:
+    state = inspected.get("State") or {}
+    if not state.get("Running"):
+        return None  # stopped between the listing and the inspection
+    host_config = inspected.get("HostConfig") or {}
+    settings = inspected.get("NetworkSettings") or {}
+    mode = host_config.get("NetworkMode") or "default"
+    return {
+        "container_id": inspected["Id"],
+        "name": inspected.get("Name", "").lstrip("/"),
+        "image": (inspected.get("Config") or {}).get("Image") or listed.get("Image", ""),
+        "pid": int(state.get("Pid") or 0),
+        # Engines before 23.0 say "default" for the default network, which is the bridge.
+        "network_mode": "bridge" if mode == "default" else mode,
+        "networks": tuple(sorted(settings.get("Networks") or {})),
+        "ports": _port_bindings(settings.get("Ports")),
+        "sandbox_key": settings.get("SandboxKey") or "",
+    }
+
+
+def list_containers(path: str = DOCKER_SOCKET, timeout: float = 2.0) -> list[dict[str, Any]]:
+    """Running containers, sorted by name, each a dict with container_id, name, image, pid,
+    network_mode, networks, ports and sandbox_key.
+
+    No socket at `path` means no Docker: []. A socket that does not answer, or an HTTP error,
+    raises DockerUnavailable. Containers gone between listing and inspection are skipped.
+    """
+    if not docker_socket_present(path):
+        return []
+    listed = _get(path, "/containers/json", timeout)
+    if listed is None:
+        raise DockerUnavailable(
+            f"{path} answered 404 to GET /containers/json: is it a Docker Engine API socket?"
+        )
+
+    def inspect(entry: dict[str, Any]) -> dict[str, Any] | None:
+        inspected = _get(path, f"/containers/{entry['Id']}/json", timeout)
+        return _container(entry, inspected) if inspected is not None else None
+
+    if len(listed) > _POOL_ABOVE:
+        with ThreadPoolExecutor(max_workers=min(8, len(listed))) as pool:
+            found = list(pool.map(inspect, listed))
+    else:
+        found = [inspect(entry) for entry in listed]
+    return sorted((c for c in found if c), key=lambda c: c["name"])
