@@ -1,0 +1,24 @@
+"""Kernel tier: root, real namespaces with a unique prefix, removed even when a test fails."""
+
+import pytest
+
+from tests.support.netns import Namespaces, require_root
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/kernel/" in str(item.fspath):
+            item.add_marker(pytest.mark.kernel)
+
+
+@pytest.fixture
+def namespaces():
+    """A factory of throw-away namespaces: `namespaces.add("a")` -> "nsk1a2b-a"."""
+    reason = require_root()
+    if reason:
+        pytest.skip(reason)
+    spaces = Namespaces("nsk")
+    try:
+        yield spaces
+    finally:
+        spaces.cleanup()

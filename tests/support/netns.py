@@ -1,0 +1,56 @@
+"""Throw-away network namespaces for kernel tests: unique names, removed even on failure."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+
+
+def sh(*argv: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
+    """Run a command (argv, no shell); raise with its stderr when it fails and check is set."""
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({p.returncode}): {p.stderr.strip()}")
+    return p
+
+
+def ip(*args: str, ns: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    argv = ["ip", *(["-n", ns] if ns else []), *args]
+    return sh(*argv, check=check)
+
+
+class Namespaces:
+    """Creates namespaces named `<prefix>-<random>-<name>` and root-namespace devices, and
+    deletes all of them in cleanup()."""
+
+    def __init__(self, prefix: str) -> None:
+        self.tag = f"{prefix}{secrets.token_hex(2)}"
+        self.names: list[str] = []
+        self.root_links: list[str] = []
+
+    def add(self, name: str) -> str:
+        full = f"{self.tag}-{name}"
+        ip("netns", "add", full)
+        self.names.append(full)
+        ip("link", "set", "lo", "up", ns=full)
+        return full
+
+    def root_link_name(self, suffix: str) -> str:
+        """A root-namespace device name (<= 15 chars) that cleanup() will delete."""
+        name = f"{self.tag}{suffix}"[:15]
+        self.root_links.append(name)
+        return name
+
+    def cleanup(self) -> None:
+        for link in self.root_links:
+            ip("link", "del", link, check=False)
+        for name in self.names:
+            ip("netns", "del", name, check=False)
+
+
+def require_root() -> str | None:
+    """None when kernel tests can run here, else why not."""
+    if os.geteuid() != 0:
+        return "kernel tests need root (they create network namespaces)"
+    return None
