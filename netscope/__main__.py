@@ -1,0 +1,7 @@
+"""`python -m netscope` is the `netscope` command."""
+
+import sys
+
+from netscope.cli.main import main
+
+sys.exit(main())
