@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import stat
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,9 +30,14 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
         try:
+            # A blocking connect waits (up to SO_SNDTIMEO) while the listener's backlog is
+            # full; a non-blocking one, as settimeout() makes it, fails at once with EAGAIN.
+            seconds, fraction = divmod(self.timeout, 1.0)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                            struct.pack("ll", int(seconds), int(fraction * 1e6)))
             sock.connect(self.socket_path)
+            sock.settimeout(self.timeout)
         except OSError:
             sock.close()
             raise
