@@ -16,13 +16,15 @@ def add_parser(sub) -> None:
                     "that `netscope show --snapshot FILE` opens anywhere, without root.")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="file to write (default: standard output)")
+    p.add_argument("--note", metavar="TEXT",
+                   help="a sentence stored in the header: why and how this snapshot was taken")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from netscope.snapshot import dumps, save
 
-    snapshot = collect_live()
+    snapshot = collect_live(note=args.note)
     if args.output and args.output != "-":
         try:
             save(snapshot, args.output)

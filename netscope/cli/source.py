@@ -13,7 +13,7 @@ def add_snapshot_option(parser) -> None:
                         help="read a saved snapshot instead of the live host (no root needed)")
 
 
-def collect_live(quiet: bool = False) -> Snapshot:
+def collect_live(quiet: bool = False, note: str | None = None) -> Snapshot:
     from netscope.collect.runner import collect_snapshot
     from netscope.host.errors import HostError
 
@@ -22,7 +22,7 @@ def collect_live(quiet: bool = False) -> Snapshot:
             print(f"netscope: {message}", file=sys.stderr)
 
     try:
-        return collect_snapshot(progress)
+        return collect_snapshot(progress, note=note)
     except HostError as e:
         raise UserError(str(e)) from None
     except PermissionError as e:

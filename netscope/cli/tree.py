@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netscope.model import Link, Route, Snapshot
+from netscope.model import Container, Link, Route, Snapshot
 from netscope.model.index import SnapshotIndex
 
 LOCAL_TABLE = 255
@@ -39,6 +39,15 @@ def _route_text(route: Route, index: SnapshotIndex) -> str:
     if route.metric:
         parts += ["metric", str(route.metric)]
     return " ".join(parts)
+
+
+def _container_text(c: Container) -> str:
+    text = f"container {c.name} {c.container_id[:12]}"
+    if c.shares_netns_with:
+        text += f" (joined {c.shares_netns_with.split(':', 1)[1][:12]})"
+    if c.ports:
+        text += " publishes " + " ".join(c.ports)
+    return text
 
 
 def _link_line(link: Link, index: SnapshotIndex) -> str:
@@ -78,8 +87,7 @@ def render_tree(snapshot: Snapshot, all_tables: bool = False) -> Iterator[str]:
         containers = index.containers_by_ns.get(ns_id, [])
         label = ns.name
         if containers:
-            label += "  [" + ", ".join(
-                f"container {c.name} {c.container_id[:12]}" for c in containers) + "]"
+            label += "  [" + ", ".join(_container_text(c) for c in containers) + "]"
         yield ""
         yield f"{label}  ({ns.id})"
         links = sorted(index.links_by_ns.get(ns_id, []), key=lambda x: x.ifindex)

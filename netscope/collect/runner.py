@@ -104,7 +104,7 @@ def _collect_namespace(ctx: NsContext, objects: dict[str, list],
             errors.append(CollectorError(collector.name, str(e), ctx.netns))
 
 
-def collect_snapshot(progress: Progress | None = None) -> Snapshot:
+def collect_snapshot(progress: Progress | None = None, note: str | None = None) -> Snapshot:
     """Read the whole host. Raises HostError when privileges are missing."""
     started = time.perf_counter()
     require_capabilities()
@@ -152,6 +152,7 @@ def collect_snapshot(progress: Progress | None = None) -> Snapshot:
         hostname=socket.gethostname(),
         captured_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        note=note,
     )
     return Snapshot(
         header=header,

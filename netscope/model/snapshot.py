@@ -31,6 +31,9 @@ class Header:
     captured_at: str
     duration_ms: float
     redacted: bool = False
+    # how and why it was taken, in words (`netscope snapshot --note`); fixtures say here
+    # which command and topology produced them
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ def save(snapshot: Snapshot, path: str) -> None:
     """Write atomically: a crash never leaves a half-written snapshot under `path`."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".netscope-", suffix=".json", dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a snapshot is meant to be shared
     try:
         with os.fdopen(fd, "w") as f:
             f.write(dumps(snapshot))
@@ -37,7 +40,9 @@ def loads(text: str, source: str = "snapshot") -> Snapshot:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        hint = "the file is truncated" if e.pos >= len(text.rstrip()) else "the file is corrupt"
+        stripped = text.rstrip()
+        truncated = stripped.startswith("{") and not stripped.endswith("}")
+        hint = "the file is truncated" if truncated else "the file is corrupt"
         raise SnapshotError(
             f"{source} is not valid JSON ({hint}: {e.msg} at line {e.lineno}); "
             "take a new one with `netscope snapshot -o FILE`") from None
