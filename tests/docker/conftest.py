@@ -30,15 +30,18 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerEn
     docker = shutil.which("docker")
     if shutil.which("dockerd") is None or docker is None:
         pytest.skip("dockerd or docker is missing: run sudo ./setup.sh test (installs docker.io)")
+    engine, failure = None, None
     try:
         engine = start_engine(docker, tmp_path_factory.mktemp("dockerd"))
-    except EngineFailed as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
         ensure_image(engine, tmp_path_factory.mktemp("image"))
-        yield engine
     except EngineFailed as e:
-        pytest.fail(str(e), pytrace=False)
+        failure = str(e)
+    if failure is not None:
+        if engine is not None:
+            engine.stop()
+        pytest.fail(failure, pytrace=False)
+    try:
+        yield engine
     finally:
         engine.stop()
 
@@ -55,7 +58,8 @@ def docker_run(docker_engine: DockerEngine) -> Iterator[Callable[..., RunningCon
         try:
             return run_container(docker_engine, name, *docker_args, cmd=cmd)
         except EngineFailed as e:
-            pytest.fail(str(e), pytrace=False)
+            failure = str(e)
+        pytest.fail(failure, pytrace=False)
 
     yield run
     remove_containers(docker_engine, names)
