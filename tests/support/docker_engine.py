@@ -49,7 +49,6 @@ class DockerEngine:
     docker: str
     socket_path: str = DOCKER_SOCKET
     dockerd: subprocess.Popen | None = None
-    log_path: Path | None = None
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         cmd = [self.docker, "-H", f"unix://{self.socket_path}", *args]
@@ -69,9 +68,7 @@ class DockerEngine:
             self.dockerd.wait()
 
 
-def log_tail(path: Path | None, lines: int = 20) -> str:
-    if path is None or not path.exists():
-        return "(no log)"
+def log_tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
@@ -85,7 +82,7 @@ def start_engine(docker: str, workdir: Path) -> DockerEngine:
             ["dockerd", "--storage-driver=vfs"], stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    engine = DockerEngine(docker=docker, dockerd=dockerd, log_path=log_path)
+    engine = DockerEngine(docker=docker, dockerd=dockerd)
     deadline = time.monotonic() + START_TIMEOUT
     while not engine_answers():
         if dockerd.poll() is not None or time.monotonic() > deadline:
