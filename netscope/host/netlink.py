@@ -65,11 +65,14 @@ def attr(atype: int, payload: bytes) -> bytes:
 
 
 class RtnlSocket:
-    """A NETLINK_ROUTE socket bound to the namespace the calling thread is in when created."""
+    """A NETLINK_ROUTE socket bound to the namespace the calling thread is in when created.
 
-    def __init__(self) -> None:
+    `protocol` opens another netlink family with the same framing (NETLINK_NETFILTER).
+    """
+
+    def __init__(self, protocol: int = NETLINK_ROUTE) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
-                                  NETLINK_ROUTE)
+                                  protocol)
         self.sock.bind((0, 0))
         self.seq = 0
         self.buf = bytearray(RECV_SIZE)
