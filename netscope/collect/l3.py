@@ -33,19 +33,18 @@ class RoutesCollector:
     def collect(self, ctx: NsContext) -> list[Route]:
         out = []
         seen: dict[str, int] = {}
-        for family in (rtnl.AF_INET, rtnl.AF_INET6):
-            for raw in rtnl.dump_routes(ctx.sock, family):
-                hops = tuple(
-                    Nexthop(gateway=h["gateway"], link=ctx.link(h["ifindex"]),
-                            weight=h["weight"], flags=h["flags"])
-                    for h in raw.pop("nexthops"))
-                oif = hops[0].link.split("/")[1] if hops and hops[0].link else "-"
-                base = (f"route:{ctx.inode}/{raw['table']}/{raw['type']}/{raw['dst']}/"
-                        f"{raw['metric'] or 0}/{raw['tos']}/{oif}")
-                n = seen.get(base, 0)
-                seen[base] = n + 1
-                ident = base if n == 0 else f"{base}#{n}"
-                out.append(Route(id=ident, netns=ctx.netns, nexthops=hops, **raw))
+        for raw in rtnl.dump_routes(ctx.sock):
+            hops = tuple(
+                Nexthop(gateway=h["gateway"], link=ctx.link(h["ifindex"]),
+                        weight=h["weight"], flags=h["flags"])
+                for h in raw.pop("nexthops"))
+            oif = hops[0].link.split("/")[1] if hops and hops[0].link else "-"
+            base = (f"route:{ctx.inode}/{raw['table']}/{raw['type']}/{raw['dst']}/"
+                    f"{raw['metric'] or 0}/{raw['tos']}/{oif}")
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            ident = base if n == 0 else f"{base}#{n}"
+            out.append(Route(id=ident, netns=ctx.netns, nexthops=hops, **raw))
         return out
 
 
@@ -58,10 +57,11 @@ class RulesCollector:
 
     def collect(self, ctx: NsContext) -> list[Rule]:
         out = []
-        for family in (rtnl.AF_INET, rtnl.AF_INET6):
-            for n, raw in enumerate(rtnl.dump_rules(ctx.sock, family)):
-                ident = f"rule:{ctx.inode}/{raw['family']}/{raw['priority']}/{n}"
-                out.append(Rule(id=ident, netns=ctx.netns, **raw))
+        position: dict[str, int] = {}
+        for raw in rtnl.dump_rules(ctx.sock):
+            n = position[raw["family"]] = position.get(raw["family"], -1) + 1
+            ident = f"rule:{ctx.inode}/{raw['family']}/{raw['priority']}/{n}"
+            out.append(Rule(id=ident, netns=ctx.netns, **raw))
         return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import socket
 import time
@@ -48,8 +49,8 @@ class _Opened:
         sock = self.socks.get(observer)
         if sock is None:
             return None
-        order = [*likely, *(i for i in self.fds if i not in likely)]
-        for candidate in order:
+        others = (i for i in self.fds if i not in likely)
+        for candidate in itertools.chain(likely, others):
             if candidate == observer or candidate in self.asked[observer]:
                 continue
             self.asked[observer].add(candidate)
@@ -95,6 +96,12 @@ def _human_name(found: netns.FoundNamespace, containers: list[Container]) -> str
     return f"netns {found.inode}"
 
 
+def _can_route(links: list) -> bool:
+    """A bridge, or two interfaces besides lo: traffic can pass through this namespace."""
+    return (any(link.kind == "bridge" for link in links)
+            or sum(link.kind != "loopback" for link in links) >= 2)
+
+
 def _collect_namespace(ctx: NsContext, objects: dict[str, list],
                        errors: list[CollectorError]) -> None:
     for collector in NAMESPACE_COLLECTORS:
@@ -126,8 +133,10 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
             opened.fds[inode] = fd
             with netns.entered(fd, home):
                 sock = opened.socks[inode] = RtnlSocket()
-                sysctls[inode] = read_namespace_sysctls()
+                links_before = len(objects["links"])
                 _collect_namespace(NsContext(inode, fd, sock), objects, errors)
+                sysctls[inode] = read_namespace_sysctls(
+                    sock, _can_route(objects["links"][links_before:]))
         objects["links"] = resolve_peers(objects["links"], opened.nsid_to_inode)
     finally:
         opened.close()

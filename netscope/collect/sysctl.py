@@ -1,35 +1,58 @@
 """Namespace-wide sysctls that decide forwarding and filtering.
 
-Per-interface values come with the links (IFLA_AF_SPEC); these are the `all`/namespace-wide
-ones, read from /proc/sys while the thread is inside the namespace (/proc/sys/net follows
-the reader's namespace). A key that does not exist here (bridge-nf-call-* without
-br_netfilter) is left out rather than invented.
+Per-interface values come with the links (IFLA_AF_SPEC). The namespace-wide forwarding and
+rp_filter switches come over netlink (RTM_GETNETCONF, `all` and `default`). The rest are read
+from /proc/sys with the thread inside the namespace (/proc/sys/net follows the reader's
+namespace); those lookups cost ~25 us each per namespace, so they are read only where they
+can decide something: in namespaces that can pass traffic between interfaces (a bridge, or
+two or more non-loopback interfaces). A plain "container" namespace (lo + eth0) has nothing
+to route between, and new namespaces here inherit ip_forward=1 from the host, so the
+forwarding switch alone does not tell. A key that does not exist there
+(bridge-nf-call-* without br_netfilter) is left out rather than invented.
 """
 
 from __future__ import annotations
 
-NAMESPACE_SYSCTLS = (
-    "net.ipv4.ip_forward",
-    "net.ipv4.conf.all.rp_filter",
-    "net.ipv4.conf.default.rp_filter",
+from netscope.host import rtnl
+from netscope.host.netlink import RtnlSocket
+
+ROUTER_SYSCTLS = (
     "net.ipv4.conf.all.route_localnet",
     "net.ipv4.conf.all.send_redirects",
     "net.ipv4.conf.all.accept_local",
-    "net.ipv6.conf.all.forwarding",
     "net.bridge.bridge-nf-call-iptables",
     "net.bridge.bridge-nf-call-ip6tables",
-    "net.netfilter.nf_conntrack_count",
-    "net.netfilter.nf_conntrack_max",
+)
+NETCONF_SYSCTLS = (
+    ("net.ipv4.ip_forward", "inet", rtnl.NETCONFA_IFINDEX_ALL, "forwarding"),
+    ("net.ipv4.conf.all.rp_filter", "inet", rtnl.NETCONFA_IFINDEX_ALL, "rp_filter"),
+    ("net.ipv4.conf.default.rp_filter", "inet", rtnl.NETCONFA_IFINDEX_DEFAULT, "rp_filter"),
+    ("net.ipv6.conf.all.forwarding", "inet6", rtnl.NETCONFA_IFINDEX_ALL, "forwarding"),
 )
 
 
-def read_namespace_sysctls() -> dict[str, str]:
-    """The NAMESPACE_SYSCTLS that exist in the current thread's namespace."""
+def _read_proc_sys(key: str) -> str | None:
+    try:
+        with open("/proc/sys/" + key.replace(".", "/"), "rb") as f:
+            return f.read().decode().strip()
+    except OSError:
+        return None
+
+
+def read_namespace_sysctls(sock: RtnlSocket, can_route: bool) -> dict[str, str]:
+    """The namespace-wide sysctls of the namespace the calling thread is in.
+
+    `can_route`: it has a bridge or several non-loopback interfaces (see the module doc).
+    """
+    netconf = rtnl.dump_netconf(sock)
     out = {}
-    for key in NAMESPACE_SYSCTLS:
-        try:
-            with open("/proc/sys/" + key.replace(".", "/"), "rb") as f:
-                out[key] = f.read().decode().strip()
-        except OSError:
-            continue
+    for key, family, ifindex, attr in NETCONF_SYSCTLS:
+        value = netconf.get((family, ifindex), {}).get(attr)
+        if value is not None:
+            out[key] = str(value)
+    if can_route:
+        for key in ROUTER_SYSCTLS:
+            value = _read_proc_sys(key)
+            if value is not None:
+                out[key] = value
     return out

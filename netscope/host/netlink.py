@@ -11,6 +11,7 @@ import errno
 import os
 import socket
 import struct
+import threading
 from collections.abc import Iterator
 
 NETLINK_ROUTE = 0
@@ -26,6 +27,17 @@ NLA_TYPE_MASK = 0x3FFF
 RECV_SIZE = 1 << 20
 
 Attrs = dict[int, bytes]
+
+# One receive buffer per thread, shared by all its sockets: a collection keeps a socket open
+# per namespace (hundreds), and a buffer each would cost hundreds of MB.
+_local = threading.local()
+
+
+def _recv_buffer() -> bytearray:
+    buf = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(RECV_SIZE)
+    return buf
 
 
 class NetlinkError(OSError):
@@ -75,7 +87,6 @@ class RtnlSocket:
                                   protocol)
         self.sock.bind((0, 0))
         self.seq = 0
-        self.buf = bytearray(RECV_SIZE)
 
     def close(self) -> None:
         self.sock.close()
@@ -98,10 +109,11 @@ class RtnlSocket:
         self.sock.send(NLMSG_HDR.pack(16 + len(payload), msg_type, NLM_F_REQUEST | flags, seq, 0)
                        + payload)
         dump = flags & NLM_F_DUMP == NLM_F_DUMP
-        view = memoryview(self.buf)
+        buf = _recv_buffer()
+        view = memoryview(buf)
         unpack = NLMSG_HDR.unpack_from
         while True:
-            n = self.sock.recv_into(self.buf)
+            n = self.sock.recv_into(buf)
             data = bytes(view[:n])
             off = 0
             while off + 16 <= n:

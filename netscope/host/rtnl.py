@@ -23,7 +23,8 @@ AF_UNSPEC, AF_INET, AF_BRIDGE, AF_INET6 = 0, 2, 7, 10
 FAMILY_NAMES = {AF_INET: "inet", AF_INET6: "inet6", AF_BRIDGE: "bridge"}
 
 RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 18, 22, 26
-RTM_GETNEIGH, RTM_GETRULE, RTM_GETNSID = 30, 34, 90
+RTM_GETNEIGH, RTM_GETRULE, RTM_GETNETCONF, RTM_GETNSID = 30, 34, 82, 90
+NETCONFA_IFINDEX_ALL, NETCONFA_IFINDEX_DEFAULT = -1, -2
 
 IFINFOMSG = struct.Struct("=BxHiII")
 IFADDRMSG = struct.Struct("=BBBBI")
@@ -254,14 +255,14 @@ def _nexthops(raw: bytes, family: int) -> list[dict]:
     return hops
 
 
-def dump_routes(sock: RtnlSocket, family: int) -> list[dict]:
-    """Every route of `family` in every table (main, local, and any other)."""
+def dump_routes(sock: RtnlSocket) -> list[dict]:
+    """Every IPv4 and IPv6 route in every table (main, local, and any other), in one dump."""
     out = []
-    zero = "0.0.0.0" if family == AF_INET else "::"
-    for body in sock.dump(RTM_GETROUTE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)):
-        fam, dst_len, _src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(body)
-        if fam != family:
+    for body in sock.dump(RTM_GETROUTE, RTMSG.pack(AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0, 0)):
+        family, dst_len, _src_len, tos, table, proto, scope, rtype, flags = RTMSG.unpack_from(body)
+        if family not in (AF_INET, AF_INET6):  # multicast routing, MPLS ...
             continue
+        zero = "0.0.0.0" if family == AF_INET else "::"
         a = parse_attrs(body, RTMSG.size)
         if 15 in a:  # RTA_TABLE carries ids above 255
             table = u32(a[15])
@@ -297,12 +298,12 @@ def dump_routes(sock: RtnlSocket, family: int) -> list[dict]:
 # ---------------------------------------------------------------- policy rules
 
 
-def dump_rules(sock: RtnlSocket, family: int) -> list[dict]:
-    """Every policy-routing rule of `family`, in the kernel's (priority) order."""
+def dump_rules(sock: RtnlSocket) -> list[dict]:
+    """Every IPv4 and IPv6 policy-routing rule, each family in the kernel's priority order."""
     out = []
-    for body in sock.dump(RTM_GETRULE, RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)):
-        fam, dst_len, src_len, tos, table, _r1, _r2, action, flags = RTMSG.unpack_from(body)
-        if fam != family:
+    for body in sock.dump(RTM_GETRULE, RTMSG.pack(AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0, 0)):
+        family, dst_len, src_len, tos, table, _r1, _r2, action, flags = RTMSG.unpack_from(body)
+        if family not in (AF_INET, AF_INET6):
             continue
         a = parse_attrs(body, RTMSG.size)
         out.append({
@@ -356,6 +357,30 @@ def dump_neighbours(sock: RtnlSocket, family: int = AF_UNSPEC) -> list[dict]:
             "state": flag_names(state, NUD_STATES) or ("NONE",),
             "flags": flag_names(flags, NTF_FLAGS),
         })
+    return out
+
+
+# ---------------------------------------------------------------- netconf
+
+
+NETCONF_ATTRS = {2: "forwarding", 3: "rp_filter", 5: "proxy_neigh"}
+
+
+def dump_netconf(sock: RtnlSocket) -> dict[tuple[str, int], dict[str, int]]:
+    """Forwarding/rp_filter per (family, ifindex); ifindex -1 is `all`, -2 is `default`.
+
+    Reading these over netlink avoids /proc/sys, whose per-namespace lookups cost ~25 us each.
+    """
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for body in sock.dump(RTM_GETNETCONF, struct.pack("=Bxxx", AF_UNSPEC)):
+        family = body[0]
+        if family not in (AF_INET, AF_INET6):
+            continue
+        a = parse_attrs(body, 4)
+        if 1 not in a:
+            continue
+        values = {name: S32.unpack_from(a[n])[0] for n, name in NETCONF_ATTRS.items() if n in a}
+        out[(FAMILY_NAMES[family], S32.unpack_from(a[1])[0])] = values
     return out
 
 

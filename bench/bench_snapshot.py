@@ -1,0 +1,89 @@
+"""Benchmark: full L2/L3 collection of a 200-namespace docker-like host.
+
+netscope (in-process collect_snapshot, and the whole `netscope snapshot` process with its
+peak RSS) against the baseline a user would run: an `ip -j` loop over every namespace
+(link, addr, route -4/-6 table all, rule, neigh). Runs alternate; medians of --runs each.
+
+    sudo .venv/bin/python bench/bench_snapshot.py [--namespaces 200] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scale_lab
+
+from netscope.collect.runner import collect_snapshot
+
+IP_QUERIES = (("link",), ("addr",), ("-4", "route", "show", "table", "all"),
+              ("-6", "route", "show", "table", "all"), ("rule",), ("neigh",))
+
+
+def ip_loop(namespaces: list[str]) -> float:
+    start = time.perf_counter()
+    for ns in [None, *namespaces]:
+        for q in IP_QUERIES:
+            argv = ["ip", *(["-n", ns] if ns else []), "-j", *q]
+            subprocess.run(argv, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def netscope_in_process() -> tuple[float, int]:
+    start = time.perf_counter()
+    snap = collect_snapshot()
+    return time.perf_counter() - start, len(snap.namespaces)
+
+
+def netscope_process() -> tuple[float, float]:
+    """Wall time of `netscope snapshot -o /dev/null`, and its peak RSS in MB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "netscope", "snapshot", "-o", "/dev/null"],
+                   check=True, capture_output=True)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--namespaces", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    print(f"building {args.namespaces} namespaces ...", flush=True)
+    t = time.perf_counter()
+    names = scale_lab.up(args.namespaces)
+    print(f"  built in {time.perf_counter() - t:.1f} s")
+    try:
+        inproc, proc, loop, rss, seen = [], [], [], [], 0
+        netscope_in_process()  # warm caches once, both sides see a warm kernel
+        for _ in range(args.runs):
+            elapsed, seen = netscope_in_process()
+            inproc.append(elapsed)
+            loop.append(ip_loop(names))
+            elapsed, peak = netscope_process()
+            proc.append(elapsed)
+            rss.append(peak)
+        ns_in = statistics.median(inproc)
+        base = statistics.median(loop)
+        print(f"namespaces seen by netscope: {seen}")
+        print(f"netscope in-process collection : {ns_in * 1000:8.1f} ms (median of {args.runs})")
+        print(f"netscope snapshot whole process: {statistics.median(proc) * 1000:8.1f} ms, "
+              f"peak RSS {max(rss):.0f} MB")
+        print(f"baseline ip -j loop            : {base * 1000:8.1f} ms (median of {args.runs})")
+        print(f"ratio baseline / netscope      : {base / ns_in:8.1f}x")
+    finally:
+        scale_lab.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
