@@ -1,0 +1,167 @@
+"""Probe events as Python values: decoded from the bytes of probes/netscope_events.h.
+
+Pure code (ctypes layouts + frozen dataclasses), so recorded events decode without root or bcc.
+The ctypes structures mirror the C structs field for field; test_trace_events checks both.
+"""
+
+from __future__ import annotations
+
+import ctypes as ct
+import ipaddress
+from dataclasses import dataclass
+
+HOOKS = {1: "receive", 2: "queue", 3: "xmit", 4: "drop", 5: "consume", 6: "fib"}
+F_REPLY, F_TUPLE, F_FOLLOWED, F_REWRITTEN = 0x01, 0x02, 0x04, 0x08
+PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
+PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
+TCP_FLAG_NAMES = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"))
+ICMP_TYPES = {0: "echo-reply", 3: "unreachable", 8: "echo-request", 11: "time-exceeded",
+              128: "echo-request", 129: "echo-reply"}
+COUNTER_SLOTS = ("lost", "emitted", "drops", "drop_keys_full")
+
+
+class CTuple(ct.Structure):
+    _fields_ = [("saddr", ct.c_uint8 * 16), ("daddr", ct.c_uint8 * 16),
+                ("sport", ct.c_uint16), ("dport", ct.c_uint16), ("family", ct.c_uint8),
+                ("proto", ct.c_uint8), ("icmp_type", ct.c_uint8), ("tcp_flags", ct.c_uint8),
+                ("ip_id", ct.c_uint16), ("pad", ct.c_uint16), ("seq", ct.c_uint32)]
+
+
+class CEvent(ct.Structure):
+    _fields_ = [("ts_ns", ct.c_uint64), ("skb", ct.c_uint64), ("location", ct.c_uint64),
+                ("netns", ct.c_uint32), ("ifindex", ct.c_uint32), ("reason", ct.c_uint32),
+                ("len", ct.c_uint32), ("result", ct.c_int32), ("fib_table", ct.c_uint32),
+                ("fib_oif", ct.c_uint32), ("hook", ct.c_uint8), ("flags", ct.c_uint8),
+                ("cpu", ct.c_uint16), ("tuple", CTuple)]
+
+
+class CDropKey(ct.Structure):
+    _fields_ = [("netns", ct.c_uint32), ("ifindex", ct.c_uint32), ("reason", ct.c_uint32),
+                ("pad", ct.c_uint32), ("location", ct.c_uint64)]
+
+
+class CDropVal(ct.Structure):
+    _fields_ = [("count", ct.c_uint64), ("last_ts_ns", ct.c_uint64), ("last", CTuple)]
+
+
+@dataclass(frozen=True)
+class PacketTuple:
+    """Addresses, protocol and ports of one packet (ICMP echo: sport = dport = echo id)."""
+
+    family: int
+    proto: int
+    src: str
+    dst: str
+    sport: int = 0
+    dport: int = 0
+    icmp_type: int = 0
+    tcp_flags: int = 0
+    ip_id: int = 0
+    seq: int = 0
+
+    @property
+    def proto_name(self) -> str:
+        return PROTOCOLS.get(self.proto, str(self.proto))
+
+    def flow(self) -> tuple[str, str, int, int, int]:
+        """The part NAT may rewrite: (src, dst, sport, dport, proto)."""
+        return (self.src, self.dst, self.sport, self.dport, self.proto)
+
+    def reversed_flow(self) -> tuple[str, str, int, int, int]:
+        return (self.dst, self.src, self.dport, self.sport, self.proto)
+
+    def describe(self) -> str:
+        """e.g. "tcp 10.0.0.1:40000 -> 10.0.0.2:80 [SYN]", "icmp 10.0.0.1 -> 10.0.0.2 ..."."""
+        if not self.family:
+            return "non-IP packet"
+        name = self.proto_name
+        if self.proto in (6, 17):
+            text = f"{name} {_hostport(self.src, self.sport)} -> {_hostport(self.dst, self.dport)}"
+            if self.proto == 6:
+                flags = [n for bit, n in TCP_FLAG_NAMES if self.tcp_flags & bit]
+                text += f" [{','.join(flags)}]" if flags else ""
+            return text
+        text = f"{name} {self.src} -> {self.dst}"
+        if self.proto in (1, 58):
+            text += " " + ICMP_TYPES.get(self.icmp_type, f"type {self.icmp_type}")
+            if self.icmp_type in (0, 8, 128, 129):
+                text += f" id {self.sport} seq {self.seq}"
+        return text
+
+
+def _hostport(addr: str, port: int) -> str:
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+@dataclass(frozen=True)
+class ProbeEvent:
+    """One packet seen at one hook, in one namespace, on one device."""
+
+    ts_ns: int
+    hook: str
+    netns: int
+    ifindex: int
+    skb: int
+    tuple: PacketTuple | None
+    length: int = 0
+    reply: bool = False
+    followed: bool = False
+    rewritten: bool = False
+    reason: int = 0
+    location: int = 0
+    result: int = 0
+    fib_table: int = 0
+    fib_oif: int = 0
+    cpu: int = 0
+
+
+def decode_tuple(c: CTuple) -> PacketTuple | None:
+    if c.family == 4:
+        src = str(ipaddress.IPv4Address(bytes(c.saddr[:4])))
+        dst = str(ipaddress.IPv4Address(bytes(c.daddr[:4])))
+    elif c.family == 6:
+        src = str(ipaddress.IPv6Address(bytes(c.saddr)))
+        dst = str(ipaddress.IPv6Address(bytes(c.daddr)))
+    else:
+        return None
+    return PacketTuple(c.family, c.proto, src, dst, c.sport, c.dport, c.icmp_type,
+                       c.tcp_flags, c.ip_id, c.seq)
+
+
+def decode_event(data: bytes) -> ProbeEvent:
+    """Decode one ring-buffer record (bytes of a struct ns_event)."""
+    if len(data) < ct.sizeof(CEvent):
+        raise ValueError(f"event record is {len(data)} bytes, expected {ct.sizeof(CEvent)}")
+    c = CEvent.from_buffer_copy(data[:ct.sizeof(CEvent)])
+    return ProbeEvent(
+        ts_ns=c.ts_ns, hook=HOOKS.get(c.hook, f"hook{c.hook}"), netns=c.netns,
+        ifindex=c.ifindex, skb=c.skb, tuple=decode_tuple(c.tuple), length=c.len,
+        reply=bool(c.flags & F_REPLY), followed=bool(c.flags & F_FOLLOWED),
+        rewritten=bool(c.flags & F_REWRITTEN), reason=c.reason, location=c.location,
+        result=c.result, fib_table=c.fib_table, fib_oif=c.fib_oif, cpu=c.cpu,
+    )
+
+
+def encode_tuple(t: PacketTuple) -> CTuple:
+    """The C form of a tuple (used to build test records and recorded fixtures)."""
+    c = CTuple()
+    size = 4 if t.family == 4 else 16
+    cls = ipaddress.IPv4Address if t.family == 4 else ipaddress.IPv6Address
+    c.saddr[:size] = list(cls(t.src).packed)
+    c.daddr[:size] = list(cls(t.dst).packed)
+    c.sport, c.dport, c.family, c.proto = t.sport, t.dport, t.family, t.proto
+    c.icmp_type, c.tcp_flags, c.ip_id, c.seq = t.icmp_type, t.tcp_flags, t.ip_id, t.seq
+    return c
+
+
+def encode_event(e: ProbeEvent) -> bytes:
+    """The bytes the kernel would have written for `e` (inverse of decode_event)."""
+    hook = {v: k for k, v in HOOKS.items()}[e.hook]
+    flags = (F_REPLY * e.reply | F_FOLLOWED * e.followed | F_REWRITTEN * e.rewritten
+             | (F_TUPLE if e.tuple else 0))
+    c = CEvent(ts_ns=e.ts_ns, skb=e.skb, location=e.location, netns=e.netns,
+               ifindex=e.ifindex, reason=e.reason, len=e.length, result=e.result,
+               fib_table=e.fib_table, fib_oif=e.fib_oif, hook=hook, flags=flags, cpu=e.cpu)
+    if e.tuple:
+        c.tuple = encode_tuple(e.tuple)
+    return bytes(c)

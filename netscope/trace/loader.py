@@ -1,0 +1,121 @@
+"""Compile and attach netscope's probes with bcc, and make sure they come off again.
+
+The only module that imports bcc (lazily, inside `Program`), so commands that need no eBPF
+never pay for it. A program is the concatenation of one or more `probes/*.bpf.c` hook
+families, configured only by -D flags: struct offsets from BTF plus the caller's settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from netscope.trace.btf import Btf, BtfError
+from netscope.trace.errors import ProbeError
+from netscope.trace.offsets import define_flags, probe_offsets
+from netscope.trace.preflight import require_ebpf
+
+PROBES_DIR = Path(__file__).resolve().parents[2] / "probes"
+
+
+def program_source(files: list[str]) -> str:
+    """The program text: the hook-family files in order (maps and helpers come first)."""
+    parts = []
+    for name in files:
+        path = PROBES_DIR / name
+        try:
+            parts.append(f"/* ---- {name} ---- */\n{path.read_text()}")
+        except OSError as e:
+            raise ProbeError(f"probe source {path} is missing ({e.strerror}): "
+                             "reinstall netscope") from None
+    return "\n".join(parts)
+
+
+def program_cflags(settings: dict[str, int | str], btf: Btf | None = None) -> list[str]:
+    """-I and -D flags: BTF offsets for this kernel plus the program's own settings."""
+    try:
+        offsets = probe_offsets(btf or Btf.from_file())
+    except BtfError as e:
+        raise ProbeError(str(e)) from None
+    return [f"-I{PROBES_DIR}", *define_flags({**offsets, **settings})]
+
+
+def render(files: list[str], settings: dict[str, int | str]) -> str:
+    """What would be compiled, as text (the `--ebpf` view): flags, then the source."""
+    flags = " ".join(program_cflags(settings))
+    return f"/* bcc cflags: {flags} */\n{program_source(files)}"
+
+
+class Program:
+    """A loaded bcc program; raw tracepoints named raw_tracepoint__X attach on load.
+
+    Use as a context manager: leaving it (normally, by exception, Ctrl-C or SIGTERM inside
+    `detach_on_signals`) detaches every probe and closes every map.
+    """
+
+    def __init__(self, files: list[str], settings: dict[str, int | str]) -> None:
+        require_ebpf()
+        text = program_source(files)
+        cflags = program_cflags(settings)
+        started = time.perf_counter()
+        try:
+            from bcc import BPF  # noqa: TID251 - the one place bcc is imported
+        except ImportError as e:
+            raise ProbeError(f"cannot import bcc ({e}): apt-get install python3-bpfcc") from None
+        try:
+            self.bpf = BPF(text=text, cflags=cflags)
+        except Exception as e:  # bcc raises bare Exception for compile and attach failures
+            raise ProbeError(f"loading {', '.join(files)} failed: {e} "
+                             "(see the compiler output above; `netscope probes` lists what "
+                             "this kernel offers)") from None
+        self.attach_seconds = time.perf_counter() - started
+
+    def __getitem__(self, name: str):
+        return self.bpf[name]
+
+    def counters(self, table: str = "counters") -> list[int]:
+        """Per-CPU counter slots summed across CPUs."""
+        return [sum(v) for v in self.bpf[table].values()]
+
+    def close(self) -> None:
+        bpf, self.bpf = getattr(self, "bpf", None), None
+        if bpf is not None:
+            bpf.cleanup()
+
+    def __enter__(self) -> Program:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C so every `finally` detaches."""
+
+
+def _raise_terminated(signum, _frame) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def detach_on_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into an exception for the duration, so cleanup code runs."""
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, _raise_terminated)
+        except ValueError:  # not the main thread: the caller handles signals
+            break
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def warn(message: str) -> None:
+    print(f"netscope: {message}", file=sys.stderr)

@@ -1,0 +1,195 @@
+/* Reading kernel structs without the kernel's headers.
+ *
+ * The headers installed on a host may belong to another kernel, so every offset comes from
+ * the running kernel's BTF and arrives as a -D flag (netscope/trace/offsets.py lists them).
+ * Packet headers are declared here in the few bytes the probes read.
+ */
+#ifndef NETSCOPE_KERNEL_H
+#define NETSCOPE_KERNEL_H
+
+#if !defined(OFF_SKB_DEV) || !defined(OFF_NET_INUM)
+#error "netscope probes need struct offsets from BTF as -D flags (netscope/trace/offsets.py)"
+#endif
+
+#define NS_ETH_P_IP   0x0008   /* htons(0x0800) as loaded on a little-endian CPU */
+#define NS_ETH_P_IPV6 0xDD86   /* htons(0x86DD) */
+#define NS_IPPROTO_ICMP   1
+#define NS_IPPROTO_TCP    6
+#define NS_IPPROTO_UDP    17
+#define NS_IPPROTO_ICMPV6 58
+#define NS_LOOPBACK_IFINDEX 1
+
+static __always_inline u64 ns_ptr(u64 base, u32 off)
+{
+    u64 v = 0;
+    if (base)
+        bpf_probe_read_kernel(&v, sizeof(v), (void *)(base + off));
+    return v;
+}
+
+static __always_inline u32 ns_u32(u64 base, u32 off)
+{
+    u32 v = 0;
+    if (base)
+        bpf_probe_read_kernel(&v, sizeof(v), (void *)(base + off));
+    return v;
+}
+
+static __always_inline u16 ns_u16(u64 base, u32 off)
+{
+    u16 v = 0;
+    if (base)
+        bpf_probe_read_kernel(&v, sizeof(v), (void *)(base + off));
+    return v;
+}
+
+/* netns inode of a struct net */
+static __always_inline u32 ns_net_inum(u64 net)
+{
+    return ns_u32(net, OFF_NET_INUM);
+}
+
+static __always_inline u32 ns_dev_netns(u64 dev)
+{
+    return ns_net_inum(ns_ptr(dev, OFF_DEV_NET));
+}
+
+static __always_inline u32 ns_dev_ifindex(u64 dev)
+{
+    return ns_u32(dev, OFF_DEV_IFINDEX);
+}
+
+static __always_inline u32 ns_sk_netns(u64 sk)
+{
+    return ns_net_inum(ns_ptr(sk, OFF_SK_NET));
+}
+
+/* the namespace of the task running now: right in process context only */
+static __always_inline u32 ns_task_netns(void)
+{
+    u64 task = bpf_get_current_task();
+    u64 nsproxy = ns_ptr(task, OFF_TASK_NSPROXY);
+    return ns_net_inum(ns_ptr(nsproxy, OFF_NSPROXY_NET));
+}
+
+/* netns and ifindex of an skb: its device, else its socket, else the current task */
+static __always_inline void ns_skb_place(u64 skb, u64 dev, u32 *netns, u32 *ifindex)
+{
+    if (!dev)
+        dev = ns_ptr(skb, OFF_SKB_DEV);
+    if (dev) {
+        *netns = ns_dev_netns(dev);
+        *ifindex = ns_dev_ifindex(dev);
+        return;
+    }
+    u64 sk = ns_ptr(skb, OFF_SKB_SK);
+    *netns = sk ? ns_sk_netns(sk) : ns_task_netns();
+    *ifindex = 0;
+}
+
+struct ns_ip4_hdr {
+    u8 ver_ihl;
+    u8 tos;
+    u16 tot_len;
+    u16 id;
+    u16 frag_off;
+    u8 ttl;
+    u8 protocol;
+    u16 check;
+    u32 saddr;
+    u32 daddr;
+};
+
+struct ns_ip6_hdr {
+    u32 ver_tc_flow;
+    u16 payload_len;
+    u8 nexthdr;
+    u8 hop_limit;
+    u8 saddr[16];
+    u8 daddr[16];
+};
+
+/* the first 16 bytes of a TCP, UDP or ICMP header */
+struct ns_l4_hdr {
+    u16 sport;     /* icmp: type (low byte), code (high byte) */
+    u16 dport;     /* icmp: checksum */
+    u32 seq;       /* icmp: id (low 16 bits), sequence (high 16 bits) */
+    u32 ack;
+    u8 doff;
+    u8 flags;
+    u16 window;
+};
+
+static __always_inline void ns_parse_l4(u64 l4, u8 proto, struct ns_tuple *t)
+{
+    struct ns_l4_hdr h = {};
+    if (bpf_probe_read_kernel(&h, sizeof(h), (void *)l4))
+        return;
+    if (proto == NS_IPPROTO_TCP || proto == NS_IPPROTO_UDP) {
+        t->sport = __builtin_bswap16(h.sport);
+        t->dport = __builtin_bswap16(h.dport);
+        if (proto == NS_IPPROTO_TCP) {
+            t->seq = __builtin_bswap32(h.seq);
+            t->tcp_flags = h.flags;
+        }
+    } else if (proto == NS_IPPROTO_ICMP || proto == NS_IPPROTO_ICMPV6) {
+        t->icmp_type = h.sport & 0xff;
+        /* echo request/reply (v4: 8/0, v6: 128/129) carry an id and a sequence */
+        if (t->icmp_type == 8 || t->icmp_type == 0 || t->icmp_type == 128 ||
+            t->icmp_type == 129) {
+            t->sport = t->dport = __builtin_bswap16(h.seq & 0xffff);
+            t->seq = __builtin_bswap16(h.seq >> 16);
+        }
+    }
+}
+
+/* Parse the IP header at `l3` (and the ports/ids after it) into `t`. */
+static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
+{
+    if (protocol == NS_ETH_P_IP) {
+        struct ns_ip4_hdr ip = {};
+        if (bpf_probe_read_kernel(&ip, sizeof(ip), (void *)l3) || (ip.ver_ihl >> 4) != 4)
+            return -1;
+        t->family = 4;
+        t->proto = ip.protocol;
+        t->ip_id = __builtin_bswap16(ip.id);
+        __builtin_memcpy(t->saddr, &ip.saddr, 4);
+        __builtin_memcpy(t->daddr, &ip.daddr, 4);
+        if (!(ip.frag_off & 0xff1f))  /* first fragment or whole packet */
+            ns_parse_l4(l3 + (ip.ver_ihl & 0xf) * 4, ip.protocol, t);
+        return 0;
+    }
+    if (protocol == NS_ETH_P_IPV6) {
+        struct ns_ip6_hdr ip6 = {};
+        if (bpf_probe_read_kernel(&ip6, sizeof(ip6), (void *)l3))
+            return -1;
+        t->family = 6;
+        t->proto = ip6.nexthdr;
+        __builtin_memcpy(t->saddr, ip6.saddr, 16);
+        __builtin_memcpy(t->daddr, ip6.daddr, 16);
+        ns_parse_l4(l3 + sizeof(ip6), ip6.nexthdr, t);
+        return 0;
+    }
+    return -1;
+}
+
+/* Parse an skb. At receive the IP header is at skb->data (the MAC header was pulled);
+ * elsewhere it is at head + network_header. */
+static __always_inline int ns_parse_skb(u64 skb, int l3_at_data, struct ns_tuple *t)
+{
+    u16 protocol = ns_u16(skb, OFF_SKB_PROTOCOL);
+    if (protocol != NS_ETH_P_IP && protocol != NS_ETH_P_IPV6)
+        return -1;
+    u64 l3;
+    if (l3_at_data) {
+        l3 = ns_ptr(skb, OFF_SKB_DATA);
+    } else {
+        u16 nh = ns_u16(skb, OFF_SKB_NETWORK_HEADER);
+        if (nh == 0xffff)
+            return -1;
+        l3 = ns_ptr(skb, OFF_SKB_HEAD) + nh;
+    }
+    return ns_parse_l3(l3, protocol, t);
+}
+
+#endif
