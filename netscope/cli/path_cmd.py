@@ -1,0 +1,52 @@
+"""`netscope path SRC DST [--proto P] [--port N] [--json]`: the expected path, hop by hop."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from netscope.cli.errors import UserError
+from netscope.cli.source import add_snapshot_option, snapshot_from_args
+
+EPILOG = """\
+SRC and DST are an IP address, a container name (or id prefix), or a namespace name.
+Exit status: 0 when the packet and its reply are delivered, 1 when not, 2 on error.
+--json prints {"packet", "hops": [...], "end", "reason", "end_netns", "reply"}; each hop has
+netns, netns_name, device, step, decision, explain, evidence (ids), packet.
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "path", help="walk the expected path of a packet (static, from the snapshot)",
+        description="Follow what the kernel would do with a packet from SRC to DST: policy "
+                    "rules and routes, netfilter hooks and NAT, forwarding and rp_filter, veth "
+                    "pairs, bridges and VXLAN, then the reply. Nothing is sent.",
+        epilog=EPILOG, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    p.add_argument("--proto", default="icmp", choices=("icmp", "tcp", "udp"))
+    p.add_argument("--port", type=int, help="destination port (tcp/udp)")
+    add_snapshot_option(p)
+    p.add_argument("--json", action="store_true", help="print the walk as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from netscope.analysis.path import EndpointError, path
+    from netscope.cli.path_text import render_path
+    from netscope.snapshot.codec import encode
+
+    snapshot = snapshot_from_args(args)
+    try:
+        result = path(snapshot, args.src, args.dst, args.proto, args.port)
+    except EndpointError as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        json.dump(encode(result), sys.stdout, indent=1)
+        print()
+    else:
+        for line in render_path(result):
+            print(line)
+    ok = result.end == "delivered" and (result.reply is None or result.reply.end == "delivered")
+    return 0 if ok else 1
