@@ -19,6 +19,9 @@
 #define NS_F_TUPLE     0x02 /* the tuple was parsed (IPv4/IPv6 header found) */
 #define NS_F_FOLLOWED  0x04 /* matched only because this skb was already followed */
 #define NS_F_REWRITTEN 0x08 /* the tuple differs from the one this skb had before (NAT) */
+#define NS_F_TASK_NS   0x10 /* fib: netns is the current task's: right in process context only */
+#define NS_F_IN_RX     0x20 /* fib: an output lookup made while the stack handled the received
+                               packet `skb` (an ICMP reply, a SYN-ACK, an ICMP error) */
 
 /* counters[] slots */
 #define NS_CNT_LOST     0   /* events the ring buffer had no room for */

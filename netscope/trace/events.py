@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 HOOKS = {1: "receive", 2: "queue", 3: "xmit", 4: "drop", 5: "consume", 6: "fib"}
-F_REPLY, F_TUPLE, F_FOLLOWED, F_REWRITTEN = 0x01, 0x02, 0x04, 0x08
+F_REPLY, F_TUPLE, F_FOLLOWED, F_REWRITTEN, F_TASK_NS, F_IN_RX = 1, 2, 4, 8, 0x10, 0x20
 PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
 TCP_FLAG_NAMES = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"))
@@ -107,6 +107,8 @@ class ProbeEvent:
     reply: bool = False
     followed: bool = False
     rewritten: bool = False
+    netns_from_task: bool = False
+    in_rx: bool = False
     reason: int = 0
     location: int = 0
     result: int = 0
@@ -137,7 +139,8 @@ def decode_event(data: bytes) -> ProbeEvent:
         ts_ns=c.ts_ns, hook=HOOKS.get(c.hook, f"hook{c.hook}"), netns=c.netns,
         ifindex=c.ifindex, skb=c.skb, tuple=decode_tuple(c.tuple), length=c.len,
         reply=bool(c.flags & F_REPLY), followed=bool(c.flags & F_FOLLOWED),
-        rewritten=bool(c.flags & F_REWRITTEN), reason=c.reason, location=c.location,
+        rewritten=bool(c.flags & F_REWRITTEN), netns_from_task=bool(c.flags & F_TASK_NS),
+        in_rx=bool(c.flags & F_IN_RX), reason=c.reason, location=c.location,
         result=c.result, fib_table=c.fib_table, fib_oif=c.fib_oif, cpu=c.cpu,
     )
 
@@ -158,7 +161,7 @@ def encode_event(e: ProbeEvent) -> bytes:
     """The bytes the kernel would have written for `e` (inverse of decode_event)."""
     hook = {v: k for k, v in HOOKS.items()}[e.hook]
     flags = (F_REPLY * e.reply | F_FOLLOWED * e.followed | F_REWRITTEN * e.rewritten
-             | (F_TUPLE if e.tuple else 0))
+             | F_TASK_NS * e.netns_from_task | F_IN_RX * e.in_rx | (F_TUPLE if e.tuple else 0))
     c = CEvent(ts_ns=e.ts_ns, skb=e.skb, location=e.location, netns=e.netns,
                ifindex=e.ifindex, reason=e.reason, len=e.length, result=e.result,
                fib_table=e.fib_table, fib_oif=e.fib_oif, hook=hook, flags=flags, cpu=e.cpu)

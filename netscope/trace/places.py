@@ -68,12 +68,11 @@ class Places:
         link = self._index.links.get(link_id(inode, ifindex))
         return link.kind if link else None
 
-    def owner_of(self, address: str) -> str | None:
-        """Namespace name of the interface holding this IP address, if any."""
-        for addr in self._index.snapshot.addresses:
-            if addr.address == address:
-                return self._index.ns_name(addr.netns)
-        return None
+    def owns(self, inode: int, address: str) -> bool:
+        """Does an interface in namespace `inode` hold this IP address?"""
+        here = ns_id(inode)
+        return any(a.netns == here and a.address == address
+                   for a in self._index.snapshot.addresses)
 
 
 def resolve_endpoint(index: SnapshotIndex, text: str) -> str:

@@ -1,0 +1,133 @@
+"""`netscope trace`: follow packets hop by hop across namespaces, bridges, routing and NAT.
+
+Filters run in the kernel. Each packet is shown as a journey once it is complete: where it
+was seen (namespace or container, device, hook), and how it ended (delivered, dropped with
+the kernel's reason, no route). Replies are their own journeys, linked to their request.
+The --json document is described in docs/trace.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+from netscope.cli.errors import UserError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "trace", help="follow packets hop by hop (eBPF)",
+        description="Attach eBPF probes (raw tracepoints: receive, queue, xmit, drop, "
+                    "consume, fib lookup), follow the packets that match the filter in either "
+                    "direction, and print each one's journey. SRC/DST are IPs, container or "
+                    "namespace names. Needs root, bcc and BTF; see `netscope probes`.")
+    p.add_argument("--src", metavar="A", help="source: IP, container or namespace name")
+    p.add_argument("--dst", metavar="B", help="destination: IP, container or namespace name")
+    p.add_argument("--proto", choices=("icmp", "tcp", "udp"), help="protocol")
+    p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
+    p.add_argument("--count", type=int, metavar="K",
+                   help="stop after K packets (replies not counted) have completed")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="stop after S seconds (default: run until Ctrl-C)")
+    p.add_argument("--json", action="store_true", help="print JSON at the end (docs/trace.md)")
+    p.add_argument("--ebpf", action="store_true",
+                   help="print the eBPF program and its flags instead of loading it")
+    p.set_defaults(func=run)
+
+
+def trace_filter(args, index=None):
+    """The TraceFilter for the arguments, names resolved to IPs with the snapshot index."""
+    from netscope.trace.places import resolve_endpoint
+    from netscope.trace.tracer import TraceFilter
+
+    def endpoint(text):
+        if text is None:
+            return None
+        try:
+            return resolve_endpoint(index, text) if index else text
+        except LookupError as e:
+            raise UserError(str(e)) from None
+
+    return TraceFilter(src=endpoint(args.src), dst=endpoint(args.dst), proto=args.proto,
+                       port=args.port)
+
+
+def run(args) -> int:
+    from netscope.trace.errors import ProbeError
+
+    if args.count is not None and args.count <= 0:
+        raise UserError("--count must be a positive number of packets")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+    try:
+        if args.ebpf:
+            from netscope.trace.loader import render
+            from netscope.trace.tracer import trace_settings
+
+            print(render(["journey_common.bpf.c", "journey_skb.bpf.c", "journey_fib.bpf.c"],
+                         trace_settings(trace_filter(args))))
+            return 0
+        result = _trace(args)
+    except ProbeError as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        print(json.dumps(asdict(result), indent=2))
+    else:
+        print(render_footer(result))
+    return 0
+
+
+def _trace(args):
+    from netscope.cli.source import collect_live
+    from netscope.trace.places import Places
+    from netscope.trace.preflight import require_ebpf
+    from netscope.trace.session import run_trace
+
+    require_ebpf()
+    places = Places(collect_live(quiet=True), refresh=lambda: collect_live(quiet=True))
+    flt = trace_filter(args, places.index)
+
+    def attached(seconds: float) -> None:
+        if not args.json:
+            print(f"tracing {flt.describe()} (probes attached in {seconds:.2f} s; "
+                  "Ctrl-C to stop)", file=sys.stderr)
+
+    def show(journey) -> None:
+        if not args.json:
+            for line in render_journey(journey):
+                print(line)
+            sys.stdout.flush()
+
+    return run_trace(flt, places, count=args.count, timeout=args.timeout, on_journey=show,
+                     on_attached=attached)
+
+
+def render_journey(j) -> list[str]:
+    title = f"journey {j.id}" + (f" (reply to {j.reply_to})" if j.reply_to else "")
+    lines = [f"{title}: {j.packet}", f"  {j.outcome.upper()}: {j.summary}"]
+    rows = []
+    for h in j.hops:
+        text = h.detail
+        if h.verdict and h.hook == "xmit":
+            text = h.verdict
+        if h.inferred:
+            text += " (inferred from bridge ports)"
+        rows.append((f"+{h.ts_us:.1f}us", h.hook, h.namespace, h.device, text))
+    if rows:
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for r in rows:
+            cells = [r[0].rjust(widths[0]), *(c.ljust(w) for c, w in zip(r[1:4], widths[1:],
+                                                                        strict=True))]
+            lines.append("    " + "  ".join([*cells, r[4]]).rstrip())
+    return lines
+
+
+def render_footer(result) -> str:
+    text = (f"{len(result.journeys)} journeys, {result.events} events in "
+            f"{result.duration_s:g} s; probes attached in {result.attach_s:.2f} s")
+    if result.lost_events:
+        text += f"; {result.lost_events} EVENTS LOST (ring buffer full): journeys may be cut"
+    else:
+        text += "; no events lost"
+    return text

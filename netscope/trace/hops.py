@@ -1,0 +1,226 @@
+"""Turn a group of probe events into the hops a person reads, and a one-line outcome.
+
+Hop kinds: receive, queue, xmit, bridge (inferred from bridge ports: no probe fires inside
+the bridge without kprobes), route (fib lookups), nat (the tuple changed), drop, deliver,
+consume. Names come from Places; drop reasons and kernel locations from the kernel.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from netscope.trace.events import PacketTuple, ProbeEvent
+from netscope.trace.journey import EventGroup
+from netscope.trace.kernel_names import KernelSymbols, reason_name
+from netscope.trace.places import Places
+
+TABLE_NAMES = {255: "local", 254: "main", 253: "default"}
+_XMIT_RESULTS = {0: "ok", 1: "dropped by the device (NET_XMIT_DROP)",
+                 2: "congestion (NET_XMIT_CN)", 0x10: "device busy (NETDEV_TX_BUSY)"}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of a journey: when, where (namespace, device) and what happened."""
+
+    ts_us: float          # microseconds since the journey's first event
+    hook: str
+    namespace: str
+    device: str
+    detail: str = ""
+    verdict: str | None = None
+    drop_reason: str | None = None
+    location: str | None = None
+    nat: str | None = None
+    inferred: bool = False
+    netns: int = 0
+    ifindex: int = 0
+
+
+@dataclass(frozen=True)
+class Journey:
+    id: int
+    packet: str
+    reply: bool
+    reply_to: int | None
+    outcome: str          # delivered, dropped, no route, left host, unknown
+    summary: str
+    hops: tuple[Hop, ...]
+    start_ns: int = 0
+
+
+class HopNamer:
+    """Names for everything in an event: places, drop reasons, kernel code locations."""
+
+    def __init__(self, places: Places, reasons: dict[int, str], symbols: KernelSymbols) -> None:
+        self.places, self.reasons, self.symbols = places, reasons, symbols
+
+    def at(self, e: ProbeEvent, netns: int | None = None, ifindex: int | None = None):
+        ns = e.netns if netns is None else netns
+        ix = e.ifindex if ifindex is None else ifindex
+        return self.places.namespace(ns), self.places.device(ns, ix), ns, ix
+
+
+def nat_change(old: PacketTuple, new: PacketTuple) -> str:
+    """e.g. "dst 172.17.0.1:8080 -> 10.0.0.2:80" (both ends when both changed)."""
+    parts = []
+    if (old.src, old.sport) != (new.src, new.sport):
+        parts.append(f"src {old.src}:{old.sport} -> {new.src}:{new.sport}")
+    if (old.dst, old.dport) != (new.dst, new.dport):
+        parts.append(f"dst {old.dst}:{old.dport} -> {new.dst}:{new.dport}")
+    return ", ".join(parts) or "tuple rewritten"
+
+
+def _address_check(run: list[ProbeEvent]) -> bool:
+    """A lone miss in the local table is "is this address mine?", not a routing decision."""
+    return all(e.fib_table == 255 and e.result == -errno.EAGAIN for e in run)
+
+
+def _route_hop(run: list[ProbeEvent], fix_netns: int | None, name: HopNamer, t0: int) -> Hop:
+    """One hop for consecutive fib lookups of one packet (one per routing table tried)."""
+    first = run[0]
+    netns = fix_netns if (first.netns_from_task and fix_netns) else first.netns
+    found = [e for e in run if e.result == 0]
+    if found:
+        e = found[-1]
+        table = TABLE_NAMES.get(e.fib_table, str(e.fib_table))
+        ns, dev, nsi, ix = name.at(e, netns, e.fib_oif)
+        what = "local delivery" if e.fib_table == 255 else f"out via {dev}"
+        return Hop((e.ts_ns - t0) / 1000, "route", ns, dev, f"table {table}: {what}",
+                   verdict="routed", netns=nsi, ifindex=ix)
+    last = run[-1]
+    tables = ", ".join(TABLE_NAMES.get(e.fib_table, str(e.fib_table)) for e in run)
+    err = -last.result
+    why = "no route" if err in (errno.EAGAIN, errno.ENETUNREACH) else (
+        f"route says {errno.errorcode.get(err, err)}")
+    dst = last.tuple.dst if last.tuple else "?"
+    ifindex = next((e.ifindex for e in run if e.ifindex), 0)
+    ns, dev, nsi, ix = name.at(last, netns, ifindex)
+    return Hop((last.ts_ns - t0) / 1000, "route", ns, dev,
+               f"{why} to {dst} (tables tried: {tables})", verdict="no route",
+               netns=nsi, ifindex=ix)
+
+
+def build_hops(group: EventGroup, name: HopNamer) -> list[Hop]:
+    events = sorted(group.events, key=lambda e: e.ts_ns)
+    t0 = events[0].ts_ns if events else 0
+    places = name.places
+    hops: list[Hop] = []
+    last_tuple: PacketTuple | None = None
+    last_rx: ProbeEvent | None = None
+    i = 0
+    while i < len(events):
+        e = events[i]
+        if e.hook == "fib":
+            run = [e]
+            while i + 1 < len(events) and events[i + 1].hook == "fib":
+                i += 1
+                run.append(events[i])
+            later = next((x for x in events[i + 1:] if x.hook != "fib"), None)
+            if not _address_check(run):
+                hops.append(_route_hop(run, later.netns if later else None, name, t0))
+            i += 1
+            continue
+        ts = (e.ts_ns - t0) / 1000
+        ns, dev, nsi, ix = name.at(e)
+        if e.rewritten and last_tuple and e.tuple:
+            prev_ns = hops[-1].namespace if hops else ns
+            hops.append(Hop(ts, "nat", prev_ns, "-", nat_change(last_tuple, e.tuple),
+                            nat=nat_change(last_tuple, e.tuple), netns=nsi))
+        bridge = _bridge_between(last_rx, e, places)
+        if bridge:
+            hops.append(Hop(ts, "bridge", ns, bridge[0], bridge[1], inferred=True, netns=nsi))
+        hops.append(_skb_hop(e, ts, ns, dev, nsi, ix, name, group))
+        if e.tuple:
+            last_tuple = e.tuple
+        if e.hook == "receive":
+            last_rx = e
+        elif e.hook in ("queue", "drop"):
+            last_rx = None
+        i += 1
+    return hops
+
+
+def _bridge_between(rx: ProbeEvent | None, e: ProbeEvent, places: Places):
+    """(bridge name, detail) when `e` leaves (or dies in) the bridge `rx` came in through."""
+    if rx is None or e.hook not in ("queue", "drop") or e.netns != rx.netns:
+        return None
+    if places.master_kind(rx.netns, rx.ifindex) != "bridge":
+        return None
+    bridge = places.master(rx.netns, rx.ifindex)
+    inport = places.device(rx.netns, rx.ifindex)
+    if e.ifindex and places.master(e.netns, e.ifindex) == bridge and e.ifindex != rx.ifindex:
+        return bridge, f"forward {inport} -> {places.device(e.netns, e.ifindex)}"
+    if e.hook == "drop" and e.ifindex in (rx.ifindex, 0):
+        return bridge, f"from {inport}"
+    return None
+
+
+def _skb_hop(e: ProbeEvent, ts: float, ns: str, dev: str, nsi: int, ix: int,
+             name: HopNamer, group: EventGroup) -> Hop:
+    places = name.places
+    if e.hook == "drop":
+        reason = reason_name(name.reasons, e.reason)
+        where = name.symbols.name(e.location)
+        return Hop(ts, "drop", ns, dev, f"{reason} in {name.symbols.function(e.location)}",
+                   verdict="dropped", drop_reason=reason, location=where, netns=nsi,
+                   ifindex=ix)
+    if e.hook == "consume":
+        dst = e.tuple.dst if e.tuple else None
+        func = name.symbols.function(e.location)
+        if dst and places.owns(e.netns, dst):
+            return Hop(ts, "deliver", ns, dev, f"to the stack ({func})", verdict="delivered",
+                       location=name.symbols.name(e.location), netns=nsi, ifindex=ix)
+        return Hop(ts, "consume", ns, dev, func,
+                   location=name.symbols.name(e.location), netns=nsi, ifindex=ix)
+    if e.hook == "xmit":
+        verdict = _XMIT_RESULTS.get(e.result, f"rc {e.result}")
+        return Hop(ts, "xmit", ns, dev, "", verdict=verdict, netns=nsi, ifindex=ix)
+    detail = ""
+    if e.hook == "receive":
+        master = places.master(e.netns, e.ifindex)
+        detail = f"port of {master}" if master else ""
+    return Hop(ts, e.hook, ns, dev, detail, netns=nsi, ifindex=ix)
+
+
+def outcome_of(hops: list[Hop]) -> tuple[str, str]:
+    """(outcome, one-line summary) of a journey's hops."""
+    delivered = [h for h in hops if h.hook == "deliver"]
+    if delivered:
+        h = delivered[0]
+        rx = [x for x in hops if x.hook == "receive" and x.namespace == h.namespace]
+        via = f" via {rx[-1].device}" if rx else ""
+        return "delivered", f"delivered in {h.namespace}{via}"
+    drops = [h for h in hops if h.hook == "drop"]
+    if drops:
+        h = drops[0]
+        idx = hops.index(h)
+        bridge = hops[idx - 1] if idx and hops[idx - 1].hook == "bridge" else None
+        at = f"bridge {bridge.device} ({bridge.detail})" if bridge else h.device
+        return "dropped", (f"dropped in {h.namespace} at {at}: {h.drop_reason} "
+                           f"({h.location})")
+    unrouted = [h for h in hops if h.verdict == "no route"]
+    if unrouted:
+        h = unrouted[-1]
+        return "no route", f"no route in {h.namespace}: {h.detail}"
+    if hops and hops[-1].hook == "xmit":
+        h = hops[-1]
+        return "left", f"last seen leaving {h.namespace} via {h.device}"
+    if hops:
+        h = hops[-1]
+        return "unknown", f"last seen in {h.namespace} at {h.device} ({h.hook})"
+    return "unknown", "no events"
+
+
+def journey_of(group: EventGroup, name: HopNamer) -> Journey:
+    hops = build_hops(group, name)
+    outcome, summary = outcome_of(hops)
+    t = group.first_tuple
+    packet = t.describe() if t else "?"
+    if t and all(e.hook == "fib" for e in group.events):
+        src = t.src if t.src != "0.0.0.0" else "(no source yet)"
+        packet = f"{t.proto_name} {src} -> {t.dst}: route lookup only, no packet left"
+    return Journey(id=group.id, packet=packet, reply=group.reply,
+                   reply_to=group.reply_to, outcome=outcome, summary=summary,
+                   hops=tuple(hops), start_ns=group.events[0].ts_ns if group.events else 0)

@@ -1,0 +1,96 @@
+"""One trace run: attach the journey probes, group events into journeys as they arrive,
+name them, stop after `count` packets or `timeout` seconds (or Ctrl-C/SIGTERM), detach."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netscope.trace.hops import HopNamer, Journey, journey_of
+from netscope.trace.journey import JourneyBuilder
+from netscope.trace.kernel_names import KernelSymbols, drop_reason_names
+from netscope.trace.loader import detach_on_signals
+from netscope.trace.places import Places
+from netscope.trace.tracer import TraceFilter, Tracer
+
+TERMINAL = ("delivered", "dropped", "no route", "left")
+_QUIET_NS = 300_000_000     # a journey with no event for this long is complete
+_REPLY_GRACE_S = 0.5        # after the last counted packet, wait this long for its replies
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    filter: str
+    attach_s: float
+    duration_s: float
+    events: int
+    lost_events: int
+    journeys: tuple[Journey, ...]
+
+
+def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
+              timeout: float | None = None,
+              on_journey: Callable[[Journey], None] | None = None,
+              on_attached: Callable[[float], None] | None = None) -> TraceResult:
+    """Trace until `count` packets (not counting replies) completed, `timeout` passed, or
+    Ctrl-C. `on_journey` gets each journey once it is complete; `on_attached` the attach
+    time, once probes are live (callers start their test traffic there)."""
+    namer = HopNamer(places, drop_reason_names(), KernelSymbols.load())
+    builder = JourneyBuilder()
+    shown: dict[int, Journey] = {}
+    n_events = 0
+    with detach_on_signals(), Tracer(flt) as tracer:
+        started = time.monotonic()
+        if on_attached:
+            on_attached(tracer.attach_seconds)
+        deadline = started + timeout if timeout else None
+        stop_at = None
+        try:
+            while True:
+                events = tracer.poll(100)
+                n_events += len(events)
+                builder.add(events)
+                now = time.monotonic()
+                _settle(builder, namer, shown, on_journey, time.monotonic_ns(), final=False)
+                done = [j for j in shown.values() if not j.reply and j.outcome in TERMINAL]
+                if count and len(done) >= count and stop_at is None:
+                    stop_at = now + _REPLY_GRACE_S
+                if (stop_at and now >= stop_at) or (deadline and now >= deadline):
+                    break
+        except KeyboardInterrupt:
+            pass
+        n_events += len(extra := tracer.drain())
+        builder.add(extra)
+        lost = tracer.counters()["lost"]
+        attach_s = tracer.attach_seconds
+    duration = time.monotonic() - started
+    _settle(builder, namer, shown, on_journey, 0, final=True)
+    journeys = sorted(shown.values(), key=lambda j: j.start_ns)
+    if count:
+        journeys = _first_packets(journeys, count)
+    return TraceResult(filter=flt.describe(), attach_s=round(attach_s, 3),
+                       duration_s=round(duration, 3), events=n_events, lost_events=lost,
+                       journeys=tuple(journeys))
+
+
+def _settle(builder: JourneyBuilder, namer: HopNamer, shown: dict[int, Journey],
+            on_journey, now_ns: int, final: bool) -> None:
+    if not final:
+        builder.expire(now_ns)
+    groups = builder.finish() if final else builder.groups()
+    for g in groups:
+        if g.id in shown or not g.events:
+            continue
+        if not final and now_ns - g.last_ts < _QUIET_NS:
+            continue
+        journey = journey_of(g, namer)
+        shown[g.id] = journey
+        if on_journey:
+            on_journey(journey)
+
+
+def _first_packets(journeys: list[Journey], count: int) -> list[Journey]:
+    """The first `count` packets and the replies linked to them."""
+    keep = [j.id for j in journeys if not j.reply][:count]
+    return [j for j in journeys if j.id in keep or (j.reply and j.reply_to in keep)]

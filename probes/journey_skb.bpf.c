@@ -1,0 +1,76 @@
+/* Packet-journey tracer: the skb hooks (raw tracepoints, no kprobes needed).
+ *   net:netif_receive_skb(skb)               a device hands the packet to the stack
+ *   net:net_dev_queue(skb)                   queued for transmit on skb->dev
+ *   net:net_dev_xmit(skb, rc, dev, len)      the driver took it (rc != 0: refused)
+ *   skb:kfree_skb(skb, location, reason, sk) dropped
+ *   skb:consume_skb(skb, location)           freed after normal use
+ * Needs journey_common.bpf.c before it.
+ */
+
+static __always_inline int ns_skb_event(u64 skb, u8 hook, int l3_at_data, u64 dev,
+                                        u32 reason, u64 location, s32 result)
+{
+    struct ns_event ev = {};
+    struct ns_last_rx *rx = 0;
+    u32 zero = 0;
+    if (hook == NS_HOOK_RECEIVE) {
+        rx = last_rx.lookup(&zero);
+        if (rx) {
+            rx->skb = skb;
+            rx->selected = 0;
+        }
+    }
+    ns_parse_skb(skb, l3_at_data, &ev.tuple);
+    if (!ns_select(skb, &ev.tuple, &ev.flags))
+        return 0;
+    ev.ts_ns = bpf_ktime_get_ns();
+    ev.skb = skb;
+    ev.hook = hook;
+    ev.reason = reason;
+    ev.location = location;
+    ev.result = result;
+    ev.len = ns_u32(skb, OFF_SKB_LEN);
+    ev.cpu = bpf_get_smp_processor_id();
+    ns_skb_place(skb, dev, &ev.netns, &ev.ifindex);
+    ns_output(&ev);
+    if (rx) {
+        rx->ts_ns = ev.ts_ns;
+        rx->netns = ev.netns;
+        rx->ifindex = ev.ifindex;
+        rx->flags = ev.flags & NS_F_REPLY;
+        rx->selected = 1;
+    } else {
+        if (hook == NS_HOOK_DROP || hook == NS_HOOK_CONSUME)
+            followed.delete(&skb);
+        /* the received packet left the stack's hands: later lookups are not about it */
+        rx = last_rx.lookup(&zero);
+        if (rx && rx->skb == skb)
+            rx->selected = 0;
+    }
+    return 0;
+}
+
+RAW_TRACEPOINT_PROBE(netif_receive_skb)
+{
+    return ns_skb_event(ctx->args[0], NS_HOOK_RECEIVE, 1, 0, 0, 0, 0);
+}
+
+RAW_TRACEPOINT_PROBE(net_dev_queue)
+{
+    return ns_skb_event(ctx->args[0], NS_HOOK_QUEUE, 0, 0, 0, 0, 0);
+}
+
+RAW_TRACEPOINT_PROBE(net_dev_xmit)
+{
+    return ns_skb_event(ctx->args[0], NS_HOOK_XMIT, 0, ctx->args[2], 0, 0, (s32)ctx->args[1]);
+}
+
+RAW_TRACEPOINT_PROBE(kfree_skb)
+{
+    return ns_skb_event(ctx->args[0], NS_HOOK_DROP, 0, 0, (u32)ctx->args[2], ctx->args[1], 0);
+}
+
+RAW_TRACEPOINT_PROBE(consume_skb)
+{
+    return ns_skb_event(ctx->args[0], NS_HOOK_CONSUME, 0, 0, 0, ctx->args[1], 0);
+}
