@@ -19,6 +19,7 @@ SUBCOMMANDS = (
     "netscope.cli.show_cmd",
     "netscope.cli.path_cmd",
     "netscope.cli.drops_cmd",
+    "netscope.cli.trace_cmd",
 )
 
 DESCRIPTION = """\
