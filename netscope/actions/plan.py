@@ -1,0 +1,139 @@
+"""Apply a plan as a transaction: journal first, roll back on failure or Ctrl-C, undo later.
+
+    journal = Journal(path, kind="repair", title="...", plan=ops)
+    apply(journal)            # raises PlanFailed after rolling back what it had done
+    undo(load(path))          # later, from any process: revert in reverse order
+
+While a plan runs, SIGTERM is turned into KeyboardInterrupt so that both roll back; while
+rolling back, SIGINT and SIGTERM are ignored (by children too) so the rollback completes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+
+from netscope.actions.execute import ActionFailed, Done, apply_one, run_ops
+from netscope.actions.journal import APPLIED, FAILED, Journal
+from netscope.actions.ops import NetnsAdd, NetnsDel, Op
+
+Progress = Callable[[str], None]
+
+
+class PlanFailed(Exception):
+    """A plan stopped; what it had done was rolled back (see `rollback_errors`)."""
+
+    def __init__(self, message: str, rollback_errors: list[str]) -> None:
+        self.rollback_errors = rollback_errors
+        suffix = ("; rolled back" if not rollback_errors else
+                  f"; rollback incomplete ({len(rollback_errors)} errors, first: "
+                  f"{rollback_errors[0]})")
+        super().__init__(message + suffix)
+
+
+def preview(ops: list[Op]) -> list[str]:
+    """The shell commands equivalent to a plan, one entry per operation."""
+    return [op.shell() for op in ops]
+
+
+def apply(journal: Journal, progress: Progress | None = None) -> None:
+    """Run `journal.plan`, recording each applied operation; roll back on any failure.
+
+    On success the journal is saved as applied. On failure (or KeyboardInterrupt) everything
+    done is undone; the journal is removed if that worked, kept as failed otherwise, and
+    PlanFailed (or the KeyboardInterrupt) is raised.
+    """
+    journal.save()
+    try:
+        with _sigterm_interrupts():
+            run_ops(journal.plan, journal.done, after_group=journal.save)
+    except (ActionFailed, KeyboardInterrupt) as e:
+        errors = _roll_back(journal, progress)
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise PlanFailed(str(e), errors) from None
+    journal.state = APPLIED
+    journal.save()
+
+
+def _roll_back(journal: Journal, progress: Progress | None) -> list[str]:
+    if progress:
+        progress(f"rolling back {len(journal.done)} applied operations")
+    with _signals_ignored():
+        errors = undo_done(journal.done, journal.plan)
+        if errors:
+            journal.state, journal.message = FAILED, errors[0]
+            journal.save()
+        else:
+            journal.remove()
+    return errors
+
+
+def undo(journal: Journal, progress: Progress | None = None) -> list[str]:
+    """Revert a journal's applied operations in reverse order; returns the errors, if any.
+
+    The journal file is removed when everything was undone.
+    """
+    with _signals_ignored():
+        errors = undo_done(journal.done, journal.plan, progress)
+        if errors:
+            journal.state, journal.message = FAILED, errors[0]
+            journal.save()
+        else:
+            journal.remove()
+    return errors
+
+
+def undo_done(done: list[Done], plan: list[Op], progress: Progress | None = None) -> list[str]:
+    """Undo applied operations in reverse order, tolerating what is already gone.
+
+    Changes inside a namespace the plan created are not undone one by one: deleting the
+    namespace removes them. Namespaces the plan meant to create are deleted even when the
+    journal does not record their creation (a crash between running and recording).
+    """
+    created = {op.name for op in plan if isinstance(op, NetnsAdd)}
+    recorded = {d.op.name for d in done if isinstance(d.op, NetnsAdd)}
+    undos: list[Op] = [d.undo for d in reversed(done) if d.undo is not None
+                       and not (d.undo.contained and d.undo.where in created)]
+    undos += [NetnsDel(name) for name in sorted(created - recorded)]
+    errors = []
+    for op in undos:
+        if progress:
+            progress(op.shell())
+        try:
+            apply_one(op)
+        except ActionFailed as e:
+            if not e.already_gone:
+                errors.append(str(e))
+    return errors
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -1,0 +1,55 @@
+"""Where the lab files are, and `lab` / `lab/variant` references resolved to topologies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from netscope.labs.loader import LabFile, TopologyError, load_lab_file
+from netscope.labs.topology import Topology
+
+ENV_DIR = "NETSCOPE_TOPOLOGY_DIR"
+
+
+def topology_dir() -> Path:
+    """$NETSCOPE_TOPOLOGY_DIR, else the repository's topology/ next to the package."""
+    env = os.environ.get(ENV_DIR)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "topology"
+
+
+def lab_files(directory: Path | None = None) -> list[Path]:
+    directory = directory or topology_dir()
+    return sorted(directory.glob("*.toml"))
+
+
+def load_all(directory: Path | None = None) -> list[LabFile]:
+    """Every lab file, each validated with all its variants. Raises TopologyError."""
+    return [load_lab_file(p) for p in lab_files(directory)]
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """"docker-bridge/ip_forward_off" -> ("docker-bridge", "ip_forward_off")."""
+    lab, _, variant = ref.partition("/")
+    return lab, (variant or None)
+
+
+def find_lab(name: str, directory: Path | None = None) -> LabFile:
+    """The lab file named `name`. Raises LookupError listing the labs there are."""
+    directory = directory or topology_dir()
+    path = directory / f"{name}.toml"
+    if "/" in name or not path.is_file():
+        known = ", ".join(p.stem for p in lab_files(directory)) or f"none in {directory}"
+        raise LookupError(f"no lab named {name!r} (labs: {known})")
+    return load_lab_file(path)
+
+
+def resolve(ref: str, containers: int | None = None,
+            directory: Path | None = None) -> Topology:
+    """The topology a `lab[/variant]` reference names. Raises LookupError or TopologyError."""
+    lab, variant = split_ref(ref)
+    return find_lab(lab, directory).topology(variant, containers)
+
+
+__all__ = ["TopologyError", "find_lab", "load_all", "resolve", "split_ref", "topology_dir"]
