@@ -1,0 +1,276 @@
+"""Dump a namespace's conntrack table over NETLINK_NETFILTER with a minimal parser.
+
+pyroute2 takes seconds for 10,000 entries; this reads them in tens of milliseconds. The
+socket must be opened while the calling thread is inside the namespace. The dump stops at a
+cap (the socket is then closed, which abandons the rest of the dump in the kernel).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import struct
+
+from netscope.host.netlink import (
+    NLA_HDR,
+    NLA_TYPE_MASK,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_HDR,
+    RECV_SIZE,
+    NetlinkError,
+    RtnlSocket,
+    parse_attrs,
+)
+from netscope.host.nfnl import NFNL_SUBSYS_CTNETLINK, nfgen, nfnl_socket
+from netscope.model.netfilter import ConntrackEntry, CtTuple
+
+IPCTNL_MSG_CT_GET = 1
+CTA_TUPLE_ORIG, CTA_TUPLE_REPLY, CTA_STATUS, CTA_PROTOINFO = 1, 2, 3, 4
+CTA_TIMEOUT, CTA_MARK, CTA_COUNTERS_ORIG, CTA_COUNTERS_REPLY = 7, 8, 9, 10
+CTA_ID, CTA_ZONE = 12, 18
+CTA_TUPLE_IP, CTA_TUPLE_PROTO = 1, 2
+CTA_PROTOINFO_TCP, CTA_PROTOINFO_DCCP, CTA_PROTOINFO_SCTP = 1, 2, 3
+
+STATUS_BITS = ("EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT", "DST_NAT",
+               "SEQ_ADJUST", "SRC_NAT_DONE", "DST_NAT_DONE", "DYING", "FIXED_TIMEOUT",
+               "TEMPLATE", "NAT_CLASH", "HELPER", "OFFLOAD", "HW_OFFLOAD")
+TCP_STATES = ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT",
+              "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2")
+SCTP_STATES = ("NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED",
+               "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT")
+DCCP_STATES = ("NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING",
+               "TIMEWAIT", "IGNORE", "INVALID")
+PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 33: "dccp", 47: "gre", 58: "icmpv6",
+               132: "sctp", 136: "udplite"}
+FAMILY_NAMES = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
+
+_BE16 = struct.Struct(">H").unpack
+_BE32 = struct.Struct(">I").unpack
+_BE64 = struct.Struct(">Q").unpack
+_BE16_AT = struct.Struct(">H").unpack_from
+_BE32_AT = struct.Struct(">I").unpack_from
+_NLA = NLA_HDR.unpack_from
+# The common IPv4 tuple, laid out by the kernel as: IP{src, dst} PROTO{num, sport, dport},
+# read in one unpack (headers in host order, ports as two bytes). Any other shape falls back
+# to the attribute parser.
+_V4_PORTS = struct.Struct("=HHHH4sHH4sHHHHB3xHHBB2xHHBB2x")
+_V4_PORTS_SHAPE = (20, 0x8000 | CTA_TUPLE_IP, 8, 1, 8, 2, 28, 0x8000 | CTA_TUPLE_PROTO,
+                   5, 1, 6, 2, 6, 3)
+# Both tuples of such an entry at once, ORIG{...} REPLY{...} as the kernel writes them first:
+# one unpack of the attribute headers checks the shape, one more reads the values.
+_V4_TUPLE_HEADS = "HHHH4xHH4xHHHH4xHH4xHH4x"
+_V4_TUPLE_VALUES = "8x4s4x4s8xB3x4xBB2x4xBB2x"
+_V4_PAIR_HEADS = struct.Struct("=HH" + _V4_TUPLE_HEADS + "HH" + _V4_TUPLE_HEADS)
+_V4_PAIR_VALUES = struct.Struct("=4x" + _V4_TUPLE_VALUES + "4x" + _V4_TUPLE_VALUES)
+_V4_PAIR_SHAPE = (52, 0x8000 | CTA_TUPLE_ORIG, *_V4_PORTS_SHAPE,
+                  52, 0x8000 | CTA_TUPLE_REPLY, *_V4_PORTS_SHAPE)
+
+
+# Entries are built without the frozen-dataclass __init__, which pays an object.__setattr__
+# per field (a third of the parse time at 10,000 entries); every field is always given, so
+# the objects are the same as the constructor's (tests compare them).
+_new = object.__new__
+
+
+def ports_tuple(src: str, dst: str, sport: int, dport: int) -> CtTuple:
+    """CtTuple(src, dst, sport, dport), built fast."""
+    t = _new(CtTuple)
+    t.__dict__.update({"src": src, "dst": dst, "sport": sport, "dport": dport,
+                       "icmp_type": None, "icmp_code": None, "icmp_id": None})
+    return t
+
+
+def _ntop(family: int, raw: bytes, cache: dict[bytes, str]) -> str:
+    text = cache.get(raw)
+    if text is None:
+        text = cache[raw] = socket.inet_ntop(family, raw)
+    return text
+
+
+def _tuple_slow(raw: bytes, cache: dict[bytes, str]) -> tuple[int, CtTuple]:
+    attrs = parse_attrs(raw)
+    ip = parse_attrs(attrs.get(CTA_TUPLE_IP, b""))
+    if 1 in ip:
+        src, dst = _ntop(socket.AF_INET, ip[1], cache), _ntop(socket.AF_INET, ip[2], cache)
+    else:
+        src = _ntop(socket.AF_INET6, ip.get(3, bytes(16)), cache)
+        dst = _ntop(socket.AF_INET6, ip.get(4, bytes(16)), cache)
+    proto = parse_attrs(attrs.get(CTA_TUPLE_PROTO, b""))
+    num = proto[1][0] if 1 in proto else 0
+    if 2 in proto:
+        return num, CtTuple(src, dst, _BE16(proto[2])[0], _BE16(proto[3])[0])
+    # ICMP: id/type/code at 4/5/6, ICMPv6 at 7/8/9
+    base = 4 if 4 in proto or 5 in proto else 7
+    return num, CtTuple(
+        src, dst, None, None,
+        icmp_type=proto[base + 1][0] if base + 1 in proto else None,
+        icmp_code=proto[base + 2][0] if base + 2 in proto else None,
+        icmp_id=_BE16(proto[base])[0] if base in proto else None)
+
+
+def parse_tuple(raw: bytes, cache: dict[bytes, str]) -> tuple[int, CtTuple]:
+    """(l4 protocol number, tuple) from a CTA_TUPLE_ORIG/REPLY payload."""
+    if len(raw) >= 48:
+        f = _V4_PORTS.unpack_from(raw)
+        if (f[0], f[1], f[2], f[3], f[5], f[6], f[8], f[9], f[10], f[11], f[13], f[14],
+                f[17], f[18]) == _V4_PORTS_SHAPE:
+            return f[12], CtTuple(_ntop(socket.AF_INET, f[4], cache),
+                                  _ntop(socket.AF_INET, f[7], cache),
+                                  f[15] << 8 | f[16], f[19] << 8 | f[20])
+    return _tuple_slow(raw, cache)
+
+
+def _state(raw: bytes) -> str | None:
+    info = parse_attrs(raw)
+    for key, names in ((CTA_PROTOINFO_TCP, TCP_STATES), (CTA_PROTOINFO_SCTP, SCTP_STATES),
+                       (CTA_PROTOINFO_DCCP, DCCP_STATES)):
+        if key in info:
+            # the state is the first attribute of every protocol's nest
+            state = parse_attrs(info[key]).get(1)
+            if state:
+                return names[state[0]] if state[0] < len(names) else str(state[0])
+    return None
+
+
+def _counters(raw: bytes) -> tuple[int | None, int | None]:
+    c = parse_attrs(raw)
+    packets, nbytes = c.get(1), c.get(2)
+    return (_BE64(packets)[0] if packets else None, _BE64(nbytes)[0] if nbytes else None)
+
+
+_status_cache: dict[int, tuple[str, ...]] = {}
+
+
+def status_names(bits: int) -> tuple[str, ...]:
+    names = _status_cache.get(bits)
+    if names is None:
+        names = _status_cache[bits] = tuple(
+            name for i, name in enumerate(STATUS_BITS) if bits & (1 << i))
+    return names
+
+
+def _v4_pair(data: bytes, off: int, end: int, cache: dict[bytes, str]
+             ) -> tuple[int, CtTuple, CtTuple] | None:
+    if end - off < _V4_PAIR_VALUES.size or _V4_PAIR_HEADS.unpack_from(data, off) != \
+            _V4_PAIR_SHAPE:
+        return None
+    (osrc, odst, num, osh, osl, odh, odl,
+     rsrc, rdst, _, rsh, rsl, rdh, rdl) = _V4_PAIR_VALUES.unpack_from(data, off)
+    get = cache.get
+    osrc = get(osrc) or _ntop(socket.AF_INET, osrc, cache)
+    odst = get(odst) or _ntop(socket.AF_INET, odst, cache)
+    rsrc = get(rsrc) or _ntop(socket.AF_INET, rsrc, cache)
+    rdst = get(rdst) or _ntop(socket.AF_INET, rdst, cache)
+    return (num, ports_tuple(osrc, odst, osh << 8 | osl, odh << 8 | odl),
+            ports_tuple(rsrc, rdst, rsh << 8 | rsl, rdh << 8 | rdl))
+
+
+def parse_entry(data: bytes, off: int, end: int, inode: int,
+                cache: dict[bytes, str]) -> ConntrackEntry:
+    """The IPCTNL_MSG_CT_NEW message in data[off:end] (nfgenmsg + attributes)."""
+    family = data[off]
+    pair = _v4_pair(data, off + 4, end, cache)
+    if pair is not None:
+        num, orig, reply = pair
+        pos = off + 4 + _V4_PAIR_VALUES.size
+    else:
+        a = parse_attrs(data, off + 4, end)
+        num, orig = parse_tuple(a[CTA_TUPLE_ORIG], cache)
+        reply = parse_tuple(a[CTA_TUPLE_REPLY], cache)[1]
+        pos = off + 4
+    status = timeout = ct_id = state = None
+    mark = zone = 0
+    op = ob = rp = rb = None
+    # the remaining attributes, read in place (no dict, no copies) in the order they come
+    while pos + 4 <= end:
+        alen, atype = _NLA(data, pos)
+        if alen < 4:
+            break
+        atype &= NLA_TYPE_MASK
+        if atype == CTA_STATUS:
+            status = status_names(_BE32_AT(data, pos + 4)[0])
+        elif atype == CTA_TIMEOUT:
+            timeout = _BE32_AT(data, pos + 4)[0]
+        elif atype == CTA_ID:
+            ct_id = _BE32_AT(data, pos + 4)[0]
+        elif atype == CTA_MARK:
+            mark = _BE32_AT(data, pos + 4)[0]
+        elif atype == CTA_ZONE:
+            zone = _BE16_AT(data, pos + 4)[0]
+        elif atype == CTA_PROTOINFO:
+            state = _state(data[pos + 4:pos + alen])
+        elif atype == CTA_COUNTERS_ORIG:
+            op, ob = _counters(data[pos + 4:pos + alen])
+        elif atype == CTA_COUNTERS_REPLY:
+            rp, rb = _counters(data[pos + 4:pos + alen])
+        pos += (alen + 3) & ~3
+    entry = _new(ConntrackEntry)
+    entry.__dict__.update({
+        "id": f"ct:{inode}/{ct_id if ct_id is not None else off}",
+        "family": FAMILY_NAMES.get(family) or str(family),
+        "proto": PROTO_NAMES.get(num) or str(num),
+        "orig": orig, "reply": reply, "status": status or (), "state": state,
+        "timeout": timeout, "mark": mark, "zone": zone, "orig_packets": op, "orig_bytes": ob,
+        "reply_packets": rp, "reply_bytes": rb})
+    return entry
+
+
+def _send_dump(sock: RtnlSocket) -> int:
+    sock.seq += 1
+    payload = nfgen()
+    sock.sock.send(NLMSG_HDR.pack(16 + len(payload), NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET,
+                                  NLM_F_REQUEST | NLM_F_DUMP, sock.seq, 0) + payload)
+    return sock.seq
+
+
+def dump_entries(inode: int, limit: int, sock: RtnlSocket | None = None
+                 ) -> tuple[list[ConntrackEntry], bool]:
+    """Up to `limit` entries of this namespace's table (IPv4 and IPv6), and whether there
+    were more. Opens (and closes) its own socket unless one is given; with a cap reached the
+    socket must be closed, since the rest of the dump is still queued on it.
+
+    The receive loop is RtnlSocket.request's, inlined: entries are parsed straight from the
+    receive buffer, without a copy or a generator step per message (a third of the time).
+    """
+    own = sock is None
+    sock = sock or nfnl_socket()
+    entries: list[ConntrackEntry] = []
+    cache: dict[bytes, str] = {}
+    buf = bytearray(RECV_SIZE)
+    view = memoryview(buf)
+    unpack = NLMSG_HDR.unpack_from
+    append = entries.append
+    # tens of thousands of acyclic objects: cyclic GC passes over them would cost ~15%
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        seq = _send_dump(sock)
+        while True:
+            n = sock.sock.recv_into(buf)
+            data = bytes(view[:n])
+            off = 0
+            while off + 16 <= n:
+                mlen, mtype, _, mseq, _ = unpack(data, off)
+                if mlen < 16:
+                    return entries, False
+                if mseq == seq:
+                    if mtype == NLMSG_DONE:
+                        return entries, False
+                    if mtype == NLMSG_ERROR:
+                        code = -struct.unpack_from("=i", data, off + 16)[0]
+                        if code:
+                            raise NetlinkError(code, os.strerror(code))
+                        return entries, False
+                    if len(entries) >= limit:
+                        return entries, True
+                    append(parse_entry(data, off + 16, off + mlen, inode, cache))
+                off += (mlen + 3) & ~3
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        if own:
+            sock.close()

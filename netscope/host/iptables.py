@@ -1,0 +1,300 @@
+"""Read and parse `iptables-save -c` / `ip6tables-save -c` (nf_tables or legacy backend).
+
+iptables-save keeps what `nft -j` flattens for rules iptables-nft wrote (DNAT targets,
+comments, xt matches), and reads 1,200 rules in ~17 ms. Run from a thread inside a network
+namespace, the subprocess reads that namespace's rules. Parsing never fails on an option it
+does not know: such a match is kept, with its text, as `recognised=False`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+
+from netscope.model.netfilter import (
+    NfChain,
+    NfMatch,
+    NfRule,
+    NfTable,
+    docker_chain_label,
+    table_key,
+)
+
+SAVE_COMMANDS = {
+    ("ip", "iptables-nft"): ("iptables-save", "-c"),
+    ("ip6", "iptables-nft"): ("ip6tables-save", "-c"),
+    ("ip", "iptables-legacy"): ("iptables-legacy-save", "-c"),
+    ("ip6", "iptables-legacy"): ("ip6tables-legacy-save", "-c"),
+}
+TIMEOUT = 20.0
+
+# table -> built-in chain -> nf_tables priority iptables registers it with
+BUILTIN_PRIORITIES = {
+    "raw": {"PREROUTING": -300, "OUTPUT": -300},
+    "mangle": dict.fromkeys(("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"), -150),
+    "nat": {"PREROUTING": -100, "INPUT": 100, "OUTPUT": -100, "POSTROUTING": 100},
+    "filter": dict.fromkeys(("INPUT", "FORWARD", "OUTPUT"), 0),
+    "security": dict.fromkeys(("INPUT", "FORWARD", "OUTPUT"), 50),
+}
+VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "RETURN": "return", "QUEUE": "queue",
+            "NFQUEUE": "queue", "NOTRACK": "notrack"}
+NAT_TARGETS = {"DNAT": "to-destination", "SNAT": "to-source", "MASQUERADE": "to-ports",
+               "REDIRECT": "to-ports", "NETMAP": "to"}
+
+CORE_OPTIONS = {"-s": "saddr", "-d": "daddr", "-i": "iif", "-o": "oif", "-p": "proto",
+                "--source": "saddr", "--destination": "daddr", "--in-interface": "iif",
+                "--out-interface": "oif", "--protocol": "proto"}
+_PORTS = {"--dport": "dport", "--sport": "sport", "--destination-port": "dport",
+          "--source-port": "sport"}
+# (module, option) -> match field; values split on "," where the module lists them so
+MODULE_OPTIONS: dict[tuple[str, str], str] = {
+    **{(m, o): f for m in ("tcp", "udp", "sctp", "dccp", "udplite") for o, f in _PORTS.items()},
+    ("tcp", "--tcp-flags"): "tcp_flags",
+    ("tcp", "--syn"): "tcp_flags",
+    ("multiport", "--dports"): "dport",
+    ("multiport", "--destination-ports"): "dport",
+    ("multiport", "--sports"): "sport",
+    ("multiport", "--source-ports"): "sport",
+    ("multiport", "--ports"): "port",
+    ("conntrack", "--ctstate"): "ct_state",
+    ("conntrack", "--ctstatus"): "ct_status",
+    ("conntrack", "--ctdir"): "ct_direction",
+    ("state", "--state"): "ct_state",
+    ("addrtype", "--src-type"): "saddr_type",
+    ("addrtype", "--dst-type"): "daddr_type",
+    ("mark", "--mark"): "mark",
+    ("icmp", "--icmp-type"): "icmp_type",
+    ("icmp6", "--icmpv6-type"): "icmp_type",
+    ("physdev", "--physdev-in"): "physdev_in",
+    ("physdev", "--physdev-out"): "physdev_out",
+    ("physdev", "--physdev-is-bridged"): "physdev_is_bridged",
+    ("set", "--match-set"): "ipset",
+    ("iprange", "--src-range"): "saddr",
+    ("iprange", "--dst-range"): "daddr",
+}
+LIST_FIELDS = {"ct_state", "ct_status", "saddr_type", "daddr_type", "dport", "sport", "port"}
+LOWER_FIELDS = {"ct_state", "ct_status", "ct_direction", "saddr_type", "daddr_type"}
+# modules that add no condition of their own (the protocol is already matched by -p)
+SILENT_MODULES = {"tcp", "udp", "sctp", "dccp", "udplite", "icmp", "icmp6", "comment"}
+
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+_UNESCAPE = re.compile(r"\\(.)")
+_COUNTERS = re.compile(r"\[(\d+):(\d+)\]")
+
+
+class SaveFailed(OSError):
+    """iptables-save could not run or failed; the message says which and why."""
+
+
+def run_save(family: str, backend: str) -> str:
+    """The output of `iptables-save -c` (or its ip6/legacy sibling) in this namespace."""
+    argv = SAVE_COMMANDS[(family, backend)]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+    except FileNotFoundError:
+        raise SaveFailed(f"{argv[0]} is not installed: install the iptables package") from None
+    except subprocess.TimeoutExpired:
+        raise SaveFailed(f"{argv[0]} did not answer within {TIMEOUT:.0f} s") from None
+    if proc.returncode != 0:
+        raise SaveFailed(f"{' '.join(argv)} failed ({proc.returncode}): "
+                         f"{proc.stderr.strip()[:200]}")
+    return proc.stdout
+
+
+def tokenize(text: str) -> list[tuple[str, bool]]:
+    """iptables-save's words as (word, was_quoted); quotes and backslash escapes removed."""
+    out = []
+    for quoted, bare in _TOKEN.findall(text):
+        if bare:
+            out.append((bare, False))
+        else:
+            out.append((_UNESCAPE.sub(r"\1", quoted), True))
+    return out
+
+
+def _is_option(token: tuple[str, bool]) -> bool:
+    word, quoted = token
+    return not quoted and (word.startswith("-") or word == "!")
+
+
+def _match_text(module: str | None, option: str, values: list[str], negated: bool) -> str:
+    parts = [f"-m {module}"] if module else []
+    parts += ["!"] if negated else []
+    parts.append(option)
+    parts += [f'"{v}"' if " " in v or not v else v for v in values]
+    return " ".join(parts)
+
+
+def _option_match(module: str | None, option: str, values: list[str],
+                  negated: bool) -> NfMatch:
+    text = _match_text(module, option, values, negated)
+    field = CORE_OPTIONS.get(option) if module is None else MODULE_OPTIONS.get((module, option))
+    if field is None:
+        return NfMatch(module or option, tuple(values), negated, False, text)
+    if field in LIST_FIELDS and len(values) == 1:
+        values = values[0].split(",")
+    if field in LOWER_FIELDS:
+        values = [v.lower() for v in values]
+    if option == "--syn":
+        values = ["FIN,SYN,RST,ACK", "SYN"]
+    return NfMatch(field, tuple(values), negated, True, text)
+
+
+def _options(tokens: list[tuple[str, bool]], start: int) -> Iterator[tuple[str, list[str], bool]]:
+    """(option, values, negated) from tokens[start:]; "-m NAME" comes out as ("-m", [NAME])."""
+    i, n = start, len(tokens)
+    negated = False
+    while i < n:
+        word = tokens[i][0]
+        if word == "!" and not tokens[i][1]:
+            negated = True
+            i += 1
+            continue
+        i += 1
+        values = []
+        while i < n and not _is_option(tokens[i]):
+            values.append(tokens[i][0])
+            i += 1
+        yield word, values, negated
+        negated = False
+
+
+def parse_rule_args(args: str, chains: set[str]) -> dict:
+    """The structured form of one rule's arguments (after `-A CHAIN`).
+
+    Returns matches, action, jump, nat_to, action_args and comment, ready for NfRule.
+    """
+    tokens = tokenize(args)
+    matches: list[NfMatch] = []
+    module: str | None = None
+    module_used = True
+    comment = None
+    out: dict = {"action": "none", "jump": None, "nat_to": None, "action_args": {}}
+    target: str | None = None
+    for option, values, negated in _options(tokens, 0):
+        if target is not None:
+            out["action_args"][option.lstrip("-")] = " ".join(values)
+            continue
+        if option in ("-m", "--match"):
+            if not module_used and module not in SILENT_MODULES:
+                matches.append(NfMatch(module, (), False, False, f"-m {module}"))
+            module, module_used = (values[0] if values else ""), False
+        elif option in ("-j", "--jump") and values:
+            target = values[0]
+        elif option in ("-g", "--goto") and values:
+            out["action"], out["jump"] = "goto", values[0]
+        elif module == "comment" and option == "--comment":
+            comment, module_used = " ".join(values), True
+        elif option in CORE_OPTIONS or option in ("-f", "--fragment"):
+            matches.append(_option_match(None, option, values, negated))
+        else:
+            matches.append(_option_match(module, option, values, negated))
+            module_used = True
+    if not module_used and module not in SILENT_MODULES:
+        matches.append(NfMatch(module, (), False, False, f"-m {module}"))
+    if target is not None:
+        _set_target(out, target, chains)
+    out["matches"] = tuple(matches)
+    out["comment"] = comment
+    return out
+
+
+def _set_target(out: dict, target: str, chains: set[str]) -> None:
+    args = out["action_args"]
+    if target in chains:
+        out["action"], out["jump"] = "jump", target
+    elif target in VERDICTS:
+        out["action"] = VERDICTS[target]
+    elif target == "CT" and "notrack" in args:
+        out["action"] = "notrack"
+    else:
+        out["action"] = target.lower()
+    nat_option = NAT_TARGETS.get(target)
+    if nat_option and args.get(nat_option):
+        out["nat_to"] = args[nat_option]
+
+
+def _chain_meta(table: str, name: str, policy: str) -> dict:
+    priority = BUILTIN_PRIORITIES.get(table, {}).get(name)
+    if policy == "-" or priority is None:
+        return {}
+    if table == "nat":
+        kind = "nat"
+    elif table == "mangle" and name == "OUTPUT":
+        kind = "route"
+    else:
+        kind = "filter"
+    return {"hook": name.lower(), "type": kind, "priority": priority, "policy": policy}
+
+
+def parse_save(text: str, inode: int, family: str, backend: str = "iptables-nft") -> list[NfTable]:
+    """Every table in iptables-save output (family "ip" or "ip6"), as model objects.
+
+    Tables iptables-nft reports as incompatible (native nft tables sharing a name) are left
+    out here: read them with `nft -j`.
+    """
+    netns = f"ns:{inode}"
+    tables: list[NfTable] = []
+    table = None
+    chain_heads: dict[str, tuple[str, int, int]] = {}
+    rules: dict[str, list[NfRule]] = {}
+    key = ""
+    for line in text.splitlines():
+        if not line or line[0] == "#":
+            continue
+        if line[0] == "*":
+            table = line[1:].strip()
+            key = table_key(inode, family, table, backend)
+            chain_heads, rules = {}, {}
+        elif line[0] == ":" and table:
+            name, policy, counters = [*line[1:].split(None, 2), "-", ""][:3]
+            m = _COUNTERS.match(counters)
+            chain_heads[name] = (policy, int(m[1]) if m else 0, int(m[2]) if m else 0)
+            rules[name] = []
+        elif line == "COMMIT" and table:
+            tables.append(_table(netns, key, family, table, backend, chain_heads, rules))
+            table = None
+        elif table:
+            rule = _rule(line, netns, key, family, table, chain_heads, rules)
+            if rule is not None:
+                rules.setdefault(rule.chain, []).append(rule)
+    return tables
+
+
+def _rule(line: str, netns: str, key: str, family: str, table: str,
+          chain_heads: dict, rules: dict) -> NfRule | None:
+    packets = nbytes = None
+    rest = line
+    if line[0] == "[":
+        m = _COUNTERS.match(line)
+        if m:
+            packets, nbytes = int(m[1]), int(m[2])
+            rest = line[m.end():].lstrip()
+    if not rest.startswith("-A "):
+        return None
+    chain, _, args = rest[3:].partition(" ")
+    position = len(rules.get(chain, ())) + 1
+    parsed = parse_rule_args(args, set(chain_heads))
+    return NfRule(id=f"nfrule:{key}/{chain}/{position}", netns=netns, family=family,
+                  table=table, chain=chain, position=position, text=rest,
+                  packets=packets, bytes=nbytes, **parsed)
+
+
+def _table(netns: str, key: str, family: str, table: str, backend: str,
+           chain_heads: dict, rules: dict) -> NfTable:
+    chains = []
+    for name, (policy, packets, nbytes) in chain_heads.items():
+        meta = _chain_meta(table, name, policy)
+        chains.append(NfChain(
+            id=f"chain:{key}/{name}", netns=netns, family=family, table=table, name=name,
+            rules=tuple(rules.get(name, ())),
+            packets=packets if meta else None, bytes=nbytes if meta else None,
+            label=docker_chain_label(name), **meta))
+    return NfTable(id=f"nftable:{key}", netns=netns, family=family, name=table,
+                   backend=backend, chains=tuple(chains))
+
+
+def incompatible_tables(text: str) -> set[str]:
+    """Names of tables iptables-nft-save skipped as "incompatible, use 'nft' tool"."""
+    return set(re.findall(r"# Table `([^']+)' is incompatible", text))

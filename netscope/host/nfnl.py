@@ -1,0 +1,154 @@
+"""NETLINK_NETFILTER framing, and a cheap look at nf_tables without running nft.
+
+Every message starts with `nfgenmsg` (family, version, resource id); the message type is
+`subsystem << 8 | command`. The nf_tables look here answers, per namespace and without a
+subprocess: which tables exist (none: skip iptables-save and nft entirely; one dump, tens of
+microseconds), which iptables-named tables iptables-save would misreport, and does anything
+make the kernel track connections (nat chains, ct expressions, conntrack/state matches).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from netscope.host.netlink import RtnlSocket, iter_attrs, parse_attrs
+
+NETLINK_NETFILTER = 12
+NFNL_SUBSYS_CTNETLINK = 1
+NFNL_SUBSYS_NFTABLES = 10
+NFGENMSG = struct.Struct("=BBH")
+
+NFT_MSG_GETTABLE = 1
+NFT_MSG_GETCHAIN = 4
+NFT_MSG_GETRULE = 7
+NFTA_TABLE_NAME = 1
+NFTA_CHAIN_TABLE = 1
+NFTA_CHAIN_NAME = 3
+NFTA_CHAIN_HOOK = 4
+NFTA_CHAIN_TYPE = 7
+NFTA_RULE_TABLE = 1
+NFTA_RULE_CHAIN = 2
+NFTA_RULE_EXPRESSIONS = 4
+NFTA_EXPR_NAME = 1
+NFTA_EXPR_DATA = 2
+NFTA_MATCH_NAME = 1  # also NFTA_TARGET_NAME
+
+NFPROTO_NAMES = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
+# nf_tables expressions and xt extensions that take a conntrack reference in the namespace
+CT_EXPRESSIONS = {"ct", "nat", "masq", "redir", "connlimit", "ct_expect", "flow_offload"}
+CT_XT = {"conntrack", "state", "connmark", "CONNMARK", "helper", "connbytes", "connlabel",
+         "connlimit", "cluster", "MASQUERADE", "SNAT", "DNAT", "REDIRECT", "NETMAP", "CT"}
+
+
+# The tables iptables-nft manages, their built-in chains, and the nf_tables expressions
+# iptables-nft 1.8 writes (what iptables-save can turn back into iptables syntax).
+IPTABLES_CHAINS = {
+    "filter": {"INPUT", "FORWARD", "OUTPUT"},
+    "nat": {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"},
+    "mangle": {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"},
+    "raw": {"PREROUTING", "OUTPUT"},
+    "security": {"INPUT", "FORWARD", "OUTPUT"},
+}
+IPTABLES_NFT_EXPRESSIONS = {"meta", "payload", "cmp", "bitwise", "counter", "immediate",
+                            "match", "target", "limit", "log"}
+
+
+def nfnl_socket() -> RtnlSocket:
+    """A NETLINK_NETFILTER socket in the namespace the calling thread is in."""
+    return RtnlSocket(NETLINK_NETFILTER)
+
+
+def nfgen(family: int = 0) -> bytes:
+    return NFGENMSG.pack(family, 0, 0)
+
+
+def _cstr(raw: bytes | None) -> str:
+    return raw.rstrip(b"\0").decode(errors="replace") if raw else ""
+
+
+def nf_tables(sock: RtnlSocket) -> list[tuple[str, str]]:
+    """(family, name) of every nf_tables table in the namespace (iptables-nft's included)."""
+    out = []
+    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE, nfgen()):
+        family = NFPROTO_NAMES.get(body[0], str(body[0]))
+        out.append((family, _cstr(parse_attrs(body, 4).get(NFTA_TABLE_NAME))))
+    return out
+
+
+def _expressions(attrs: dict[int, bytes]) -> list[tuple[str, str | None]]:
+    """(expression name, xt extension name or None) of every expression of a rule."""
+    out = []
+    for _, elem in iter_attrs(attrs.get(NFTA_RULE_EXPRESSIONS, b"")):
+        expr = parse_attrs(elem)
+        name = _cstr(expr.get(NFTA_EXPR_NAME))
+        xt = None
+        if name in ("match", "target"):
+            xt = _cstr(parse_attrs(expr.get(NFTA_EXPR_DATA, b"")).get(NFTA_MATCH_NAME))
+        out.append((name, xt))
+    return out
+
+
+def _ct_user(exprs: list[tuple[str, str | None]]) -> str | None:
+    for name, xt in exprs:
+        if name in CT_EXPRESSIONS:
+            return f"an nft '{name}' expression"
+        if xt in CT_XT:
+            return f"an iptables '{xt}' {name}"
+    return None
+
+
+@dataclass
+class Overview:
+    """What nf_tables holds in one namespace, from three netlink dumps.
+
+    `tables`: (family, name) of every table. `foreign`: ip/ip6 tables with an iptables name
+    (filter, nat ...) that hold what iptables-save cannot show faithfully (base chains
+    iptables does not know, nft-only expressions such as set lookups): read them with nft.
+    `conntrack_users`: what makes the kernel track connections here, e.g.
+    "nat chain ip nat/POSTROUTING" (empty: nothing in nf_tables does).
+    """
+
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    foreign: set[tuple[str, str]] = field(default_factory=set)
+    conntrack_users: list[str] = field(default_factory=list)
+
+
+def overview(sock: RtnlSocket) -> Overview:
+    """Tables, foreign iptables-named tables and conntrack users (see Overview)."""
+    found = Overview(tables=nf_tables(sock))
+    if not found.tables:
+        return found
+    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETCHAIN, nfgen()):
+        attrs = parse_attrs(body, 4)
+        family = NFPROTO_NAMES.get(body[0], str(body[0]))
+        table, chain = _cstr(attrs.get(NFTA_CHAIN_TABLE)), _cstr(attrs.get(NFTA_CHAIN_NAME))
+        if _cstr(attrs.get(NFTA_CHAIN_TYPE)) == "nat":
+            found.conntrack_users.append(f"nat chain {family} {table}/{chain}")
+        builtin = IPTABLES_CHAINS.get(table)
+        if family in ("ip", "ip6") and builtin is not None and NFTA_CHAIN_HOOK in attrs \
+                and chain not in builtin:
+            found.foreign.add((family, table))
+    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETRULE, nfgen()):
+        attrs = parse_attrs(body, 4)
+        family = NFPROTO_NAMES.get(body[0], str(body[0]))
+        table = _cstr(attrs.get(NFTA_RULE_TABLE))
+        exprs = _expressions(attrs)
+        user = _ct_user(exprs)
+        if user:
+            found.conntrack_users.append(
+                f"{user} in {family} {table}/{_cstr(attrs.get(NFTA_RULE_CHAIN))}")
+        if family in ("ip", "ip6") and table in IPTABLES_CHAINS and \
+                any(name not in IPTABLES_NFT_EXPRESSIONS for name, _ in exprs):
+            found.foreign.add((family, table))
+    return found
+
+
+def legacy_tables(family: str) -> list[str]:
+    """x_tables (iptables-legacy) tables loaded in this namespace, from /proc/net."""
+    path = "/proc/net/ip_tables_names" if family == "ip" else "/proc/net/ip6_tables_names"
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except OSError:
+        return []

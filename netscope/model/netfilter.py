@@ -1,0 +1,233 @@
+"""Netfilter rulesets (iptables and nftables tables, chains, rules) and conntrack tables.
+
+Rules keep their original text for display and carry a structured form the path walk can
+evaluate: a tuple of `NfMatch` (one condition each) plus an action. A match netscope does not
+understand is kept with `recognised=False` and its text, never dropped: an evaluator must
+treat it as "may or may not match".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# NfMatch.field values the path walk can evaluate, and what their values look like
+MATCH_FIELDS = {
+    "iif": "input interface name; a trailing '+' is a prefix wildcard",
+    "oif": "output interface name; a trailing '+' is a prefix wildcard",
+    "saddr": "source CIDR, 'a-b' range, or '@set' (a named nft set)",
+    "daddr": "destination CIDR, 'a-b' range, or '@set'",
+    "proto": "layer-4 protocol name or number (tcp, udp, icmp, 47 ...)",
+    "sport": "source port, 'a:b' range",
+    "dport": "destination port, 'a:b' range",
+    "ct_state": "conntrack state (new, established, related, invalid, untracked)",
+    "ct_status": "conntrack status (dnat, snat, confirmed ...)",
+    "ct_direction": "original or reply",
+    "saddr_type": "address type of the source (local, unicast, broadcast ...)",
+    "daddr_type": "address type of the destination",
+    "mark": "packet mark 'value' or 'value/mask' (hex)",
+    "icmp_type": "ICMP / ICMPv6 type, name or number",
+    "physdev_in": "bridge port the packet came in on (br_netfilter)",
+    "physdev_out": "bridge port the packet leaves by",
+    "physdev_is_bridged": "the packet is being bridged (no value)",
+    "ipset": "ipset name and direction flags (contents are not read)",
+    "tcp_flags": "'mask comp' as iptables writes them, or nft's flag expression",
+    "family": "nfproto of an inet table rule (ipv4, ipv6)",
+}
+
+# Actions that end the walk of the current chain (for the packet, or as a NAT decision)
+TERMINAL_ACTIONS = frozenset({
+    "accept", "drop", "reject", "return", "queue", "goto", "dnat", "snat", "masquerade",
+    "redirect", "notrack", "tproxy",
+})
+
+# The netfilter hooks a packet of the inet families crosses, in path order
+HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
+
+DOCKER_CHAIN_LABELS = {
+    "DOCKER": "Docker: published ports (DNAT in nat, per-container accepts in filter)",
+    "DOCKER-USER": "Docker: the administrator's rules, run first in FORWARD",
+    "DOCKER-ISOLATION-STAGE-1": "Docker: isolation between networks, stage 1 (leaving a bridge)",
+    "DOCKER-ISOLATION-STAGE-2": "Docker: isolation between networks, stage 2 (entering one)",
+    "DOCKER-FORWARD": "Docker: forwarding to and from Docker networks",
+    "DOCKER-BRIDGE": "Docker: traffic entering each Docker bridge",
+    "DOCKER-CT": "Docker: replies of established connections to containers",
+    "DOCKER-INTERNAL": "Docker: drops traffic leaving internal networks",
+    "DOCKER-INGRESS": "Docker swarm: the ingress routing mesh",
+}
+
+
+def table_key(inode: int, family: str, table: str, backend: str) -> str:
+    """"<inode>/<family>/<table>", the family marked "-legacy" for x_tables so that a legacy
+    table never shares an id with the nf_tables table of the same name."""
+    if backend == "iptables-legacy":
+        family += "-legacy"
+    return f"{inode}/{family}/{table}"
+
+
+def docker_chain_label(chain: str) -> str | None:
+    """What a chain Docker creates is for, or None when it is not one of Docker's."""
+    return DOCKER_CHAIN_LABELS.get(chain)
+
+
+@dataclass(frozen=True)
+class NfMatch:
+    """One condition of a rule: `field` (see MATCH_FIELDS) compared with any of `values`.
+
+    `recognised=False` marks a match netscope cannot evaluate (field is then the module or
+    expression name, e.g. "limit", "xt:addrtype"); `text` is always the source fragment.
+    """
+
+    field: str
+    values: tuple[str, ...] = ()
+    negated: bool = False
+    recognised: bool = True
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class NfRule:
+    """A rule: its conditions, what it does, and its counters.
+
+    `action` is lower-case: accept, drop, reject, return, queue, jump, goto, dnat, snat,
+    masquerade, redirect, log, mark, notrack ... or "none" for a rule that only counts.
+    `jump` is the chain of a jump/goto; `nat_to` the address[:port] (or ports) a NAT action
+    translates to; `action_args` every option of the action as written.
+    """
+
+    id: str
+    netns: str
+    family: str
+    table: str
+    chain: str
+    position: int
+    text: str
+    action: str
+    matches: tuple[NfMatch, ...] = ()
+    jump: str | None = None
+    nat_to: str | None = None
+    action_args: dict[str, str] = field(default_factory=dict)
+    packets: int | None = None
+    bytes: int | None = None
+    comment: str | None = None
+    handle: int | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.action in TERMINAL_ACTIONS
+
+    @property
+    def unrecognised(self) -> tuple[NfMatch, ...]:
+        return tuple(m for m in self.matches if not m.recognised)
+
+
+@dataclass(frozen=True)
+class NfChain:
+    """A chain. Base chains have a `hook` (prerouting ... postrouting, or ingress/egress),
+    a `priority` and a `policy`; user chains have none of them and are entered by jumps.
+
+    `packets`/`bytes` are the policy counters iptables keeps per base chain (None for nft).
+    `label` says what a chain Docker creates is for.
+    """
+
+    id: str
+    netns: str
+    family: str
+    table: str
+    name: str
+    rules: tuple[NfRule, ...] = ()
+    hook: str | None = None
+    type: str | None = None
+    priority: int | None = None
+    policy: str | None = None
+    packets: int | None = None
+    bytes: int | None = None
+    handle: int | None = None
+    label: str | None = None
+
+    @property
+    def is_base(self) -> bool:
+        return self.hook is not None
+
+
+@dataclass(frozen=True)
+class NfTable:
+    """A table in one namespace. `backend` is how it was read:
+
+    "iptables-nft" (iptables-save of an nf_tables table iptables manages), "iptables-legacy"
+    (x_tables, iptables-legacy-save) or "nft" (a native nftables table, nft -j).
+    `family` is ip, ip6, inet, arp, bridge or netdev.
+    """
+
+    id: str
+    netns: str
+    family: str
+    name: str
+    backend: str
+    chains: tuple[NfChain, ...] = ()
+    handle: int | None = None
+
+
+@dataclass(frozen=True)
+class CtTuple:
+    """One direction of a connection. ICMP has no ports: type/code/id instead."""
+
+    src: str
+    dst: str
+    sport: int | None = None
+    dport: int | None = None
+    icmp_type: int | None = None
+    icmp_code: int | None = None
+    icmp_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConntrackEntry:
+    """A tracked connection. NAT shows as `reply` not mirroring `orig`.
+
+    `state` is the TCP (or SCTP/DCCP) state; `status` the IPS_* flags (ASSURED, SEEN_REPLY,
+    SRC_NAT, DST_NAT ...). Counters are None unless accounting (nf_conntrack_acct) is on.
+    """
+
+    id: str
+    family: str
+    proto: str
+    orig: CtTuple
+    reply: CtTuple
+    status: tuple[str, ...] = ()
+    state: str | None = None
+    timeout: int | None = None
+    mark: int = 0
+    zone: int = 0
+    orig_packets: int | None = None
+    orig_bytes: int | None = None
+    reply_packets: int | None = None
+    reply_bytes: int | None = None
+
+    @property
+    def dnat(self) -> bool:
+        return (self.reply.src, self.reply.sport) != (self.orig.dst, self.orig.dport)
+
+    @property
+    def snat(self) -> bool:
+        return (self.reply.dst, self.reply.dport) != (self.orig.src, self.orig.sport)
+
+
+@dataclass(frozen=True)
+class ConntrackTable:
+    """The conntrack table of one namespace (`conntrack:<inode>`).
+
+    `active` is False when conntrack does not run there (module not loaded, or nothing in
+    the namespace uses it); `reason` then says why, and `entries` is empty because there is
+    nothing to read, not because the table is empty. `count` is nf_conntrack_count (the
+    total); at most a cap of entries is kept, and `truncated` says when some were left out.
+    """
+
+    id: str
+    netns: str
+    active: bool
+    reason: str | None = None
+    count: int | None = None
+    max: int | None = None
+    accounting: bool = False
+    truncated: bool = False
+    entries: tuple[ConntrackEntry, ...] = ()
