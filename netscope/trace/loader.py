@@ -67,7 +67,7 @@ class Program:
         except ImportError as e:
             raise ProbeError(f"cannot import bcc ({e}): apt-get install python3-bpfcc") from None
         try:
-            self.bpf = BPF(text=text, cflags=cflags)
+            self.bpf = BPF(text=text.encode(), cflags=cflags)
         except Exception as e:  # bcc raises bare Exception for compile and attach failures
             raise ProbeError(f"loading {', '.join(files)} failed: {e} "
                              "(see the compiler output above; `netscope probes` lists what "
@@ -75,11 +75,11 @@ class Program:
         self.attach_seconds = time.perf_counter() - started
 
     def __getitem__(self, name: str):
-        return self.bpf[name]
+        return self.bpf[name.encode()]
 
     def counters(self, table: str = "counters") -> list[int]:
         """Per-CPU counter slots summed across CPUs."""
-        return [sum(v) for v in self.bpf[table].values()]
+        return [sum(v) for v in self.bpf[table.encode()].values()]
 
     def close(self) -> None:
         bpf, self.bpf = getattr(self, "bpf", None), None
