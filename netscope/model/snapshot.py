@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from netscope.model.l2 import FdbEntry, Link
 from netscope.model.l3 import Address, Neighbour, Route, Rule
+from netscope.model.netfilter import ConntrackTable, NfTable
 from netscope.model.netns import Container, Namespace
 
 FORMAT_NAME = "netscope-snapshot"
@@ -50,3 +51,6 @@ class Snapshot:
     fdb: tuple[FdbEntry, ...] = ()
     containers: tuple[Container, ...] = ()
     errors: tuple[CollectorError, ...] = ()
+    # netfilter rulesets (iptables and nftables tables) and conntrack tables, per namespace
+    tables: tuple[NfTable, ...] = ()
+    conntrack: tuple[ConntrackTable, ...] = ()
