@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netscope.collect.base import NamespaceCollector
 from netscope.collect.bridge import FdbCollector
+from netscope.collect.conntrack import ConntrackCollector
 from netscope.collect.l3 import (
     AddressesCollector,
     NeighboursCollector,
@@ -11,6 +12,7 @@ from netscope.collect.l3 import (
     RulesCollector,
 )
 from netscope.collect.links import LinksCollector
+from netscope.collect.netfilter import NetfilterCollector
 
 # Links first: the others name interfaces by the ids it records.
 NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
@@ -20,4 +22,6 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     RulesCollector(),
     NeighboursCollector(),
     FdbCollector(),
+    NetfilterCollector(),
+    ConntrackCollector(),
 )
