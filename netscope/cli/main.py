@@ -20,6 +20,7 @@ SUBCOMMANDS = (
     "netscope.cli.path_cmd",
     "netscope.cli.drops_cmd",
     "netscope.cli.trace_cmd",
+    "netscope.cli.probes_cmd",
 )
 
 DESCRIPTION = """\
