@@ -162,6 +162,8 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
         captured_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
         note=note,
+        collectors=tuple(c.name for c in NAMESPACE_COLLECTORS) + (
+            ("containers",) if docker.docker_socket_present() else ()),
     )
     return Snapshot(
         header=header,

@@ -32,6 +32,9 @@ class Header:
     captured_at: str
     duration_ms: float
     redacted: bool = False
+    # the collectors that ran: what is absent from a snapshot is only "none" if its
+    # collector ran (an older netscope, or one that could not run, did not look)
+    collectors: tuple[str, ...] = ()
     # how and why it was taken, in words (`netscope snapshot --note`); fixtures say here
     # which command and topology produced them
     note: str | None = None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
+from netscope.snapshot import loads
 from tests.unit.conftest import FIXTURES
 
 
@@ -35,9 +35,9 @@ def test_tree_shows_routes_and_addresses(docker_like_lab):
     assert "172.18.0.1/16" in out and "198.51.100.2/24" in out
 
 
-def test_json_is_the_snapshot_document():
+def test_json_is_the_snapshot_document(docker_like_lab):
     out = show("--snapshot", str(FIXTURES / "docker-like-lab.json"), "--json").stdout
-    assert json.loads(out) == json.loads((FIXTURES / "docker-like-lab.json").read_text())
+    assert loads(out) == docker_like_lab
 
 
 def test_show_does_not_import_textual_bcc_or_scapy():

@@ -29,7 +29,7 @@ class WalkContext:
         return {ns: frozenset(v) for ns, v in out.items()}
 
     @cached_property
-    def addresses_by_link(self) -> dict[str, list[str]]:
+    def ips_by_link(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)
         for a in self.snapshot.addresses:
             out[a.link].append(a.address)

@@ -260,7 +260,7 @@ class Walker:
     def _bridge_owner(self, bridge: Link, nexthop: str, in_port: Link | None):
         """(kind, link): who on this bridge answers for `nexthop`: "self" (the bridge's own
         stack), "port" (a port whose far side owns it), "vxlan" (a tunnel port), or None."""
-        if nexthop in self.ctx.addresses_by_link.get(bridge.id, []):
+        if nexthop in self.ctx.ips_by_link.get(bridge.id, []):
             return "self", bridge
         ports = [p for p in self.ix.ports_by_bridge.get(bridge.id, []) if p is not in_port]
         for port in ports:

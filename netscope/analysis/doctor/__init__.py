@@ -1,0 +1,28 @@
+"""The doctor: pure checks over a snapshot, each explaining the mechanism and the repair."""
+
+from __future__ import annotations
+
+from netscope.analysis.doctor.finding import SEVERITIES, Check, Finding
+from netscope.analysis.doctor.registry import CHECKS
+from netscope.analysis.doctor.view import DoctorView
+from netscope.model import Snapshot
+
+__all__ = ["CHECKS", "Check", "Finding", "run_doctor"]
+
+
+def run_doctor(snapshot: Snapshot, checks: tuple[Check, ...] = CHECKS) -> list[Finding]:
+    """Every finding of every check, most severe first; a check that crashes is reported as a
+    finding of its own rather than hiding the others."""
+    view = DoctorView(snapshot)
+    findings: list[Finding] = []
+    for check in checks:
+        try:
+            findings.extend(check.run(view))
+        except Exception as e:  # a bug in one check must not hide the others' findings
+            findings.append(Finding(
+                id=f"doctor_error@{check.id}", check="doctor_error", severity="warning",
+                title="a doctor check failed", summary=f"check {check.id} failed: {e!r}",
+                explain="This is a bug in netscope; the other checks ran normally."))
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    unique = {f.id: f for f in findings}
+    return sorted(unique.values(), key=lambda f: (order.get(f.severity, 9), f.id))

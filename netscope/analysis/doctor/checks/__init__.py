@@ -1,0 +1,1 @@
+"""One module per doctor check; each defines CHECK. They are listed in doctor/registry.py."""

@@ -1,0 +1,76 @@
+"""veth_mtu_mismatch and overlay_mtu_mismatch: packets larger than the path can carry."""
+
+from __future__ import annotations
+
+from netscope.analysis.doctor.finding import Check
+from netscope.analysis.doctor.view import DoctorView, op
+
+VXLAN_OVERHEAD = 50
+
+
+def run_veth(view: DoctorView):
+    done = set()
+    for link in view.snapshot.links:
+        peer = view.far_end(link)
+        if link.kind != "veth" or peer is None or peer.mtu == link.mtu or peer.id in done:
+            continue
+        done.add(link.id)
+        small, big = (link, peer) if link.mtu < peer.mtu else (peer, link)
+        yield VETH_MTU.finding(
+            view.where(big.netns, big.name),
+            f"{view.ix.link_label(big.id)} has MTU {big.mtu} but its peer "
+            f"{view.ix.link_label(small.id)} has {small.mtu}",
+            evidence=(big.id, small.id), subject=big.id,
+            repair=[op("ip", view.ns_ref(big.netns),
+                       args=["link", "set", big.name, "mtu", str(small.mtu)])])
+
+
+def _underlay_mtu(view: DoctorView, vx) -> int | None:
+    lower = view.ix.links.get(vx.parent) if vx.parent else None
+    if lower is not None:
+        return lower.mtu
+    local = vx.details.get("local")
+    for a in view.snapshot.addresses:
+        if a.netns == vx.netns and a.address == local:
+            return view.ix.links[a.link].mtu
+    return None
+
+
+def run_overlay(view: DoctorView):
+    for vx in view.snapshot.links:
+        if vx.kind != "vxlan":
+            continue
+        underlay = _underlay_mtu(view, vx)
+        if underlay is None:
+            continue
+        limit = underlay - VXLAN_OVERHEAD
+        # everything bridged onto the overlay must fit too
+        members = view.segments.get(vx.id, frozenset({vx.id}))
+        too_big = sorted((view.ix.links[m] for m in members
+                          if view.ix.links[m].mtu > limit and view.ix.links[m].kind != "bridge"),
+                         key=lambda lk: lk.id)
+        for link in too_big:
+            yield OVERLAY_MTU.finding(
+                view.where(link.netns, link.name),
+                f"{view.ix.link_label(link.id)} sends {link.mtu}-byte packets into VXLAN "
+                f"{vx.details.get('vni')} ({view.ix.link_label(vx.id)}), which carries at most "
+                f"{limit} (underlay {underlay} - {VXLAN_OVERHEAD})",
+                evidence=(link.id, vx.id), subject=link.id,
+                repair=[op("ip", view.ns_ref(link.netns),
+                           args=["link", "set", link.name, "mtu", str(limit)])])
+
+
+VETH_MTU = Check(
+    id="veth_mtu_mismatch", severity="warning", title="the two ends of a veth disagree on MTU",
+    explain="A veth end accepts frames up to its own MTU: the side with the larger MTU may send "
+            "packets the other side drops. Small packets (ping, handshakes) pass; large "
+            "transfers stall.",
+    run=run_veth)
+
+OVERLAY_MTU = Check(
+    id="overlay_mtu_mismatch", severity="error",
+    title="container MTU larger than the overlay can carry",
+    explain="VXLAN wraps every frame in 50 bytes of headers. If containers on the overlay use "
+            "the full underlay MTU, their large packets no longer fit once wrapped and are "
+            "dropped: pings work, bulk transfers hang.",
+    run=run_overlay)

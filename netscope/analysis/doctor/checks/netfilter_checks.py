@@ -1,0 +1,155 @@
+"""Netfilter checks: missing MASQUERADE, FORWARD policy DROP, DOCKER-USER drops, DNAT to a
+missing backend. Flow-based ones walk a container's packet and name the hop that kills it."""
+
+from __future__ import annotations
+
+from netscope.analysis.doctor.checks.flows import blocking_hop, bridge_networks, walk_from
+from netscope.analysis.doctor.finding import Check
+from netscope.analysis.doctor.view import DoctorView, op
+from netscope.analysis.path import netfilter as nf
+
+
+def _has_snat(view: DoctorView, net, src: str, dst: str) -> bool:
+    ctx = nf.PacketContext("inet", src, dst, "icmp", None, None, net.bridge.name,
+                           net.egress.name, "new", 0, None, None,
+                           view.local_addresses.get(net.bridge.netns, frozenset()), 8)
+    verdict = nf.evaluate_hook(view.tables, net.bridge.netns, "postrouting", ctx)
+    return verdict.nat is not None and verdict.nat[0] in ("snat", "masquerade")
+
+
+def _upstream_routes_back(view: DoctorView, net) -> bool:
+    """The namespace behind the egress gateway has a route to the bridge subnet itself."""
+    from netscope.analysis.path.routing import route_lookup
+
+    owners = [a.netns for a in view.snapshot.addresses if a.address == net.upstream]
+    for owner in owners:
+        lk = route_lookup(view.routes(owner), view.rules(owner), "inet", "0.0.0.0",
+                          net.container_ip)
+        if lk.route is not None and not lk.route.is_default:
+            return True
+    return False
+
+
+def run_masquerade(view: DoctorView):
+    for net in bridge_networks(view):
+        if net.egress is None or net.upstream is None:
+            continue
+        if _has_snat(view, net, net.container_ip, net.upstream):
+            continue
+        if _upstream_routes_back(view, net):
+            continue  # routed, not NATed: the far side knows the way back
+        name = view.ix.ns_name(net.bridge.netns)
+        rule = ["-A", "POSTROUTING", "-s", net.subnet, "!", "-o", net.bridge.name, "-j",
+                "MASQUERADE"]
+        yield MISSING_MASQUERADE.finding(
+            view.where(net.bridge.netns, net.bridge.name),
+            f"{net.subnet} on {net.bridge.name} ({name}) leaves by {net.egress.name} with its "
+            f"private source address: no MASQUERADE/SNAT rewrites it, and replies cannot find "
+            "their way back",
+            evidence=(net.bridge.id, net.egress.id), subject=net.bridge.id,
+            repair=[op("iptables", view.ns_ref(net.bridge.netns), table="nat", args=rule,
+                       undo=["-D", *rule[1:]])])
+
+
+def run_forward_drop(view: DoctorView):
+    for net in bridge_networks(view):
+        if net.egress is None or net.upstream is None or not view.tables:
+            continue
+        result = walk_from(view, net.container_ns, net.container_ip, net.upstream)
+        hop = blocking_hop(result)
+        if hop is None or hop.step != "drop" or not hop.decision.startswith("drop in filter "
+                                                                               "FORWARD: policy"):
+            continue
+        ns_ref = view.ns_ref(net.bridge.netns)
+        rules = [["-I", "FORWARD", "-i", net.bridge.name, "-j", "ACCEPT"],
+                 ["-I", "FORWARD", "-o", net.bridge.name, "-m", "conntrack", "--ctstate",
+                  "RELATED,ESTABLISHED", "-j", "ACCEPT"]]
+        yield FORWARD_POLICY_DROP.finding(
+            view.where(net.bridge.netns, net.bridge.name),
+            f"{view.ix.ns_name(net.container_ns)} ({net.container_ip}) -> {net.upstream}: "
+            f"dropped by the FORWARD policy of {view.ix.ns_name(net.bridge.netns)}; no rule "
+            f"accepts traffic of {net.bridge.name}",
+            evidence=hop.evidence, subject=net.bridge.id,
+            repair=[op("iptables", ns_ref, table="filter", args=rule,
+                       undo=["-D", *rule[1:]]) for rule in rules])
+
+
+def run_docker_user(view: DoctorView):
+    chains = [c for t in view.tables for c in t.chains if c.name == "DOCKER-USER"]
+    drops = {r.id: r for c in chains for r in c.rules if r.action in ("drop", "reject")}
+    if not drops:
+        return
+    reported = set()
+    for net in bridge_networks(view):
+        targets = [net.upstream, net.gateway_ip] if net.upstream else [net.gateway_ip]
+        for dst in targets:
+            hop = blocking_hop(walk_from(view, net.container_ns, net.container_ip, dst))
+            rule_ids = [e for e in (hop.evidence if hop else ()) if e in drops]
+            for rid in rule_ids:
+                if rid in reported:
+                    continue
+                reported.add(rid)
+                rule = drops[rid]
+                spec = rule.text.split()
+                delete = ["-D", *spec[1:]] if spec and spec[0] == "-A" else None
+                yield DOCKER_USER_DROP.finding(
+                    view.where(rule.netns, f"DOCKER-USER/{rule.position}"),
+                    f"'{rule.text}' drops {view.ix.ns_name(net.container_ns)}'s traffic "
+                    f"({net.container_ip} -> {dst})",
+                    evidence=(rule.id, *(hop.evidence if hop else ())), subject=rule.id,
+                    repair=[op("iptables", view.ns_ref(rule.netns), table="filter",
+                               args=delete, undo=["-I", "DOCKER-USER", str(rule.position),
+                                                  *spec[2:]])] if delete else [])
+
+
+def run_dnat_backend(view: DoctorView):
+    owned = {a.address for a in view.snapshot.addresses}
+    for t in view.tables:
+        for c in t.chains:
+            for rule in c.rules:
+                if rule.action != "dnat" or not rule.nat_to:
+                    continue
+                target = rule.nat_to.rsplit(":", 1)[0] if rule.nat_to.count(":") == 1 \
+                    else rule.nat_to.strip("[]").split("]:")[0]
+                if target in owned:
+                    continue
+                yield DNAT_MISSING_BACKEND.finding(
+                    view.where(rule.netns, f"{rule.chain}/{rule.position}"),
+                    f"'{rule.text}' sends connections to {rule.nat_to}, but no interface on "
+                    f"this host has {target}",
+                    evidence=(rule.id,), subject=rule.id)
+
+
+MISSING_MASQUERADE = Check(
+    id="missing_masquerade", severity="error",
+    title="no MASQUERADE/SNAT for a bridge subnet that needs egress",
+    explain="Containers on a bridge use private addresses. When their packets leave the host, "
+            "a MASQUERADE (or SNAT) rule in nat POSTROUTING must rewrite the source to the "
+            "host's address; conntrack then undoes it on replies. Without it the far side "
+            "answers a private address it has no route to, and the replies never come back.",
+    run=run_masquerade)
+
+FORWARD_POLICY_DROP = Check(
+    id="forward_policy_drop", severity="error",
+    title="FORWARD policy DROP with no ACCEPT for a bridge",
+    explain="Routed traffic crosses the filter FORWARD chain. Docker sets its policy to DROP "
+            "and adds ACCEPT rules only for its own bridges, so any other bridge (a lab, a "
+            "libvirt or LXC network) silently stops routing as soon as Docker is installed.",
+    run=run_forward_drop)
+
+DOCKER_USER_DROP = Check(
+    id="docker_user_drop", severity="error", title="a DROP rule in DOCKER-USER hits a container",
+    explain="DOCKER-USER is where administrators put their own rules; Docker runs it first in "
+            "FORWARD, before its own accepts. A DROP or REJECT there overrides everything "
+            "Docker set up for the containers it matches.",
+    run=run_docker_user)
+
+DNAT_MISSING_BACKEND = Check(
+    id="dnat_missing_backend", severity="error",
+    title="a DNAT (published port) points at an address nobody has",
+    explain="A published port is a DNAT rule: connections to the host's port are rewritten to "
+            "a container's address. When that container is gone (or was re-created with "
+            "another address) the rule still matches and sends connections into the void: "
+            "clients see timeouts, not 'connection refused'. netscope does not remove the rule "
+            "for you: restart the container or delete the rule.",
+    run=run_dnat_backend)

@@ -1,0 +1,51 @@
+"""rp_filter_asymmetric: strict reverse-path filtering drops traffic that arrives on an
+interface other than the one the route back leaves by."""
+
+from __future__ import annotations
+
+from netscope.analysis.doctor.finding import Check
+from netscope.analysis.doctor.view import DoctorView, op
+from netscope.analysis.path.routing import route_lookup
+
+
+def _strict(view: DoctorView, link) -> bool:
+    values = [link.sysctls.get("ipv4.rp_filter"),
+              view.sysctl(link.netns, "net.ipv4.conf.all.rp_filter")]
+    return max((int(v) for v in values if v and v.isdigit()), default=0) == 1
+
+
+def run(view: DoctorView):
+    """For each strict interface, every address that routes *into* this namespace through it
+    (a neighbour on its segment, or a namespace whose route to us leaves towards it) must be
+    routed back through the same interface."""
+    for link in view.snapshot.links:
+        if link.kind == "loopback" or not _strict(view, link):
+            continue
+        senders = {a.address for a in view.segment_addresses(link.id)
+                   if a.netns != link.netns and a.family == "inet" and a.scope == "global"}
+        for src in sorted(senders):
+            back = route_lookup(view.routes(link.netns), view.rules(link.netns), "inet",
+                                "0.0.0.0", src)
+            if back.route is None or any(h.link == link.id for h in back.route.nexthops):
+                continue
+            out = view.ix.links.get(back.route.nexthops[0].link) if back.route.nexthops else None
+            key = (f"net.ipv4.conf.{link.name}.rp_filter"
+                   if link.sysctls.get("ipv4.rp_filter") == "1" else "net.ipv4.conf.all.rp_filter")
+            yield CHECK.finding(
+                view.where(link.netns, link.name),
+                f"packets from {src} arrive on {link.name} but the route back leaves by "
+                f"{out.name if out else '?'}; strict rp_filter on {link.name} drops them",
+                evidence=(link.id, back.route.id), subject=link.id,
+                repair=[op("sysctl", view.ns_ref(link.netns), key=key, value="2")])
+            break
+
+
+CHECK = Check(
+    id="rp_filter_asymmetric", severity="error",
+    title="strict rp_filter drops traffic that arrives asymmetrically",
+    explain="With rp_filter=1 (strict) the kernel accepts a packet only if the route back to "
+            "its source leaves by the interface it came in on: a defence against spoofing. "
+            "With asymmetric routing (in by one interface, back by another) legitimate packets "
+            "fail that test and vanish without a trace. Loose mode (2) only asks that some "
+            "route back exists.",
+    run=run)

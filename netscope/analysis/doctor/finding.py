@@ -1,0 +1,49 @@
+"""What a doctor check is and what it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a snapshot.
+
+    `id` is stable and typed by users (`netscope repair ID`): "<check>@<where>".
+    `repair` is the plan as data: operations in the form `netscope.actions` reads
+    (`{"op": "sysctl", "netns": ..., "key": ..., "value": ...}`), empty when netscope cannot
+    repair it safely (the explanation then says what a person should do).
+    """
+
+    id: str
+    check: str
+    severity: str
+    title: str
+    summary: str
+    explain: str
+    evidence: tuple[str, ...] = ()
+    subject: str | None = None
+    repair: tuple[dict[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Check:
+    """A doctor check: metadata plus a pure function of the doctor's view of a snapshot."""
+
+    id: str
+    severity: str
+    title: str
+    explain: str
+    run: Callable[[Any], Iterable[Finding]]
+
+    def finding(self, where: str, summary: str, evidence: Iterable[str] = (),
+                subject: str | None = None, repair: Iterable[dict] = (),
+                severity: str | None = None, explain: str | None = None) -> Finding:
+        return Finding(id=f"{self.id}@{where}", check=self.id,
+                       severity=severity or self.severity, title=self.title, summary=summary,
+                       explain=explain or self.explain, evidence=tuple(evidence),
+                       subject=subject, repair=tuple(repair))
