@@ -46,7 +46,8 @@ def run(args) -> int:
         json.dump(encode(result), sys.stdout, indent=1)
         print()
     else:
-        for line in render_path(result):
+        known = "netfilter" in snapshot.header.collectors
+        for line in render_path(result, netfilter_known=known):
             print(line)
     ok = result.end == "delivered" and (result.reply is None or result.reply.end == "delivered")
     return 0 if ok else 1

@@ -22,7 +22,10 @@ def _hops(result: PathResult, indent: str) -> Iterator[str]:
     yield f"{indent}=> [{MARK.get(result.end, '??')}] {result.end}: {result.reason}"
 
 
-def render_path(result: PathResult) -> Iterator[str]:
+def render_path(result: PathResult, netfilter_known: bool = True) -> Iterator[str]:
+    if not netfilter_known:
+        yield ("note: this snapshot has no netfilter rules (taken without the netfilter "
+               "collector): NAT and filtering are not evaluated")
     yield f"path: {result.packet.describe()}"
     yield from _hops(result, "")
     if result.reply is not None:

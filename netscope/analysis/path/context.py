@@ -17,6 +17,10 @@ class WalkContext:
         self.snapshot = snapshot
         self.ix = SnapshotIndex(snapshot)
 
+    def collected(self, collector: str) -> bool:
+        """Whether `collector` ran for this snapshot: if not, its data is unknown, not empty."""
+        return collector in self.snapshot.header.collectors
+
     @cached_property
     def tables(self) -> list[NfTable]:
         return list(getattr(self.snapshot, "tables", ()))

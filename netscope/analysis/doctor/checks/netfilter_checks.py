@@ -31,6 +31,8 @@ def _upstream_routes_back(view: DoctorView, net) -> bool:
 
 
 def run_masquerade(view: DoctorView):
+    if not view.collected("netfilter"):
+        return
     for net in bridge_networks(view):
         if net.egress is None or net.upstream is None:
             continue
