@@ -1,0 +1,55 @@
+"""`netscope [--read-only] [--snapshot FILE]`: the TUI, on the live host or on a saved snapshot.
+
+Textual is imported here, inside run(), never by the other subcommands.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from netscope.cli.errors import UserError
+
+
+def _need_terminal() -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UserError("the TUI needs a terminal; for text output use `netscope show`")
+
+
+def live_feed():
+    """A LiveFeed on this host, after checking the privileges reading it needs."""
+    from netscope.collect.privileges import require_capabilities
+    from netscope.collect.runner import collect_snapshot
+    from netscope.host.errors import HostError
+    from netscope.tui.live import LiveFeed
+
+    try:
+        require_capabilities()
+    except HostError as e:
+        raise UserError(f"{e}; or open a saved one: netscope --snapshot FILE") from None
+    return LiveFeed(collect_snapshot)
+
+
+def build_app(args, feed=None):
+    """The app for these arguments: offline on --snapshot FILE, else live (feed given or made)."""
+    from netscope.tui.app import NetscopeApp
+
+    path = getattr(args, "tui_snapshot", None)
+    if path:
+        from netscope.snapshot import SnapshotError, load
+
+        try:
+            snapshot = load(path)
+        except SnapshotError as e:
+            raise UserError(str(e)) from None
+        return NetscopeApp(snapshot, read_only=f"offline snapshot {os.path.basename(path)}",
+                           source_note=path)
+    read_only = "--read-only" if getattr(args, "tui_read_only", False) else None
+    return NetscopeApp(feed=feed or live_feed(), read_only=read_only)
+
+
+def run(args) -> int:
+    app = build_app(args)
+    _need_terminal()
+    app.run()
+    return 0
