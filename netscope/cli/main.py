@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netscope {__version__}")
+    # with no COMMAND, netscope opens the TUI (netscope.cli.tui_cmd); these options are its own
+    parser.add_argument("--read-only", dest="tui_read_only", action="store_true",
+                        help="TUI: disable every key that changes the host (repair, undo, labs)")
+    parser.add_argument("--snapshot", dest="tui_snapshot", metavar="FILE",
+                        help="TUI: open a saved snapshot offline, read-only (no root needed)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(sub)
@@ -49,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        from netscope.cli import tui_cmd
+
+        args.func = tui_cmd.run
     try:
         return int(args.func(args) or 0)
     except UserError as e:
