@@ -1,0 +1,132 @@
+"""The static path walk and the doctor agree with real packets on a NAT'ed bridge network."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from netscope.analysis.doctor import run_doctor
+from netscope.analysis.path import path
+from netscope.collect.runner import collect_snapshot
+from tests.support.netns import ip, sh
+
+
+def nsexec(ns: str, *argv: str, check: bool = True):
+    return sh("ip", "netns", "exec", ns, *argv, check=check)
+
+
+def pings(ns: str, dst: str) -> bool:
+    return nsexec(ns, "busybox", "ping", "-c", "1", "-W", "1", dst, check=False).returncode == 0
+
+
+@pytest.fixture
+def natted(namespaces):
+    """host: br0 10.232.0.1/24 + uplink 198.51.100.2 (MASQUERADE, DNAT 8080->a:80);
+    a 10.232.0.2 (TCP server on 80), b 10.232.0.3, inet 198.51.100.1."""
+    host, a, b, inet = (namespaces.add(n) for n in ("host", "a", "b", "inet"))
+    ip("link", "add", "br0", "type", "bridge", ns=host)
+    ip("addr", "add", "10.232.0.1/24", "dev", "br0", ns=host)
+    ip("link", "set", "br0", "up", ns=host)
+    for n, (ns, addr) in enumerate(((a, "10.232.0.2"), (b, "10.232.0.3"))):
+        ip("link", "add", f"veth{n}", "type", "veth", "peer", "name", "eth0", "netns", ns,
+           ns=host)
+        ip("link", "set", f"veth{n}", "master", "br0", "up", ns=host)
+        ip("addr", "add", f"{addr}/24", "dev", "eth0", ns=ns)
+        ip("link", "set", "eth0", "up", ns=ns)
+        ip("route", "add", "default", "via", "10.232.0.1", ns=ns)
+    ip("link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", inet, ns=host)
+    ip("addr", "add", "198.51.100.2/24", "dev", "uplink", ns=host)
+    ip("link", "set", "uplink", "up", ns=host)
+    ip("addr", "add", "198.51.100.1/24", "dev", "eth0", ns=inet)
+    ip("link", "set", "eth0", "up", ns=inet)
+    ip("route", "add", "default", "via", "198.51.100.1", ns=host)
+    nsexec(host, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    nsexec(host, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.232.0.0/24", "!",
+           "-o", "br0", "-j", "MASQUERADE")
+    nsexec(host, "iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "8080",
+           "-j", "DNAT", "--to-destination", "10.232.0.2:80")
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", a, "python3", "-c",
+         "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,"
+         " 1); s.bind(('0.0.0.0', 80)); s.listen()\nwhile True: s.accept()[0].close()"])
+    time.sleep(0.3)
+    try:
+        yield {"host": host, "a": a, "b": b, "inet": inet}
+    finally:
+        server.kill()
+        server.wait()
+
+
+def connects(ns: str, dst: str, port: int) -> bool:
+    code = (f"import socket; s=socket.socket(); s.settimeout(1); "
+            f"s.connect(({dst!r}, {port})); print('ok')")
+    return nsexec(ns, "python3", "-c", code, check=False).returncode == 0
+
+
+def only(findings, netns_names):
+    return [f for f in findings if any(n in f.id for n in netns_names)]
+
+
+def test_masquerade_and_reply_translation_match_real_ping(natted):
+    assert pings(natted["a"], "198.51.100.1")
+    snap = collect_snapshot()
+    result = path(snap, natted["a"], "198.51.100.1")
+    assert result.end == "delivered", result.reason
+    nat = [h for h in result.hops if h.step == "nat"]
+    assert nat and "MASQUERADE" in nat[0].decision and "198.51.100.2" in nat[0].packet
+    assert result.reply.end == "delivered", result.reply.reason
+    assert result.reply.hops[-1].netns_name == natted["a"]
+    assert any("conntrack reverses" in h.decision for h in result.reply.hops)
+    assert not only(run_doctor(snap), natted.values())
+
+
+def test_published_port_dnat_reaches_the_backend(natted):
+    assert connects(natted["inet"], "198.51.100.2", 8080)
+    result = path(collect_snapshot(), natted["inet"], "198.51.100.2", "tcp", 8080)
+    assert result.end == "delivered", result.reason
+    assert result.hops[-1].netns_name == natted["a"]
+    assert any(h.step == "nat" and "DNAT" in h.decision for h in result.hops)
+
+
+def test_missing_masquerade_is_found_where_real_replies_are_lost(natted):
+    nsexec(natted["host"], "iptables", "-t", "nat", "-F", "POSTROUTING")
+    assert not pings(natted["a"], "198.51.100.1")
+    snap = collect_snapshot()
+    result = path(snap, natted["a"], "198.51.100.1")
+    assert result.end == "delivered" and result.reply.end == "no_route"
+    findings = only(run_doctor(snap), [natted["host"]])
+    assert [f.check for f in findings] == ["missing_masquerade"]
+    assert findings[0].repair[0]["args"][-1] == "MASQUERADE"
+
+
+def test_forward_policy_drop_is_found_at_the_hop_real_packets_die(natted):
+    nsexec(natted["host"], "iptables", "-P", "FORWARD", "DROP")
+    assert not pings(natted["a"], "198.51.100.1")
+    snap = collect_snapshot()
+    result = path(snap, natted["a"], "198.51.100.1")
+    assert result.end == "dropped"
+    assert result.hops[-1].netns_name == natted["host"]
+    assert "FORWARD" in result.reason and "policy DROP" in result.reason
+    checks = {f.check for f in only(run_doctor(snap), [natted["host"]])}
+    assert "forward_policy_drop" in checks
+
+
+def test_ip_forward_off_is_found(natted):
+    nsexec(natted["host"], "sysctl", "-qw", "net.ipv4.ip_forward=0")
+    assert not pings(natted["a"], "198.51.100.1")
+    assert pings(natted["a"], "10.232.0.1"), "the gateway itself still answers"
+    snap = collect_snapshot()
+    result = path(snap, natted["a"], "198.51.100.1")
+    assert result.end == "dropped" and "forwarding is off" in result.reason
+    findings = only(run_doctor(snap), [natted["host"]])
+    assert [f.check for f in findings] == ["ip_forward_off"]
+
+
+def test_host_veth_down_is_found(natted):
+    ip("link", "set", "veth1", "down", ns=natted["host"])
+    assert not pings(natted["a"], "10.232.0.3")
+    snap = collect_snapshot()
+    assert path(snap, natted["a"], natted["b"]).end == "dropped"
+    assert "host_veth_down" in {f.check for f in only(run_doctor(snap), [natted["host"]])}
