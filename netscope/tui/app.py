@@ -1,0 +1,392 @@
+"""The netscope TUI: tree | topology | details, event log, keys.
+
+Thin: it keeps the state (snapshot, selection, filter, journey, highlights), sets attributes
+on its widgets, and runs blocking work (collection, netlink, doctor, tracer, labs) in thread
+workers whose results come back as messages. Features whose backend is not installed yet
+answer their key with a one-line notice (see `netscope.tui.backends`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from netscope.model import Snapshot
+from netscope.model.index import SnapshotIndex
+from netscope.tui.backends import NOT_YET, Backends
+from netscope.tui.changes import Change, diff_snapshots
+from netscope.tui.detail_tabs import selection_of
+from netscope.tui.journey import Journey, hop_title
+from netscope.tui.live import LiveFeed, Update
+from netscope.tui.screens.doctor import DoctorScreen
+from netscope.tui.screens.help import HelpScreen
+from netscope.tui.screens.labs import LabsScreen
+from netscope.tui.screens.message import ConfirmScreen
+from netscope.tui.screens.trace_target import TraceTargetScreen
+from netscope.tui.view_state import marks_for, visible_namespaces
+from netscope.tui.widgets.detail_panel import DetailPanel
+from netscope.tui.widgets.event_log import EventLog
+from netscope.tui.widgets.filter_bar import FilterBar
+from netscope.tui.widgets.ns_tree import NamespaceTree
+from netscope.tui.widgets.status_bar import StatusBar
+from netscope.tui.widgets.topology import TopologyView
+from netscope.tui.widgets.trace_bar import TraceBar
+
+HIGHLIGHT_S = 2.0
+
+
+class NetscopeApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "netscope"
+    BINDINGS = [
+        Binding("slash", "filter", "filter"),
+        Binding("t", "trace", "trace"),
+        Binding("left_square_bracket", "step(-1)", "prev hop", show=False),
+        Binding("right_square_bracket", "step(1)", "next hop", show=False),
+        Binding("d", "doctor", "doctor"),
+        Binding("r", "repair", "repair"),
+        Binding("u", "undo", "undo"),
+        Binding("l", "labs", "labs"),
+        Binding("s", "save", "save"),
+        Binding("p", "pause", "pause"),
+        Binding("question_mark", "help", "help"),
+        Binding("escape", "close_trace", "close trace", show=False),
+        Binding("q", "quit", "quit"),
+    ]
+    # (action, title, help) for the command palette
+    COMMANDS_HELP = (
+        ("filter", "Filter", "filter namespaces, containers, devices, addresses (/)"),
+        ("trace", "Trace", "trace a packet from the selected namespace (t)"),
+        ("doctor", "Doctor", "list findings, explanation and evidence (d)"),
+        ("repair", "Repair", "repair the selected finding (r)"),
+        ("undo", "Undo", "undo the last repair (u)"),
+        ("labs", "Labs", "bring a lab up or tear it down (l)"),
+        ("save", "Save snapshot", "write what is on screen to a JSON file (s)"),
+        ("pause", "Pause live updates", "pause or resume following the host (p)"),
+        ("help", "Keys", "every key and what it does (?)"),
+    )
+
+    class SnapshotArrived(Message):
+        def __init__(self, update: Update) -> None:
+            super().__init__()
+            self.update = update
+
+    class JourneyTraced(Message):
+        def __init__(self, journey: Journey) -> None:
+            super().__init__()
+            self.journey = journey
+
+    class FindingsReady(Message):
+        def __init__(self, findings: list) -> None:
+            super().__init__()
+            self.findings = findings
+
+    def __init__(self, snapshot: Snapshot | None = None, feed: LiveFeed | None = None, *,
+                 read_only: str | None = None, backends: Backends | None = None,
+                 clock: Callable[[], float] = time.time, save_dir: str = ".",
+                 source_note: str = "") -> None:
+        super().__init__()
+        self._snapshot, self._feed = snapshot, feed
+        self._read_only = read_only
+        self._backends = backends or Backends()
+        self._clock, self._save_dir, self._source_note = clock, save_dir, source_note
+        self._index = SnapshotIndex(snapshot) if snapshot else None
+        self._selected: str | None = None
+        self._filter = ""
+        self._journey: Journey | None = None
+        self._hop = 0
+        self._changed: frozenset[str] = frozenset()
+        self._expanded = False
+        self._paused = False
+        self.first_screen_at: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield FilterBar(id="filter")
+                yield NamespaceTree(id="tree")
+            with Vertical(id="centre"):
+                yield TopologyView(id="topology")
+                yield TraceBar(id="trace")
+            yield DetailPanel(id="details")
+        yield EventLog(clock=self._clock, id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        log = self.query_one(EventLog)
+        if self._snapshot is not None:
+            self._show()
+            log.add("notice", f"opened {self._source_note or 'snapshot'} captured "
+                              f"{self._snapshot.header.captured_at}")
+        if self._feed is not None:
+            log.add("notice", "reading every network namespace ...")
+            self.follow_host()
+        tree = self.query_one(NamespaceTree)
+        tree.focus()
+        if self._snapshot is not None:
+            tree.move_cursor_to_first()
+
+    def on_unmount(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
+
+    # --- state -> widgets -------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        if self._feed is None:
+            return "OFFLINE snapshot (read-only)"
+        mode = "PAUSED" if self._paused else "LIVE"
+        return f"{mode} (read-only)" if self._read_only else mode
+
+    def _show(self) -> None:
+        index = self._index
+        if index is None:
+            return
+        visible = visible_namespaces(index, self._filter)
+        marks = marks_for(self._journey, self._hop, selected=self._selected,
+                          changed=self._changed, visible=visible, expanded=self._expanded,
+                          drops=None)
+        self.query_one(StatusBar).show(index.snapshot, self.mode,
+                                       f"filter: {self._filter}" if self._filter else "")
+        self.query_one(NamespaceTree).show(index, visible, self._changed)
+        self.query_one(TopologyView).show(index, marks)
+        self.query_one(TraceBar).show(index, self._journey, self._hop)
+        self.query_one(DetailPanel).show(index, selection_of(index, self._selected))
+        if self.first_screen_at is None:
+            self.call_after_refresh(self._first_screen)
+
+    def _first_screen(self) -> None:
+        self.first_screen_at = time.monotonic()
+
+    def _refresh_marks(self) -> None:
+        if self._index is None:
+            return
+        marks = marks_for(self._journey, self._hop, selected=self._selected,
+                          changed=self._changed, expanded=self._expanded, drops=None,
+                          visible=visible_namespaces(self._index, self._filter))
+        self.query_one(TopologyView).show(self._index, marks)
+        self.query_one(TraceBar).show(self._index, self._journey, self._hop)
+        self.query_one(DetailPanel).show(self._index, selection_of(self._index, self._selected))
+
+    def notice(self, text: str) -> None:
+        """A one-line answer to a key: toast and event log."""
+        self.notify(text, timeout=4)
+        self.query_one(EventLog).add("notice", text)
+
+    # --- live updates -----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="live")
+    def follow_host(self) -> None:
+        assert self._feed is not None
+        self._feed.follow(lambda update: self.post_message(self.SnapshotArrived(update)))
+
+    def on_netscope_app_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        update, before = message.update, self._snapshot
+        self._snapshot, self._index = update.snapshot, SnapshotIndex(update.snapshot)
+        log = self.query_one(EventLog)
+        if before is None:
+            log.add("notice", f"read {len(update.snapshot.namespaces)} namespaces in "
+                              f"{update.collect_ms:.0f} ms; following netlink notifications")
+            changes: list[Change] = []
+        else:
+            changes = diff_snapshots(before, update.snapshot)
+            for change in changes:
+                log.add(change.kind, change.text)
+        self._changed = frozenset(i for c in changes for i in c.ids)
+        self._show()
+        if before is None:
+            self.query_one(NamespaceTree).move_cursor_to_first()
+        if self._changed:
+            self.set_timer(HIGHLIGHT_S, self._clear_highlights)
+
+    def _clear_highlights(self) -> None:
+        self._changed = frozenset()
+        self._show()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.notice(f"{event.worker.name or 'background work'} failed: {event.worker.error}")
+
+    # --- selection, filter ------------------------------------------------------------
+
+    def on_namespace_tree_selected(self, message: NamespaceTree.Selected) -> None:
+        if message.object_id != self._selected:
+            self._selected = message.object_id
+            self._refresh_marks()
+
+    def action_select_object(self, object_id: str) -> None:
+        """A click on the topology."""
+        self._selected = object_id
+        self.query_one(NamespaceTree).select_id(object_id)
+        self._refresh_marks()
+
+    def on_topology_view_groups_toggled(self, message: TopologyView.GroupsToggled) -> None:
+        self._expanded = message.expanded
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        self._filter = message.text
+        self._show()
+
+    # --- trace ------------------------------------------------------------------------
+
+    def show_journey(self, journey: Journey) -> None:
+        """Draw a journey (traced now or recorded) over the topology, at its first hop."""
+        self._journey, self._hop = journey, 0
+        log = self.query_one(EventLog)
+        log.add("trace", journey.packet)
+        for i, hop in enumerate(journey.hops):
+            log.add("drop" if hop.dropped else "trace",
+                    f"  {i + 1} {hop_title(self._index, hop)}" if self._index else hop.hook)
+        self._refresh_marks()
+
+    def action_step(self, delta: int) -> None:
+        if self._journey is None:
+            self.notice("no trace to step through: press t to trace")
+            return
+        self._hop = max(0, min(len(self._journey.hops) - 1, self._hop + delta))
+        self._refresh_marks()
+
+    def action_close_trace(self) -> None:
+        if self._journey is not None:
+            self._journey = None
+            self._refresh_marks()
+
+    def action_trace(self) -> None:
+        if self._feed is None:
+            self.notice("trace needs the live host: this is a saved snapshot")
+            return
+        tracer = self._backends.get("trace")
+        if tracer is None:
+            self.notice(NOT_YET["trace"])
+            return
+        sel = selection_of(self._index, self._selected) if self._index else None
+        if sel is None or sel.netns is None:
+            self.notice("select the namespace or container to trace from first")
+            return
+        targets = [(ns.name, ns.name) for ns in self._index.namespaces.values()
+                   if ns.id != sel.netns]
+
+        def traced(target: str | None) -> None:
+            if target:
+                self.run_trace(tracer, self._index.ns_name(sel.netns), target)
+        self.push_screen(TraceTargetScreen(self._index.ns_name(sel.netns), targets), traced)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="trace")
+    def run_trace(self, tracer, source: str, target: str) -> None:
+        journey = tracer.trace_once(self._snapshot, source, target)
+        self.post_message(self.JourneyTraced(journey))
+
+    def on_netscope_app_journey_traced(self, message: JourneyTraced) -> None:
+        self.show_journey(message.journey)
+
+    # --- doctor, repair, undo, labs ---------------------------------------------------
+
+    def _mutation_refused(self, what: str) -> bool:
+        if self._read_only:
+            self.notice(f"read-only ({self._read_only}): {what} is disabled")
+            return True
+        if self._backends.get(what) is None:
+            self.notice(NOT_YET[what])
+            return True
+        return False
+
+    def action_doctor(self) -> None:
+        doctor = self._backends.get("doctor")
+        if doctor is None:
+            self.notice(NOT_YET["doctor"])
+            return
+        self.run_doctor(doctor)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="doctor")
+    def run_doctor(self, doctor) -> None:
+        self.post_message(self.FindingsReady(list(doctor.run_checks(self._snapshot))))
+
+    def on_netscope_app_findings_ready(self, message: FindingsReady) -> None:
+        self.push_screen(DoctorScreen(message.findings))
+
+    def action_repair(self) -> None:
+        if not self._mutation_refused("repair"):
+            self.notice("open the doctor (d), highlight a finding, then press r")
+
+    def on_doctor_screen_repair_requested(self, message: DoctorScreen.RepairRequested) -> None:
+        if self._mutation_refused("repair"):
+            return
+        plan = self._backends.get("repair").plan(message.finding)
+        body = "\n".join(plan.commands)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_host_change(plan.apply, f"repaired {message.finding.id}")
+        self.push_screen(ConfirmScreen(f"repair {message.finding.title}", body), confirmed)
+
+    def action_undo(self) -> None:
+        if not self._mutation_refused("undo"):
+            self.run_host_change(self._backends.get("undo").undo_last, "undid the last repair")
+
+    def action_labs(self) -> None:
+        if self._mutation_refused("labs"):
+            return
+        labs = self._backends.get("labs")
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice:
+                verb, name = choice
+                change = labs.lab_up if verb == "up" else labs.lab_down
+                self.run_host_change(lambda: change(name), f"lab {name} {verb}")
+        self.push_screen(LabsScreen(list(labs.list_labs()), set(labs.lab_status())), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="host-change")
+    def run_host_change(self, change: Callable[[], object], done: str) -> None:
+        change()
+        self.call_from_thread(self.notice, done)
+
+    # --- save, pause, help, palette ---------------------------------------------------
+
+    def action_save(self) -> None:
+        if self._snapshot is None:
+            self.notice("nothing to save yet: the first collection is still running")
+            return
+        from netscope.snapshot import save
+
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
+        path = os.path.join(self._save_dir,
+                            f"netscope-{self._snapshot.header.hostname}-{stamp}.json")
+        try:
+            save(self._snapshot, path)
+        except OSError as e:
+            self.notice(f"cannot write {path}: {e.strerror}")
+            return
+        self.notice(f"saved {path}")
+
+    def action_pause(self) -> None:
+        if self._feed is None:
+            self.notice("nothing live to pause: this is a saved snapshot")
+            return
+        self._paused = not self._paused
+        self._feed.set_paused(self._paused)
+        self.notice("live updates paused" if self._paused else "live updates resumed")
+        if self._snapshot is not None:
+            self.query_one(StatusBar).show(self._snapshot, self.mode)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self._read_only))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for action, title, help_text in self.COMMANDS_HELP:
+            yield SystemCommand(title, help_text, getattr(self, f"action_{action}"))

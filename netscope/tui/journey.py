@@ -1,0 +1,180 @@
+"""A packet's journey as the TUI shows it: hops placed on the snapshot, each explained.
+
+Pure (no Textual). A journey comes from the tracer (`journey_from_events` takes its probe
+events: hook, netns inode, ifindex, drop reason ...) or from a recorded hop list
+(`load_journey`, the JSON described in `journey_document`). Each hop is explained in one
+sentence of what the kernel did there and why, from the snapshot (routes, veth peers, bridges).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+
+from netscope.model import Route, link_id, ns_id
+from netscope.model.index import SnapshotIndex
+from netscope.model.labels import route_text
+
+JOURNEY_FORMAT = "netscope-journey"
+
+# what a drop reason means, for someone learning (names come from the kernel's tracefs)
+DROP_REASON_WORDS = {
+    "NETFILTER_DROP": "a netfilter rule or chain policy (iptables/nft) said DROP",
+    "NO_SOCKET": "no socket was listening for it",
+    "IP_NOPROTO": "no handler for its IP protocol",
+    "IP_INADDRERRORS": "its destination address is not valid here",
+    "IP_INNOROUTES": "there is no route to its destination",
+    "IP_RPFILTER": "reverse-path filtering: the reply would not leave by this interface",
+    "NEIGH_FAILED": "the next hop's MAC address could not be resolved (ARP/NDP failed)",
+    "NEIGH_QUEUEFULL": "too many packets waited for ARP/NDP resolution",
+    "PKT_TOO_BIG": "it is bigger than the MTU and must not be fragmented",
+    "OTHERHOST": "it was addressed to another host's MAC address",
+    "DEV_READY": "the device is down",
+    "TC_INGRESS": "a tc ingress filter dropped it",
+    "TC_EGRESS": "a tc egress filter dropped it",
+    "XDP": "an XDP program dropped it",
+}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One place a packet was seen: namespace and device ids, the hook, the verdict.
+
+    hook: receive, queue, xmit, fib, netfilter, nat, drop, deliver. `detail` is what the
+    tracer knows beyond that: the rule text of a netfilter verdict, the NAT rewrite, the
+    chosen route. `dst` is the packet's destination address at this hop.
+    """
+
+    netns: str
+    link: str | None
+    hook: str
+    verdict: str = "pass"
+    reason: str | None = None
+    detail: str | None = None
+    dst: str | None = None
+    ts_ns: int = 0
+
+    @property
+    def dropped(self) -> bool:
+        return self.verdict == "drop" or self.hook == "drop"
+
+
+@dataclass(frozen=True)
+class Journey:
+    """The packet (described in a line) and its hops in order."""
+
+    packet: str
+    hops: tuple[Hop, ...]
+
+    @property
+    def drop_index(self) -> int | None:
+        return next((i for i, h in enumerate(self.hops) if h.dropped), None)
+
+
+def route_lookup(index: SnapshotIndex, netns: str, dst: str) -> Route | None:
+    """The main-table unicast route with the longest prefix holding `dst` (None: no route)."""
+    try:
+        addr = ipaddress.ip_address(dst)
+    except ValueError:
+        return None
+    best, best_len = None, -1
+    for route in index.routes_by_ns.get(netns, []):
+        if route.table != 254 or route.type != "unicast":
+            continue
+        net = ipaddress.ip_network(route.dst, strict=False)
+        if net.version == addr.version and addr in net and net.prefixlen > best_len:
+            best, best_len = route, net.prefixlen
+    return best
+
+
+def _where(index: SnapshotIndex, hop: Hop) -> tuple[str, str]:
+    ns = index.ns_name(hop.netns)
+    link = index.links.get(hop.link) if hop.link else None
+    return ns, (link.name if link else (hop.link or "-"))
+
+
+def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
+    """One sentence: what the kernel did to the packet at this hop, and why."""
+    ns, dev = _where(index, hop)
+    link = index.links.get(hop.link) if hop.link else None
+    peer = index.links.get(link.peer.link) if link and link.peer and link.peer.link else None
+    bridge = index.links.get(link.master) if link and link.master else None
+    if hop.dropped:
+        why = DROP_REASON_WORDS.get(hop.reason or "", "")
+        text = f"Dropped at {dev} in {ns}: {hop.reason or 'no reason given'}"
+        text += f", {why}" if why else ""
+        return text + (f" ({hop.detail})." if hop.detail else ".")
+    if hop.hook == "fib":
+        route = route_lookup(index, hop.netns, hop.dst) if hop.dst else None
+        if hop.detail:
+            return f"Route lookup in {ns}: {hop.detail}."
+        if route is None:
+            return f"Route lookup in {ns} for {hop.dst or 'the destination'}: no route matches."
+        return (f"Route lookup in {ns} for {hop.dst}: the longest matching prefix is "
+                f"'{route_text(route, index)}', so the packet leaves by that device.")
+    if hop.hook == "netfilter":
+        return (f"Netfilter in {ns}: {hop.detail or 'a chain'} decided {hop.verdict.upper()}"
+                f"{' (the packet goes on)' if hop.verdict == 'accept' else ''}.")
+    if hop.hook == "nat":
+        return f"NAT in {ns} rewrote the packet: {hop.detail or 'addresses changed'}."
+    if hop.hook == "deliver":
+        return f"Delivered to a socket in {ns}: the destination address is local there."
+    if hop.hook in ("xmit", "queue"):
+        if peer is not None:
+            return (f"{dev} in {ns} sends it into the veth pair; it comes out of "
+                    f"{index.link_label(peer.id)}.")
+        if link is not None and link.kind == "bridge":
+            return f"Bridge {dev} in {ns} forwards it out of the port its FDB names for the MAC."
+        return f"{dev} in {ns} transmits the packet."
+    if bridge is not None:
+        return (f"{dev} is a port of bridge {bridge.name}: the bridge looks the destination MAC "
+                "up in its forwarding database and picks the port to send it out of.")
+    if peer is not None:
+        return f"{dev} in {ns} receives it from its veth peer {index.link_label(peer.id)}."
+    return f"{dev} in {ns} receives the packet."
+
+
+def hop_title(index: SnapshotIndex, hop: Hop) -> str:
+    """A short line: "web eth0 xmit", "host docker0 fib", "host veth1 drop NETFILTER_DROP"."""
+    ns, dev = _where(index, hop)
+    text = f"{ns} {dev} {hop.hook}"
+    if hop.dropped and hop.reason:
+        text += f" {hop.reason}"
+    elif hop.hook == "netfilter":
+        text += f" {hop.verdict}"
+    return text
+
+
+def journey_from_events(events, packet: str, reason_names: dict[int, str]) -> Journey:
+    """A journey from the tracer's probe events (objects with hook, netns inode, ifindex,
+    reason, tuple ...), in the order given."""
+    hops = []
+    for e in events:
+        dst = e.tuple.dst if getattr(e, "tuple", None) else None
+        hops.append(Hop(netns=ns_id(e.netns), link=link_id(e.netns, e.ifindex) if e.ifindex
+                        else None, hook=e.hook, verdict="drop" if e.hook == "drop" else "pass",
+                        reason=reason_names.get(e.reason) if e.hook == "drop" else None,
+                        dst=dst, ts_ns=e.ts_ns))
+    return Journey(packet=packet, hops=tuple(hops))
+
+
+def load_journey(text: str) -> Journey:
+    """A recorded journey (JSON, see `journey_document`). Raises ValueError when malformed."""
+    doc = json.loads(text)
+    if doc.get("format") != JOURNEY_FORMAT:
+        raise ValueError(f"not a {JOURNEY_FORMAT} document")
+    fields = set(Hop.__dataclass_fields__)
+    hops = []
+    for raw in doc["hops"]:
+        unknown = set(raw) - fields
+        if unknown:
+            raise ValueError(f"unknown hop field(s): {', '.join(sorted(unknown))}")
+        hops.append(Hop(**raw))
+    return Journey(packet=doc["packet"], hops=tuple(hops))
+
+
+def journey_document(journey: Journey) -> dict:
+    """{"format": "netscope-journey", "packet": ..., "hops": [{netns, link, hook, ...}]}"""
+    return {"format": JOURNEY_FORMAT, "version": 1, "packet": journey.packet,
+            "hops": [h.__dict__ for h in journey.hops]}

@@ -1,0 +1,1 @@
+"""Modal screens: help, doctor findings, trace target, labs, confirmation of a repair."""

@@ -1,0 +1,39 @@
+"""`t`: pick where to trace to from the selected namespace: a namespace, a container or an
+IP address typed in. Dismisses with the target text, or None."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class TraceTargetScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    TraceTargetScreen { align: center middle; }
+    TraceTargetScreen > Vertical { width: 70; height: 70%; border: thick $accent;
+                                   background: $surface; }
+    TraceTargetScreen OptionList { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
+
+    def __init__(self, source: str, targets: list[tuple[str, str]]) -> None:
+        """`targets`: (name to trace to, a line describing it)."""
+        super().__init__()
+        self._source, self._targets = source, targets
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"[b]trace from {self._source} to:[/b]")
+            yield Input(placeholder="type an IP address, or pick below", id="target")
+            yield OptionList(*(Option(line, id=name) for name, line in self._targets))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
