@@ -126,6 +126,9 @@ class NetworkWatcher:
         self._dirs = _DirWatch(dirs)
         self._poll.register(self._dirs.fd, select.POLLIN)
         self._settle_until = 0.0
+        # wake() writes here so another thread can end a wait() at once
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._poll.register(self._wake_r, select.POLLIN)
         self._home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
     @property
@@ -174,7 +177,10 @@ class NetworkWatcher:
             limit = 0.2 if limit is None else min(limit, 0.2)
         ready = self._poll.poll(None if limit is None else int(limit * 1000))
         for fd, _ in ready:
-            if fd == self._dirs.fd:
+            if fd == self._wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+            elif fd == self._dirs.fd:
                 self._dirs.drain()
                 changes.namespaces_changed = True
                 self._settle_until = time.monotonic() + SETTLE_S
@@ -210,10 +216,17 @@ class NetworkWatcher:
                 changes.namespaces.add(inode)
                 changes.kinds |= kinds
 
+    def wake(self) -> None:
+        """End the current (or next) wait() now; safe from any thread."""
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"!")
+
     def close(self) -> None:
         for inode in list(self._socks):
             self._drop(inode)
         self._dirs.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
         os.close(self._home)
 
     def __enter__(self) -> NetworkWatcher:
