@@ -40,21 +40,22 @@ def keep_only(snapshot: Snapshot, keep_ns: set[str], keep_root_link: set[str]) -
     kept = {lid for lid, link in links.items() if wanted(link)}
 
     def ok(obj) -> bool:
-        return obj.netns in keep_ns and getattr(obj, "link", None) in (None, *kept)
+        return getattr(obj, "link", None) in (None, *kept)
 
-    return dataclasses.replace(
-        snapshot,
-        namespaces=tuple(ns for ns in snapshot.namespaces if ns.id in keep_ns),
-        links=tuple(link for link in snapshot.links if link.id in kept),
-        addresses=tuple(filter(ok, snapshot.addresses)),
-        routes=tuple(r for r in snapshot.routes if r.netns in keep_ns
-                     and all(h.link in (None, *kept) for h in r.nexthops)),
-        rules=tuple(r for r in snapshot.rules if r.netns in keep_ns),
-        neighbours=tuple(filter(ok, snapshot.neighbours)),
-        fdb=tuple(filter(ok, snapshot.fdb)),
-        containers=tuple(c for c in snapshot.containers if c.netns in keep_ns),
-        errors=tuple(e for e in snapshot.errors if e.netns in (None, *keep_ns)),
-    )
+    filtered = {}
+    for f in dataclasses.fields(snapshot):
+        items = getattr(snapshot, f.name)
+        if f.name in ("header", "errors") or not isinstance(items, tuple):
+            continue
+        filtered[f.name] = tuple(
+            x for x in items
+            if (x.id in keep_ns if f.name == "namespaces" else
+                x.id in kept if f.name == "links" else
+                getattr(x, "netns", root) in keep_ns and ok(x)))
+    filtered["routes"] = tuple(r for r in filtered["routes"]
+                               if all(h.link in (None, *kept) for h in r.nexthops))
+    filtered["errors"] = tuple(e for e in snapshot.errors if e.netns in (None, *keep_ns))
+    return dataclasses.replace(snapshot, **filtered)
 
 
 def _ns_ids(snapshot: Snapshot, names: list[str]) -> set[str]:
