@@ -10,7 +10,8 @@ from netscope.cli.source import add_snapshot_option, snapshot_from_args
 
 EPILOG = """\
 SRC and DST are an IP address, a container name (or id prefix), or a namespace name.
-Exit status: 0 when the packet and its reply are delivered, 1 when not, 2 on error.
+Exit status: 0 when the packet and its reply are delivered (or leave the host), 1 when not,
+2 on error.
 --json prints {"packet", "hops": [...], "end", "reason", "end_netns", "reply"}; each hop has
 netns, netns_name, device, step, decision, explain, evidence (ids), packet.
 """
@@ -49,5 +50,6 @@ def run(args) -> int:
         known = "netfilter" in snapshot.header.collectors
         for line in render_path(result, netfilter_known=known):
             print(line)
-    ok = result.end == "delivered" and (result.reply is None or result.reply.end == "delivered")
+    fine = ("delivered", "left_host")
+    ok = result.end in fine and (result.reply is None or result.reply.end in fine)
     return 0 if ok else 1
