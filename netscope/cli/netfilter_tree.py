@@ -1,0 +1,127 @@
+"""The text `netscope show --netfilter` prints: per namespace, tables -> base chains -> rules,
+with each jump followed into its target chain (indented), counters, and Docker's chains and
+published ports labelled."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from netscope.graph.netfilter import TABLE_ORDER, address_owners, dnat_targets, publish_label
+from netscope.model import Snapshot
+from netscope.model.index import SnapshotIndex
+from netscope.model.netfilter import HOOKS, NfChain, NfRule, NfTable
+
+INDENT = "  "
+FAMILY_ORDER = {"ip": 0, "ip6": 1, "inet": 2, "arp": 3, "bridge": 4, "netdev": 5}
+
+
+def human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def counters(packets: int | None, nbytes: int | None) -> str:
+    if packets is None:
+        return "[-]"
+    return f"[{packets} pkts, {human_bytes(nbytes or 0)}]"
+
+
+def _table_key(t: NfTable) -> tuple:
+    return (FAMILY_ORDER.get(t.family, 9), TABLE_ORDER.get(t.name, 9), t.name, t.backend)
+
+
+def _chain_head(chain: NfChain) -> str:
+    parts = [f"chain {chain.name}"]
+    if chain.hook:
+        parts.append(f"hook {chain.hook} priority {chain.priority} policy {chain.policy}")
+        if chain.packets is not None:
+            parts.append(f"policy {counters(chain.packets, chain.bytes)}")
+    if chain.label:
+        parts.append(f"-- {chain.label}")
+    return "  ".join(parts)
+
+
+def _rule_line(rule: NfRule, note: str | None) -> str:
+    line = f"{rule.position:>3} {counters(rule.packets, rule.bytes):<24} {rule.text}"
+    flags = []
+    if rule.unrecognised:
+        flags.append("not evaluated: " + ", ".join(m.text for m in rule.unrecognised))
+    if note:
+        flags.append(note)
+    return line + "".join(f"  <{f}>" for f in flags)
+
+
+class _TableView:
+    """Prints one table, following jumps; a chain shown once is referred to afterwards."""
+
+    def __init__(self, table: NfTable, notes: dict[str, str]) -> None:
+        self.chains = {c.name: c for c in table.chains}
+        self.notes = notes
+        self.shown: set[str] = set()
+
+    def chain(self, chain: NfChain, depth: int, stack: tuple[str, ...]) -> Iterator[str]:
+        pad = INDENT * depth
+        if chain.name in self.shown and chain.hook is None:
+            yield f"{pad}{INDENT}(chain {chain.name}: shown above)"
+            return
+        self.shown.add(chain.name)
+        yield pad + _chain_head(chain)
+        if not chain.rules:
+            yield f"{pad}{INDENT}(no rules)"
+        for rule in chain.rules:
+            yield pad + INDENT + _rule_line(rule, self.notes.get(rule.id))
+            target = self.chains.get(rule.jump or "")
+            if target is not None and rule.action in ("jump", "goto"):
+                if target.name in stack:
+                    yield f"{pad}{INDENT * 2}(loop back to {target.name})"
+                else:
+                    yield from self.chain(target, depth + 2, (*stack, target.name))
+
+    def lines(self) -> Iterator[str]:
+        base = sorted((c for c in self.chains.values() if c.hook),
+                      key=lambda c: (HOOKS.index(c.hook) if c.hook in HOOKS else 9,
+                                     c.priority or 0, c.name))
+        for chain in base:
+            yield from self.chain(chain, 0, (chain.name,))
+        unreached = [c for c in self.chains.values() if c.name not in self.shown]
+        for chain in unreached:
+            yield f"(not reached from a base chain) {chain.name}"
+            yield from self.chain(chain, 1, (chain.name,))
+
+
+def _dnat_note(rule: NfRule, index: SnapshotIndex, owners) -> str | None:
+    label = publish_label(rule, index, owners)
+    if label:
+        return label
+    targets = dnat_targets(rule, index, owners)
+    return f"to namespace {', '.join(map(index.ns_name, targets))}" if targets else None
+
+
+def render_netfilter(snapshot: Snapshot) -> Iterator[str]:
+    """Lines of the netfilter tree of every namespace that has tables."""
+    index = SnapshotIndex(snapshot)
+    owners = address_owners(snapshot)
+    by_ns: dict[str, list[NfTable]] = defaultdict(list)
+    for table in snapshot.tables:
+        by_ns[table.netns].append(table)
+    notes = {rule.id: label for t in snapshot.tables for c in t.chains for rule in c.rules
+             if rule.action == "dnat" and (label := _dnat_note(rule, index, owners))}
+    errors = [e for e in snapshot.errors if e.collector == "netfilter"]
+    order = sorted(by_ns, key=lambda ns: (not index.namespaces.get(ns) or
+                                          not index.namespaces[ns].is_self, index.ns_name(ns)))
+    for netns in order:
+        yield f"{index.ns_name(netns)} ({netns})"
+        for table in sorted(by_ns[netns], key=_table_key):
+            yield f"{INDENT}table {table.family} {table.name}  [{table.backend}]"
+            for line in _TableView(table, notes).lines():
+                yield INDENT * 2 + line
+    for e in errors:
+        yield f"{index.ns_name(e.netns) if e.netns else 'host'}: netfilter not read: {e.message}"
+    without = len(snapshot.namespaces) - len(by_ns)
+    if without:
+        yield f"({without} namespace{'s' if without != 1 else ''} without netfilter tables)"
