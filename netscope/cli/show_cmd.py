@@ -17,6 +17,9 @@ def add_parser(sub) -> None:
                    help="print the snapshot document (docs/snapshot.md) instead of the tree")
     p.add_argument("--all-tables", action="store_true",
                    help="also show the local routing table and kernel-made IPv6 routes")
+    p.add_argument("--netfilter", action="store_true",
+                   help="show iptables/nftables chains instead: rules with counters, jumps "
+                        "followed, Docker's chains and published ports labelled")
     p.set_defaults(func=run)
 
 
@@ -26,6 +29,12 @@ def run(args) -> int:
         from netscope.snapshot import dumps
 
         sys.stdout.write(dumps(snapshot))
+        return 0
+    if args.netfilter:
+        from netscope.cli.netfilter_tree import render_netfilter
+
+        for line in render_netfilter(snapshot):
+            print(line)
         return 0
     from netscope.cli.tree import render_tree
 
