@@ -17,6 +17,7 @@ from netscope.cli.errors import UserError
 SUBCOMMANDS = (
     "netscope.cli.snapshot_cmd",
     "netscope.cli.show_cmd",
+    "netscope.cli.repair_cmd",
     "netscope.cli.doctor_cmd",
     "netscope.cli.path_cmd",
     "netscope.cli.drops_cmd",

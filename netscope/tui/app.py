@@ -283,12 +283,22 @@ class NetscopeApp(App[None]):
 
         def traced(target: str | None) -> None:
             if target:
-                self.run_trace(tracer, self._index.ns_name(sel.netns), target)
+                source = self._index.ns_name(sel.netns)
+                self.notice(f"tracing {source} -> {target}: send a packet now "
+                            "(e.g. a ping); waiting up to 15 s")
+                self.run_trace(tracer, source, target)
         self.push_screen(TraceTargetScreen(self._index.ns_name(sel.netns), targets), traced)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="trace")
     def run_trace(self, tracer, source: str, target: str) -> None:
-        journey = tracer.trace_once(self._snapshot, source, target)
+        try:
+            journey = tracer.trace_once(self._snapshot, source, target)
+        except (LookupError, OSError) as e:
+            self.call_from_thread(self.notice, f"trace {source} -> {target}: {e}")
+            return
+        if journey is None:
+            self.call_from_thread(self.notice, f"no packet from {source} to {target} was seen")
+            return
         self.post_message(self.JourneyTraced(journey))
 
     def on_netscope_app_journey_traced(self, message: JourneyTraced) -> None:
@@ -326,13 +336,13 @@ class NetscopeApp(App[None]):
     def on_doctor_screen_repair_requested(self, message: DoctorScreen.RepairRequested) -> None:
         if self._mutation_refused("repair"):
             return
-        plan = self._backends.get("repair").plan(message.finding)
-        body = "\n".join(plan.commands)
+        commands, apply = self._backends.get("repair").plan(message.finding)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_host_change(plan.apply, f"repaired {message.finding.id}")
-        self.push_screen(ConfirmScreen(f"repair {message.finding.title}", body), confirmed)
+                self.run_host_change(apply, f"repaired {message.finding.id}")
+        self.push_screen(ConfirmScreen(f"repair {message.finding.title}", "\n".join(commands)),
+                         confirmed)
 
     def action_undo(self) -> None:
         if not self._mutation_refused("undo"):

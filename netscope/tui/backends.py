@@ -1,67 +1,121 @@
-"""The features other parts of netscope provide to the TUI, found when they exist.
+"""The features other parts of netscope provide to the TUI, behind one small interface each.
 
-UI-free. Each backend is looked up by import; a missing one is None and its key shows the
-one-line notice in NOT_YET instead of a result. What each backend must offer:
+UI-free. A backend is imported when its key is first pressed (startup never imports bcc);
+when its package is not there yet, `Backends.get` returns None and the key answers with
+the one-line notice in NOT_YET instead of a result. What the TUI calls:
 
-- doctor: `netscope.analysis.doctor.run_checks(snapshot) -> list[finding]`, a finding having
-  `id`, `severity`, `title`, `explanation` and `evidence` (a sequence of strings).
-- repair/undo: `netscope.actions.repair.plan(finding) -> plan` with `commands` (shell lines
-  shown before confirming) and `apply()`; `netscope.actions.repair.undo_last() -> str`.
-- tracer: `netscope.trace.journey.trace_once(snapshot, src, dst) -> (packet, events)`, events
-  as `netscope.trace.events.ProbeEvent`s; the TUI places them with `journey_from_events`.
-- labs: `netscope.actions.labs` with `list_labs()` (objects with `name`, `summary`),
-  `lab_up(name)`, `lab_down(name)` and `lab_status() -> set of running lab names`.
+- doctor: `run_checks(snapshot) -> list[Finding]` (netscope.analysis.doctor)
+- trace: `trace_once(snapshot, src, dst) -> Journey | None` (netscope.trace.session)
+- labs: `list_labs() -> [(name, summary)]`, `lab_status() -> set of names up`,
+  `lab_up(name)`, `lab_down(name)` (netscope.actions.labs)
+- repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`
+  (netscope.actions.repair, not written yet)
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from types import ModuleType
+from types import SimpleNamespace
+
+from netscope.model import Snapshot, link_id, ns_id
+from netscope.tui.journey import Hop, Journey
 
 NOT_YET = {
     "doctor": "doctor arrives with the doctor checks",
-    "repair": "repair arrives with the doctor checks",
-    "undo": "undo arrives with the doctor's repairs",
+    "repair": "repair arrives with the doctor's repairs (netscope repair)",
+    "undo": "undo arrives with the doctor's repairs (netscope undo)",
     "trace": "trace arrives with the packet tracer (netscope trace)",
     "labs": "labs arrive with `netscope lab`",
 }
+TRACE_TIMEOUT_S = 15.0
 
 
-# feature -> (module, the names it must define)
+def _present(*modules: str) -> bool:
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in modules)
+    except ImportError:
+        return False
+
+
+def _doctor():
+    from netscope.analysis.doctor import run_doctor
+
+    return SimpleNamespace(run_checks=run_doctor)
+
+
+def journey_from_trace(j) -> Journey:
+    """The tracer's journey (netscope.trace.hops.Journey) placed on snapshot ids."""
+    hops = []
+    for h in j.hops:
+        verdict = "drop" if h.hook == "drop" else (h.verdict or "pass")
+        hops.append(Hop(netns=ns_id(h.netns) if h.netns else h.namespace,
+                        link=link_id(h.netns, h.ifindex) if h.netns and h.ifindex else None,
+                        hook=h.hook, verdict=verdict, reason=h.drop_reason,
+                        detail=h.nat or h.detail or None, ts_ns=int(h.ts_us * 1000),
+                        device=h.device if h.device and h.device != "-" else None))
+    return Journey(packet=f"{j.packet} ({j.outcome})", hops=tuple(hops))
+
+
+def _trace_once(snapshot: Snapshot, src: str, dst: str) -> Journey | None:
+    """Wait (up to TRACE_TIMEOUT_S) for one packet from `src` to `dst` and follow it."""
+    from netscope.model.index import SnapshotIndex
+    from netscope.trace.places import Places, resolve_endpoint
+    from netscope.trace.session import run_trace
+    from netscope.trace.tracer import TraceFilter
+
+    index = SnapshotIndex(snapshot)
+    flt = TraceFilter(src=resolve_endpoint(index, src), dst=resolve_endpoint(index, dst))
+    result = run_trace(flt, Places(snapshot), count=1, timeout=TRACE_TIMEOUT_S)
+    forward = [j for j in result.journeys if not j.reply]
+    return journey_from_trace(forward[0]) if forward else None
+
+
+def _labs():
+    from netscope.actions import labs
+    from netscope.labs import catalog
+
+    return SimpleNamespace(
+        list_labs=lambda: [(f.name, f.base.summary) for f in catalog.load_all()],
+        lab_status=lambda: {s.instance for s in labs.status()[0]},
+        lab_up=lambda name: labs.up(labs.resolve(name)),
+        lab_down=labs.down,
+    )
+
+
+def _repair():
+    module = importlib.import_module("netscope.actions.repair")
+    return module if hasattr(module, "plan") and hasattr(module, "undo_last") else None
+
+
+# feature -> (modules that must exist, the adapter)
 BACKENDS = {
-    "doctor": ("netscope.analysis.doctor", ("run_checks",)),
-    "repair": ("netscope.actions.repair", ("plan", "undo_last")),
-    "trace": ("netscope.trace.journey", ("trace_once",)),
-    "labs": ("netscope.actions.labs", ("list_labs", "lab_up", "lab_down", "lab_status")),
+    "doctor": (("netscope.analysis.doctor",), _doctor),
+    "trace": (("netscope.trace.session", "netscope.trace.tracer"),
+              lambda: SimpleNamespace(trace_once=_trace_once)),
+    "labs": (("netscope.actions.labs", "netscope.labs.catalog"), _labs),
+    "repair": (("netscope.actions.repair",), _repair),
 }
 
 
 class Backends:
-    """Looks backends up when first asked (so startup never imports bcc or the like)."""
+    """Adapters found on first use; given ones (tests) win, None there meaning absent."""
 
-    def __init__(self, available: dict[str, ModuleType | None] | None = None) -> None:
-        # given modules (tests) win; None there means "absent"
-        self._found: dict[str, ModuleType | None] = dict(available or {})
+    def __init__(self, available: dict[str, object | None] | None = None) -> None:
+        self._found: dict[str, object | None] = dict(available or {})
 
     @classmethod
     def none(cls) -> Backends:
         """No backend at all: every feature key shows its notice."""
         return cls(dict.fromkeys(BACKENDS))
 
-    def get(self, feature: str) -> ModuleType | None:
+    def get(self, feature: str):
         if feature == "undo":
             feature = "repair"
         if feature not in self._found:
-            self._found[feature] = _load(*BACKENDS[feature])
+            modules, adapter = BACKENDS[feature]
+            try:
+                self._found[feature] = adapter() if _present(*modules) else None
+            except ImportError:
+                self._found[feature] = None
         return self._found[feature]
-
-
-def _load(name: str, needs: tuple[str, ...]) -> ModuleType | None:
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-        module = importlib.import_module(name)
-    except ImportError:
-        return None
-    return module if all(hasattr(module, n) for n in needs) else None

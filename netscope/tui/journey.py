@@ -41,7 +41,8 @@ DROP_REASON_WORDS = {
 class Hop:
     """One place a packet was seen: namespace and device ids, the hook, the verdict.
 
-    hook: receive, queue, xmit, fib, netfilter, nat, drop, deliver. `detail` is what the
+    hook: receive, queue, xmit, bridge, route (or fib), netfilter, nat, drop, deliver,
+    consume (the tracer's names). `detail` is what the
     tracer knows beyond that: the rule text of a netfilter verdict, the NAT rewrite, the
     chosen route. `dst` is the packet's destination address at this hop.
     """
@@ -54,6 +55,8 @@ class Hop:
     detail: str | None = None
     dst: str | None = None
     ts_ns: int = 0
+    # the device's name as the tracer reported it, for hops it could not place (link None)
+    device: str | None = None
 
     @property
     def dropped(self) -> bool:
@@ -91,7 +94,7 @@ def route_lookup(index: SnapshotIndex, netns: str, dst: str) -> Route | None:
 def _where(index: SnapshotIndex, hop: Hop) -> tuple[str, str]:
     ns = index.ns_name(hop.netns)
     link = index.links.get(hop.link) if hop.link else None
-    return ns, (link.name if link else (hop.link or "-"))
+    return ns, (link.name if link else (hop.device or hop.link or "-"))
 
 
 def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
@@ -105,10 +108,16 @@ def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
         text = f"Dropped at {dev} in {ns}: {hop.reason or 'no reason given'}"
         text += f", {why}" if why else ""
         return text + (f" ({hop.detail})." if hop.detail else ".")
-    if hop.hook == "fib":
+    if hop.hook == "bridge":
+        return (f"Bridge {dev} in {ns} looks the destination MAC up in its forwarding "
+                "database and sends the frame out of the port that leads to it"
+                + (f" ({hop.detail})." if hop.detail else "."))
+    if hop.hook in ("fib", "route"):
         route = route_lookup(index, hop.netns, hop.dst) if hop.dst else None
         if hop.detail:
             return f"Route lookup in {ns}: {hop.detail}."
+        if hop.dst is None:
+            return f"Route lookup in {ns}: the kernel chose where the packet goes next."
         if route is None:
             return f"Route lookup in {ns} for {hop.dst or 'the destination'}: no route matches."
         return (f"Route lookup in {ns} for {hop.dst}: the longest matching prefix is "
@@ -118,6 +127,10 @@ def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
                 f"{' (the packet goes on)' if hop.verdict == 'accept' else ''}.")
     if hop.hook == "nat":
         return f"NAT in {ns} rewrote the packet: {hop.detail or 'addresses changed'}."
+    if hop.hook == "consume":
+        return (f"This copy of the packet was freed normally in {ns}"
+                f"{f' ({hop.detail})' if hop.detail else ''}: not a drop; the kernel lets go "
+                "of clones and of packets handed on elsewhere (e.g. queued for ARP).")
     if hop.hook == "deliver":
         return f"Delivered to a socket in {ns}: the destination address is local there."
     if hop.hook in ("xmit", "queue"):

@@ -1,6 +1,6 @@
 """`d`: the doctor's findings in a list; the highlighted one explained, with its evidence.
 
-Fed by a list of findings (objects with id, severity, title, explanation, evidence); `r` on
+Fed by a list of findings (objects with id, severity, title, summary, explain, evidence); `r` on
 a finding asks the app to repair it (the app checks read-only and the repair backend).
 """
 
@@ -41,7 +41,7 @@ class DoctorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         options = [Option(Text.assemble((f"{f.severity:<8}", SEVERITY_STYLES.get(f.severity, "")),
-                                        f" {f.title}"), id=str(i))
+                                        f" {f.summary}"), id=str(i))
                    for i, f in enumerate(self._findings)]
         with Horizontal():
             yield OptionList(*options) if options else Static("no findings: healthy")
@@ -61,7 +61,8 @@ class DoctorScreen(ModalScreen[None]):
     def _explain(self, i: int) -> None:
         f = self._findings[i]
         parts = [Text(f.title, style="bold"), Text(f"{f.id} · {f.severity}", style="dim"),
-                 Text(""), Text(f.explanation), Text(""), Text("evidence:", style="bold")]
+                 Text(""), Text(f.summary), Text(""), Text("why:", style="bold"),
+                 Text(f.explain), Text(""), Text("evidence:", style="bold")]
         parts += [Text(f"  {e}") for e in f.evidence]
         self.query_one("#finding", Static).update(Group(*parts))
 

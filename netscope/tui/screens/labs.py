@@ -21,15 +21,15 @@ class LabsScreen(ModalScreen[tuple[str, str] | None]):
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
 
-    def __init__(self, labs: list, running: set[str]) -> None:
+    def __init__(self, labs: list[tuple[str, str]], running: set[str]) -> None:
         super().__init__()
         self._labs, self._up_labs = labs, running
 
     def compose(self) -> ComposeResult:
         options = []
-        for lab in self._labs:
-            state = "UP  " if lab.name in self._up_labs else "    "
-            options.append(Option(f"{state} {lab.name:<22} {lab.summary}", id=lab.name))
+        for name, summary in self._labs:
+            state = "UP  " if name in self._up_labs else "    "
+            options.append(Option(f"{state} {name:<16} {summary}", id=name))
         with Vertical():
             yield Static("[b]labs[/b]: Enter brings the lab up, or tears it down if it is up")
             yield OptionList(*options)
