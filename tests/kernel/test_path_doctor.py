@@ -130,3 +130,48 @@ def test_host_veth_down_is_found(natted):
     snap = collect_snapshot()
     assert path(snap, natted["a"], natted["b"]).end == "dropped"
     assert "host_veth_down" in {f.check for f in only(run_doctor(snap), [natted["host"]])}
+
+
+def netscope(*args: str, state_dir, check: bool = False) -> subprocess.CompletedProcess:
+    import os
+    import sys
+
+    env = {**os.environ, "NETSCOPE_STATE_DIR": str(state_dir)}
+    return subprocess.run([sys.executable, "-m", "netscope", *args], capture_output=True,
+                          text=True, env=env, check=check, timeout=120)
+
+
+@pytest.mark.parametrize(("fault", "check"), [
+    ("ip_forward", "ip_forward_off"),
+    ("masquerade", "missing_masquerade"),
+    ("forward_drop", "forward_policy_drop"),
+])
+def test_repair_restores_real_traffic_and_undo_brings_the_fault_back(natted, tmp_path, fault,
+                                                                     check):
+    host, a = natted["host"], natted["a"]
+    plant = {"ip_forward": ("sysctl", "-qw", "net.ipv4.ip_forward=0"),
+             "masquerade": ("iptables", "-t", "nat", "-F", "POSTROUTING"),
+             "forward_drop": ("iptables", "-P", "FORWARD", "DROP")}[fault]
+    nsexec(host, *plant)
+    assert not pings(a, "198.51.100.1")
+    finding = f"{check}@{host}"
+    dry = netscope("repair", finding, "--dry-run", state_dir=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "repair, as shell commands:" in dry.stdout and host in dry.stdout
+    assert not pings(a, "198.51.100.1"), "--dry-run must change nothing"
+
+    done = netscope("repair", finding, "--yes", state_dir=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"re-check: {finding}" in done.stdout and "is gone" in done.stdout
+    assert pings(a, "198.51.100.1")
+
+    undone = netscope("undo", state_dir=tmp_path)
+    assert undone.returncode == 0, undone.stderr
+    assert not pings(a, "198.51.100.1")
+    assert netscope("undo", state_dir=tmp_path).returncode == 2  # nothing left to undo
+
+
+def test_repair_of_an_unknown_finding_is_one_line(natted, tmp_path):
+    p = netscope("repair", "no_such_thing@x", "--yes", state_dir=tmp_path)
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 1 and "netscope doctor" in p.stderr

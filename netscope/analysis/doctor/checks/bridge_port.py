@@ -33,7 +33,8 @@ def run(view: DoctorView):
                         f"a port of {bridge.name}",
                         evidence=(link.id, bridge.id, far.id), subject=link.id,
                         repair=[op("ip", view.ns_ref(link.netns),
-                                   args=["link", "set", link.name, "master", bridge.name])])
+                                   args=["link", "set", link.name, "master", bridge.name],
+                                   undo=["link", "set", link.name, "nomaster"])])
                     break
 
 

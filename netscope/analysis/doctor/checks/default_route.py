@@ -41,7 +41,8 @@ def run_missing(view: DoctorView):
             f"gateway {gateway} on {bridge} or anything beyond",
             evidence=(ns.id, eth.id), subject=ns.id,
             repair=[op("ip", view.ns_ref(ns.id),
-                       args=["route", "add", "default", "via", gateway, "dev", eth.name])])
+                       args=["route", "add", "default", "via", gateway, "dev", eth.name],
+                       undo=["route", "del", "default", "via", gateway, "dev", eth.name])])
 
 
 def run_wrong_gateway(view: DoctorView):
@@ -67,7 +68,9 @@ def run_wrong_gateway(view: DoctorView):
             if right and right != hop.gateway:
                 repair = [op("ip", view.ns_ref(route.netns),
                              args=["route", "replace", "default", "via", right, "dev",
-                                   link.name])]
+                                   link.name],
+                             undo=["route", "replace", "default", "via", hop.gateway, "dev",
+                                   link.name, *(["onlink"] if not onlink else [])])]
             yield WRONG_GATEWAY.finding(
                 view.where(route.netns),
                 f"{view.ix.ns_name(route.netns)}'s default gateway {hop.gateway} {problem}"

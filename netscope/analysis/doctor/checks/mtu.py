@@ -22,7 +22,8 @@ def run_veth(view: DoctorView):
             f"{view.ix.link_label(small.id)} has {small.mtu}",
             evidence=(big.id, small.id), subject=big.id,
             repair=[op("ip", view.ns_ref(big.netns),
-                       args=["link", "set", big.name, "mtu", str(small.mtu)])])
+                       args=["link", "set", big.name, "mtu", str(small.mtu)],
+                       undo=["link", "set", big.name, "mtu", str(big.mtu)])])
 
 
 def _underlay_mtu(view: DoctorView, vx) -> int | None:
@@ -57,7 +58,8 @@ def run_overlay(view: DoctorView):
                 f"{limit} (underlay {underlay} - {VXLAN_OVERHEAD})",
                 evidence=(link.id, vx.id), subject=link.id,
                 repair=[op("ip", view.ns_ref(link.netns),
-                           args=["link", "set", link.name, "mtu", str(limit)])])
+                           args=["link", "set", link.name, "mtu", str(limit)],
+                           undo=["link", "set", link.name, "mtu", str(link.mtu)])])
 
 
 VETH_MTU = Check(

@@ -18,7 +18,8 @@ def run_down(view: DoctorView):
             f"{view.ix.link_label(link.id)} is down, so nothing crosses to "
             f"{view.ix.link_label(peer.id)}",
             evidence=(link.id, peer.id), subject=link.id,
-            repair=[op("ip", view.ns_ref(link.netns), args=["link", "set", link.name, "up"])])
+            repair=[op("ip", view.ns_ref(link.netns), args=["link", "set", link.name, "up"],
+                       undo=["link", "set", link.name, "down"])])
 
 
 def run_orphan(view: DoctorView):
