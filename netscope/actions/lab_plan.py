@@ -56,7 +56,6 @@ def _create_links(topo: Topology, ns: dict[str, str], links: dict[str, Link]) ->
     later: list[Op] = []
     for node in topo.nodes:
         here = ns[node.key]
-        first.append(_ip(here, "link", "set", "lo", "up"))
         for link in (lk for lk in topo.links if lk.node == node.key):
             if link.kind == "bridge":
                 first.append(_ip(here, "link", "add", link.name, "type", "bridge"))
@@ -87,7 +86,7 @@ def _create_links(topo: Topology, ns: dict[str, str], links: dict[str, Link]) ->
 
 def _configure_node(topo: Topology, node: str, here: str, links: dict[str, Link]) -> list[Op]:
     mine = [link for link in topo.links if link.node == node]
-    ops: list[Op] = []
+    ops: list[Op] = [_ip(here, "link", "set", "lo", "up")]
     for link in mine:
         if link.mtu is not None:
             ops.append(_ip(here, "link", "set", link.name, "mtu", str(link.mtu)))
@@ -129,3 +128,26 @@ def _firewall(topo: Topology, node: str, here: str) -> list[Op]:
     for table in (t for t in topo.nft if t.node == node):
         ops.append(Nft(here, table.ruleset, f"delete table {table.family} {table.table}"))
     return ops
+
+
+def carrier_expected(topo: Topology, instance: str) -> list[tuple[str, str]]:
+    """(namespace, device) of every link that should have carrier once the lab is up:
+    up veths whose peer is up, macvlans and vxlans over an up link, bridges with such ports."""
+    links = {link.key: link for link in topo.links}
+    partner = {}
+    for link in topo.links:
+        if link.kind == "veth" and link.peer:
+            partner[link.key], partner[link.peer] = link.peer, link.key
+    lower = {"veth": partner, "macvlan": {k: lk.parent for k, lk in links.items() if lk.parent},
+             "vxlan": {k: lk.dev for k, lk in links.items() if lk.dev}}
+
+    def has_carrier(link: Link) -> bool:
+        if not link.up or link.kind == "bridge":
+            return False
+        below = lower[link.kind].get(link.key)
+        return below is None or links[below].up
+
+    carrier = {key for key, link in links.items() if has_carrier(link)}
+    carrier |= {lk.master for lk in links.values() if lk.key in carrier and lk.master
+                and links[lk.master].up}
+    return [(ns_name(instance, links[k].node), links[k].name) for k in sorted(carrier)]

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netscope.actions import journal as jr
-from netscope.actions import plan, procs
+from netscope.actions import plan, procs, settle
 from netscope.actions.execute import NAMED_NETNS, apply_one
-from netscope.actions.lab_plan import PREFIX, lab_plan, ns_name
+from netscope.actions.lab_plan import PREFIX, carrier_expected, lab_plan, ns_name
 from netscope.actions.ops import NetnsAdd, NetnsDel, Op, Stop
 from netscope.labs import catalog
 from netscope.labs.topology import Topology
@@ -41,6 +41,7 @@ class LabUp:
     ref: str
     ops: list[Op]
     already_up: bool = False
+    no_carrier: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,9 @@ def up(topo: Topology, instance: str | None = None, progress: Progress | None = 
         journal = jr.Journal(path, kind="lab", title=topo.ref, plan=ops, meta=_meta(
             topo, instance))
         plan.apply(journal, progress)
-        return LabUp(instance, topo.ref, ops)
+        late = settle.wait_settled(settle.expected_carrier(carrier_expected(topo, instance)))
+        return LabUp(instance, topo.ref, ops, no_carrier=tuple(
+            f"{ns}:{name}" for ns, names in sorted(late.items()) for name in sorted(names)))
 
 
 def _meta(topo: Topology, instance: str) -> dict:

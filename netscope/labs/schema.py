@@ -65,7 +65,8 @@ SECTIONS: dict[str, Spec] = {
     "checks": {
         "from": ("ref:nodes", True), "to": ("ip", True), "proto": (CHECK_PROTOS, True),
         "expect": (CHECK_OUTCOMES, True), "port": ("port", False), "reply": ("strs", False),
-        "peer": ("ip", False), "payload": (("big",), False), "source": ("ip", False),
+        "reply_all": ("bool", False), "peer": ("ip", False),
+        "payload": (("big", "mtu"), False), "source": ("ip", False),
         "dev": ("ref:links", False), "explain": ("text", False),
     },
     "variants": {

@@ -139,6 +139,7 @@ class Check:
     expect: str
     port: int | None = None
     reply: tuple[str, ...] = ()
+    reply_all: bool = False
     peer: str | None = None
     payload: str | None = None
     source: str | None = None

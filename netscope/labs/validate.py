@@ -224,7 +224,8 @@ def _check(key: str, t: dict, node_keys: set[str], by_key: dict[str, Link],
            problems: Problems) -> Check:
     where = f"checks.{key}"
     check = Check(key=key, src=t["from"], dst=t["to"], proto=t["proto"], expect=t["expect"],
-                  port=t.get("port"), reply=tuple(t.get("reply", ())), peer=t.get("peer"),
+                  port=t.get("port"), reply=tuple(t.get("reply", ())),
+                  reply_all=t.get("reply_all", False), peer=t.get("peer"),
                   payload=t.get("payload"), source=t.get("source"), dev=t.get("dev"),
                   explain=t.get("explain", ""))
     if check.src not in node_keys:
@@ -241,8 +242,10 @@ def _check(key: str, t: dict, node_keys: set[str], by_key: dict[str, Link],
         problems.append((f"{where}.expect", "only arp checks can find duplicates"))
     if (check.reply or check.peer) and check.proto not in ("tcp", "udp"):
         problems.append((f"{where}.reply", "only tcp and udp checks read a reply"))
-    if check.payload and check.proto != "tcp":
-        problems.append((f"{where}.payload", "only tcp checks send a payload"))
+    if check.reply_all and len(check.reply) < 2:
+        problems.append((f"{where}.reply_all", "needs at least two names in `reply`"))
+    if check.payload and check.proto != {"big": "tcp", "mtu": "icmp"}[check.payload]:
+        problems.append((f"{where}.payload", "\"big\" is for tcp checks, \"mtu\" for icmp"))
     if check.source is not None and ipaddress.ip_address(check.source).version != \
             ipaddress.ip_address(check.dst).version:
         problems.append((f"{where}.source", "source and destination families differ"))
