@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "netscope.cli.drops_cmd",
     "netscope.cli.trace_cmd",
     "netscope.cli.probes_cmd",
+    "netscope.cli.conntrack_cmd",
 )
 
 DESCRIPTION = """\
