@@ -101,7 +101,8 @@ def table_lines(table: ConntrackTable, name: str) -> Iterator[str]:
         yield f"{head}: conntrack not active: {table.reason}"
         return
     shown = len(table.entries)
-    total = f"{table.count} entries" + (f" (max {table.max})" if table.max else "")
+    total = f"{table.count} entr{'y' if table.count == 1 else 'ies'}"
+    total += f" (max {table.max})" if table.max else ""
     if table.truncated:
         total += f", showing the first {shown}"
     acct = "" if table.accounting else ", no counters (nf_conntrack_acct=0)"

@@ -47,7 +47,7 @@ def _chain_head(chain: NfChain) -> str:
 
 
 def _rule_line(rule: NfRule, note: str | None) -> str:
-    line = f"{rule.position:>3} {counters(rule.packets, rule.bytes):<24} {rule.text}"
+    line = f"{rule.position:<3} {counters(rule.packets, rule.bytes):<24} {rule.text}"
     flags = []
     if rule.unrecognised:
         flags.append("not evaluated: " + ", ".join(m.text for m in rule.unrecognised))

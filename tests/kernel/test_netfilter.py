@@ -7,6 +7,8 @@ import subprocess
 import pytest
 
 from netscope.collect.netfilter import NetfilterCollector
+from netscope.graph.build import build_graph
+from netscope.graph.netfilter import add_netfilter
 from netscope.snapshot import dumps, loads
 from tests.kernel.nf_lab import (
     CLIENT_IP,
@@ -177,3 +179,18 @@ def test_snapshot_carries_rulesets(lab):
         assert not [t for t in snap.tables if t.netns == f"ns:{ns_inode(name)}"]
     again = loads(dumps(snap))
     assert again.tables == snap.tables and again.conntrack == snap.conntrack
+
+    # the graph: hook -> chains in priority order, the jump, and the DNAT rule pointing at
+    # the server's namespace (where 10.61.2.2 lives, behind the router's veth)
+    g = build_graph(snap)
+    add_netfilter(g, snap)
+    dnat = f"nfrule:{inode}/ip/nat/PREROUTING/1"
+    assert [v for _, v, d in g.out_edges(dnat, data=True) if d["kind"] == "nat_to"] == \
+        [f"ns:{ns_inode(lab.server)}"]
+    forward = sorted((d["order"], v) for _, v, d in
+                     g.out_edges(f"hook:{inode}/ipv4/forward", data=True)
+                     if d["kind"] == "hook_entry")
+    assert [v for _, v in forward] == [f"chain:{inode}/inet/nsnf_t/fwd_c",
+                                       f"chain:{inode}/ip/filter/FORWARD"]
+    assert any(d["kind"] == "jump" and v == f"chain:{inode}/ip/filter/NSNF-WEB"
+               for _, v, d in g.out_edges(f"chain:{inode}/ip/filter/FORWARD", data=True))
