@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     "netscope.cli.trace_cmd",
     "netscope.cli.probes_cmd",
     "netscope.cli.conntrack_cmd",
+    "netscope.cli.lab_cmd",
 )
 
 DESCRIPTION = """\
