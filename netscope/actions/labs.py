@@ -115,6 +115,7 @@ def _meta(topo: Topology, instance: str) -> dict:
     return {
         "lab": topo.name, "ref": topo.ref, "instance": instance, "topology": topo.path,
         "containers": sum(1 for n in topo.nodes if n.role == "container"),
+        "scaled": topo.scaled,
         "fault": topo.variant.fault if topo.variant else None,
         "nodes": {n.key: {"netns": ns_name(instance, n.key), "role": n.role}
                   for n in topo.nodes},
@@ -124,6 +125,7 @@ def _meta(topo: Topology, instance: str) -> dict:
 def _already_up(existing: jr.Journal, topo: Topology, instance: str) -> LabUp:
     state = status_of(existing)
     same = (existing.meta.get("ref") == topo.ref
+            and existing.meta.get("scaled") == topo.scaled
             and existing.meta.get("nodes", {}).keys() == {n.key for n in topo.nodes})
     if not same:
         raise LabError(f"lab instance {instance} is already up as {state.ref}: run "
@@ -187,6 +189,14 @@ def _down_without_journal(instance: str, progress: Progress | None) -> list[str]
     if not removed:
         raise LabError(f"lab instance {instance} is not up: nothing to remove")
     return removed
+
+
+def topology_of(instance: str) -> Topology:
+    """The topology an instance that is up was built from (for `lab check`)."""
+    journal = _load(journal_path(check_instance(instance)))
+    if journal is None:
+        raise LabError(f"no lab instance {instance} is up; `netscope lab status` lists them")
+    return resolve(journal.meta.get("ref", ""), journal.meta.get("scaled"))
 
 
 def status_of(journal: jr.Journal) -> LabStatus:

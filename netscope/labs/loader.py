@@ -136,12 +136,14 @@ class LabFile:
             except ValueError as e:
                 raise TopologyError(self.path, [("scale", str(e))]) from None
         if variant is None:
-            return _validated(self.path, doc, None, "" if containers is None else "scaled")
-        if variant not in self.doc.get("variants", {}):
+            topo = _validated(self.path, doc, None, "" if containers is None else "scaled")
+        elif variant not in self.doc.get("variants", {}):
             known = ", ".join(self.doc.get("variants", {})) or "none"
             raise TopologyError(self.path, [("variants", f"no variant {variant!r} "
                                              f"(known: {known})")])
-        return _with_variant(self.path, doc, variant)
+        else:
+            topo = _with_variant(self.path, doc, variant)
+        return topo if containers is None else replace(topo, scaled=containers)
 
 
 def _with_variant(path: str, doc: dict, key: str) -> Topology:

@@ -190,6 +190,7 @@ class Topology:
     variants: tuple[Variant, ...] = ()
     scale: Scale | None = None
     variant: Variant | None = None
+    scaled: int | None = None
 
     @property
     def ref(self) -> str:
