@@ -8,6 +8,9 @@
  *   FILTER_SRC4 / FILTER_DST4 (IPv4 as loaded from the packet), FILTER_PROTO, FILTER_PORT.
  */
 #include "netscope_events.h"
+
+static __always_inline int ns_prefilter(struct ns_tuple *t);
+#define NS_PREFILTER(t) ns_prefilter(t)
 #include "netscope_kernel.h"
 
 #define NS_DIR_FORWARD 1
@@ -44,6 +47,22 @@ BPF_PERCPU_ARRAY(counters, u64, NS_CNT_SLOTS);
 BPF_TABLE("lru_hash", u64, struct ns_followed, followed, FOLLOW_MAX);
 BPF_HASH(learnt, struct ns_flow, u8, LEARN_MAX);
 BPF_PERCPU_ARRAY(last_rx, struct ns_last_rx, 1);
+/* [0]: some skb was ever followed, [1]: some tuple was ever learnt. While both are 0 the
+ * maps are empty, and a packet the filter rejects costs no map lookup at all */
+BPF_ARRAY(state, u32, 2);
+
+static __always_inline u32 ns_state(u32 slot)
+{
+    u32 *v = state.lookup(&slot);
+    return v ? *v : 0;
+}
+
+static __always_inline void ns_state_set(u32 slot)
+{
+    u32 *v = state.lookup(&slot);
+    if (v && !*v)
+        *v = 1;
+}
 
 static __always_inline void ns_count(u32 slot)
 {
@@ -95,6 +114,32 @@ static __always_inline int ns_filter(struct ns_tuple *t)
     return fwd ? NS_DIR_FORWARD : (rev ? NS_DIR_REPLY : 0);
 }
 
+/* The packet's addresses and protocol cannot match and nothing is followed or learnt:
+ * skip it before its ports are read. */
+static __always_inline int ns_prefilter(struct ns_tuple *t)
+{
+    int fwd = 1, rev = 1;
+#ifdef FILTER_PROTO
+    fwd = rev = t->proto == FILTER_PROTO;
+#endif
+#if defined(FILTER_SRC4) || defined(FILTER_DST4)
+    if (t->family != 4) {
+        fwd = rev = 0;
+    } else {
+        u32 s = ns_addr4(t->saddr), d = ns_addr4(t->daddr);
+#ifdef FILTER_SRC4
+        fwd &= s == FILTER_SRC4;
+        rev &= d == FILTER_SRC4;
+#endif
+#ifdef FILTER_DST4
+        fwd &= d == FILTER_DST4;
+        rev &= s == FILTER_DST4;
+#endif
+    }
+#endif
+    return fwd || rev || ns_state(0) || ns_state(1);
+}
+
 static __always_inline void ns_flow_of(struct ns_tuple *t, struct ns_flow *f, int reverse)
 {
     if (reverse) {
@@ -141,6 +186,7 @@ static __always_inline void ns_learn(struct ns_tuple *t, u8 dir)
     learnt.update(&f, &dir);
     ns_flow_of(t, &f, 1);
     learnt.update(&f, &back);
+    ns_state_set(1);
 }
 
 /* Decide whether to report this packet; sets NS_F_* in *flags. skb may be 0 (fib events). */
@@ -150,7 +196,7 @@ static __always_inline int ns_select(u64 skb, struct ns_tuple *t, u8 *flags)
     if (t->family) {
         *flags |= NS_F_TUPLE;
         dir = ns_filter(t);
-        if (!dir) {
+        if (!dir && ns_state(1)) {
             struct ns_flow f = {};
             ns_flow_of(t, &f, 0);
             u8 *learnt_dir = learnt.lookup(&f);
@@ -158,7 +204,7 @@ static __always_inline int ns_select(u64 skb, struct ns_tuple *t, u8 *flags)
                 dir = *learnt_dir;
         }
     }
-    struct ns_followed *fw = skb ? followed.lookup(&skb) : 0;
+    struct ns_followed *fw = skb && ns_state(0) ? followed.lookup(&skb) : 0;
     if (fw && t->family) {
         int kind = ns_rewrite_kind(&fw->tuple, t);
         if (kind == 2 && !dir) {
@@ -186,6 +232,7 @@ static __always_inline int ns_select(u64 skb, struct ns_tuple *t, u8 *flags)
         __builtin_memcpy(&nf.tuple, t, sizeof(*t));
         nf.dir = dir;
         followed.update(&skb, &nf);
+        ns_state_set(0);
     }
     if (dir == NS_DIR_REPLY)
         *flags |= NS_F_REPLY;

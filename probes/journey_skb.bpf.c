@@ -20,7 +20,8 @@ static __always_inline int ns_skb_event(u64 skb, u8 hook, int l3_at_data, u64 de
             rx->selected = 0;
         }
     }
-    ns_parse_skb(skb, l3_at_data, &ev.tuple);
+    if (ns_parse_skb(skb, l3_at_data, &ev.tuple) == -2)
+        return 0;
     if (!ns_select(skb, &ev.tuple, &ev.flags))
         return 0;
     ev.ts_ns = bpf_ktime_get_ns();

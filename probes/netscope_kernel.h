@@ -143,7 +143,9 @@ static __always_inline void ns_parse_l4(u64 l4, u8 proto, struct ns_tuple *t)
     }
 }
 
-/* Parse the IP header at `l3` (and the ports/ids after it) into `t`. */
+/* Parse the IP header at `l3` (and the ports/ids after it) into `t`. A program may define
+ * NS_PREFILTER(t): called with addresses and protocol only; 0 means "not wanted, stop" and
+ * the parse returns -2 without reading further. */
 static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
 {
     if (protocol == NS_ETH_P_IP) {
@@ -155,6 +157,10 @@ static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
         t->ip_id = __builtin_bswap16(ip.id);
         __builtin_memcpy(t->saddr, &ip.saddr, 4);
         __builtin_memcpy(t->daddr, &ip.daddr, 4);
+#ifdef NS_PREFILTER
+        if (!NS_PREFILTER(t))
+            return -2;
+#endif
         if (!(ip.frag_off & 0xff1f))  /* first fragment or whole packet */
             ns_parse_l4(l3 + (ip.ver_ihl & 0xf) * 4, ip.protocol, t);
         return 0;
@@ -167,6 +173,10 @@ static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
         t->proto = ip6.nexthdr;
         __builtin_memcpy(t->saddr, ip6.saddr, 16);
         __builtin_memcpy(t->daddr, ip6.daddr, 16);
+#ifdef NS_PREFILTER
+        if (!NS_PREFILTER(t))
+            return -2;
+#endif
         ns_parse_l4(l3 + sizeof(ip6), ip6.nexthdr, t);
         return 0;
     }

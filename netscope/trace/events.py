@@ -7,8 +7,10 @@ The ctypes structures mirror the C structs field for field; test_trace_events ch
 from __future__ import annotations
 
 import ctypes as ct
+import functools
 import ipaddress
-from dataclasses import dataclass
+import struct
+from typing import NamedTuple
 
 HOOKS = {1: "receive", 2: "queue", 3: "xmit", 4: "drop", 5: "consume", 6: "fib"}
 F_REPLY, F_TUPLE, F_FOLLOWED, F_REWRITTEN, F_TASK_NS, F_IN_RX = 1, 2, 4, 8, 0x10, 0x20
@@ -44,9 +46,10 @@ class CDropVal(ct.Structure):
     _fields_ = [("count", ct.c_uint64), ("last_ts_ns", ct.c_uint64), ("last", CTuple)]
 
 
-@dataclass(frozen=True)
-class PacketTuple:
-    """Addresses, protocol and ports of one packet (ICMP echo: sport = dport = echo id)."""
+class PacketTuple(NamedTuple):
+    """Addresses, protocol and ports of one packet (ICMP echo: sport = dport = echo id).
+
+    A NamedTuple rather than a frozen dataclass: one is built per event, on the hot path."""
 
     family: int
     proto: int
@@ -93,9 +96,8 @@ def _hostport(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
-@dataclass(frozen=True)
-class ProbeEvent:
-    """One packet seen at one hook, in one namespace, on one device."""
+class ProbeEvent(NamedTuple):
+    """One packet seen at one hook, in one namespace, on one device (immutable)."""
 
     ts_ns: int
     hook: str
@@ -117,32 +119,41 @@ class ProbeEvent:
     cpu: int = 0
 
 
+@functools.lru_cache(maxsize=4096)
+def _address(family: int, raw: bytes) -> str:
+    if family == 4:
+        return str(ipaddress.IPv4Address(raw[:4]))
+    return str(ipaddress.IPv6Address(raw))
+
+
 def decode_tuple(c: CTuple) -> PacketTuple | None:
-    if c.family == 4:
-        src = str(ipaddress.IPv4Address(bytes(c.saddr[:4])))
-        dst = str(ipaddress.IPv4Address(bytes(c.daddr[:4])))
-    elif c.family == 6:
-        src = str(ipaddress.IPv6Address(bytes(c.saddr)))
-        dst = str(ipaddress.IPv6Address(bytes(c.daddr)))
-    else:
+    if c.family not in (4, 6):
         return None
-    return PacketTuple(c.family, c.proto, src, dst, c.sport, c.dport, c.icmp_type,
+    return PacketTuple(c.family, c.proto, _address(c.family, bytes(c.saddr)),
+                       _address(c.family, bytes(c.daddr)), c.sport, c.dport, c.icmp_type,
                        c.tcp_flags, c.ip_id, c.seq)
+
+
+# struct ns_event as one struct.Struct: decoding is on the hot path (one call per event)
+EVENT_LAYOUT = struct.Struct("<QQQIIIIiIIBBH16s16sHHBBBBHHI")
 
 
 def decode_event(data: bytes) -> ProbeEvent:
     """Decode one ring-buffer record (bytes of a struct ns_event)."""
-    if len(data) < ct.sizeof(CEvent):
-        raise ValueError(f"event record is {len(data)} bytes, expected {ct.sizeof(CEvent)}")
-    c = CEvent.from_buffer_copy(data[:ct.sizeof(CEvent)])
+    if len(data) < EVENT_LAYOUT.size:
+        raise ValueError(f"event record is {len(data)} bytes, expected {EVENT_LAYOUT.size}")
+    (ts, skb, location, netns, ifindex, reason, length, result, table, oif, hook, flags, cpu,
+     saddr, daddr, sport, dport, family, proto, icmp_type, tcp_flags, ip_id, _pad,
+     seq) = EVENT_LAYOUT.unpack_from(data)
+    tup = None
+    if family in (4, 6):
+        tup = PacketTuple(family, proto, _address(family, saddr), _address(family, daddr),
+                          sport, dport, icmp_type, tcp_flags, ip_id, seq)
     return ProbeEvent(
-        ts_ns=c.ts_ns, hook=HOOKS.get(c.hook, f"hook{c.hook}"), netns=c.netns,
-        ifindex=c.ifindex, skb=c.skb, tuple=decode_tuple(c.tuple), length=c.len,
-        reply=bool(c.flags & F_REPLY), followed=bool(c.flags & F_FOLLOWED),
-        rewritten=bool(c.flags & F_REWRITTEN), netns_from_task=bool(c.flags & F_TASK_NS),
-        in_rx=bool(c.flags & F_IN_RX), reason=c.reason, location=c.location,
-        result=c.result, fib_table=c.fib_table, fib_oif=c.fib_oif, cpu=c.cpu,
-    )
+        ts, HOOKS.get(hook, f"hook{hook}"), netns, ifindex, skb, tup, length,
+        bool(flags & F_REPLY), bool(flags & F_FOLLOWED), bool(flags & F_REWRITTEN),
+        bool(flags & F_TASK_NS), bool(flags & F_IN_RX), reason, location, result, table, oif,
+        cpu)
 
 
 def encode_tuple(t: PacketTuple) -> CTuple:
