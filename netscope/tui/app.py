@@ -252,13 +252,23 @@ class NetscopeApp(App[None]):
         for i, hop in enumerate(journey.hops):
             log.add("drop" if hop.dropped else "trace",
                     f"  {i + 1} {hop_title(self._index, hop)}" if self._index else hop.hook)
-        self._refresh_marks()
+        self._follow_hop()
 
     def action_step(self, delta: int) -> None:
         if self._journey is None:
             self.notice("no trace to step through: press t to trace")
             return
         self._hop = max(0, min(len(self._journey.hops) - 1, self._hop + delta))
+        self._follow_hop()
+
+    def _follow_hop(self) -> None:
+        """The details show where the current hop is (its device, or its namespace)."""
+        hop = self._journey.hops[self._hop] if self._journey else None
+        if hop is not None and self._index is not None:
+            target = hop.link if hop.link in self._index.links else hop.netns
+            if target in self._index.links or target in self._index.namespaces:
+                self._selected = target
+                self.query_one(NamespaceTree).select_id(target)
         self._refresh_marks()
 
     def action_close_trace(self) -> None:

@@ -190,8 +190,8 @@ def _grid(cells: list[tuple[Link, list[Line], Marks]], width: int, trunk_last: b
         trunk = " " if last else "│"
         bus = [Segment("└" if last else "├")]
         ports: Line = [Segment(trunk)]
-        for port, _, marks in row:
-            bus.append(Segment("┬" + "─" * BOX_W))
+        for n, (port, _, marks) in enumerate(row):
+            bus.append(Segment("┬" + ("─" * BOX_W if n < len(row) - 1 else "")))
             ports += [_glyph(port),
                       Segment(_fit(" " + port.name, BOX_W), marks.role(port.id), port.id)]
         lines += [bus, ports]
@@ -217,7 +217,8 @@ def _hub_section(index: SnapshotIndex, marks: Marks, hub_ns: str, width: int,
             continue
         devices += [_glyph(link), Segment(f" {_link_text(link, index)}   ",
                                           marks.role(link.id), link.id)]
-    lines.append(devices)
+    if len(devices) > 1:
+        lines.append(devices)
     for bridge in bridges:
         spokes = [s for s in _spokes(index, bridge)
                   if marks.visible is None or s.netns in marks.visible]

@@ -46,8 +46,12 @@ class HelpScreen(ModalScreen[None]):
         table.add_column()
         for key, what, mutates in KEYS:
             if mutates and self._read_only:
-                what += f"  [disabled: {self._read_only}]"
+                what += "  (disabled: read-only)"
             table.add_row(key, what)
         with VerticalScroll():
-            yield Static("[b]netscope keys[/b]  (Esc closes)\n")
+            yield Static("[b]netscope keys[/b]  (Esc closes)")
+            if self._read_only:
+                yield Static(f"read-only ({self._read_only}): keys that change the host are "
+                             "disabled", markup=False)
+            yield Static("")
             yield Static(table)

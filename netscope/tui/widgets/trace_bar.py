@@ -15,7 +15,7 @@ from netscope.tui.journey import Journey, explain_hop, hop_title
 
 class TraceBar(Static):
     DEFAULT_CSS = """
-    TraceBar { display: none; height: auto; max-height: 8; padding: 0 1;
+    TraceBar { display: none; height: auto; max-height: 14; padding: 0 1;
                border-top: solid $accent; }
     TraceBar.-shown { display: block; }
     """
@@ -27,13 +27,18 @@ class TraceBar(Static):
         self.add_class("-shown")
         drop = journey.drop_index
         path = Text()
+        where = None
         for i, hop in enumerate(journey.hops):
-            if i:
-                path.append(" → ", style="dim")
+            ns = index.ns_name(hop.netns)
+            if ns != where:
+                path.append(("\n" if i else "") + f"{ns}: ", style="bold")
+                where = ns
+            else:
+                path.append(" · ", style="dim")
             style = "bold white on red" if i == drop else ""
             if i == current:
                 style = "bold black on cyan" if i != drop else "bold white on red reverse"
-            path.append(f"{i + 1} {hop_title(index, hop)}", style=style)
+            path.append(f"{i + 1} {hop_title(index, hop).removeprefix(ns + ' ')}", style=style)
         end = (Text(f"dropped at hop {drop + 1}", style="bold red") if drop is not None
                else Text("delivered" if journey.hops and journey.hops[-1].hook == "deliver"
                          else "journey as recorded", style="green"))

@@ -1,0 +1,61 @@
+"""TUI tier: the Textual app from recorded snapshots, no root. Clocks and time zone are
+frozen so SVG screenshots are the same on every run."""
+
+import asyncio
+import functools
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from netscope.snapshot import load
+from netscope.tui.app import NetscopeApp
+from netscope.tui.backends import Backends
+from netscope.tui.journey import Journey, load_journey
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FROZEN = 1795440000.0  # the log's clock in every test
+SIZE = (160, 48)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/tui/" in str(item.fspath):
+            item.add_marker(pytest.mark.tui)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch):
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+
+
+def snapshot_path(name: str) -> str:
+    return str(FIXTURES / name)
+
+
+def journey(name: str) -> Journey:
+    return load_journey((FIXTURES / f"tui-{name}.journey.json").read_text())
+
+
+def offline_app(name: str, backends: Backends | None = None, **kwargs) -> NetscopeApp:
+    """The app on a fixture, as `netscope --snapshot fixtures/<name>` opens it."""
+    return NetscopeApp(load(snapshot_path(name)), read_only=f"offline snapshot {name}",
+                       backends=backends or Backends.none(), clock=lambda: FROZEN,
+                       source_note=os.path.join("fixtures", name), **kwargs)
+
+
+def sync(test):
+    """Run an async test body with asyncio (no pytest plugin needed)."""
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+    return run

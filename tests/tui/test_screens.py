@@ -1,0 +1,64 @@
+"""SVG screenshots of the TUI at a fixed size, from recorded snapshots (pytest-textual-snapshot).
+
+Update after an intended change with `pytest tests/tui --snapshot-update`, then look at the
+SVGs in tests/tui/__snapshots__ before committing them.
+"""
+
+from __future__ import annotations
+
+from netscope.tui.backends import Backends
+from tests.tui.conftest import SIZE, journey, offline_app
+
+
+def test_first_screen_tree_topology_details(snap_compare):
+    assert snap_compare(offline_app("tui-docker-bridge.json"), terminal_size=SIZE)
+
+
+def test_details_routes_of_a_container(snap_compare):
+    app = offline_app("tui-docker-bridge.json")
+
+    async def select(pilot):
+        await pilot.press("down", "down", "down", "down", "down")
+        await pilot.click("#details Tab#--content-tab-tab-routes")
+        await pilot.pause()
+    assert snap_compare(app, terminal_size=SIZE, run_before=select)
+
+
+def test_filter_by_address(snap_compare):
+    assert snap_compare(offline_app("tui-docker-bridge.json"), terminal_size=SIZE,
+                        press=["slash", *"10.217.0.3"])
+
+
+def test_help(snap_compare):
+    assert snap_compare(offline_app("tui-docker-bridge.json"), terminal_size=SIZE,
+                        press=["question_mark"])
+
+
+def test_doctor_list(snap_compare):
+    app = offline_app("tui-forward-drop.json", backends=Backends())
+
+    async def doctor(pilot):
+        await pilot.press("d")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    assert snap_compare(app, terminal_size=SIZE, run_before=doctor)
+
+
+def test_recorded_trace_stepped_to_the_drop(snap_compare):
+    app = offline_app("tui-forward-drop.json")
+
+    async def trace(pilot):
+        pilot.app.show_journey(journey("forward-drop"))
+        await pilot.press(*["right_square_bracket"] * 6)
+        await pilot.pause()
+    assert snap_compare(app, terminal_size=SIZE, run_before=trace)
+
+
+def test_recorded_trace_delivered_at_a_bridge_hop(snap_compare):
+    app = offline_app("tui-docker-bridge.json")
+
+    async def trace(pilot):
+        pilot.app.show_journey(journey("docker-bridge"))
+        await pilot.press(*["right_square_bracket"] * 5)
+        await pilot.pause()
+    assert snap_compare(app, terminal_size=SIZE, run_before=trace)
