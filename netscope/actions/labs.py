@@ -141,7 +141,8 @@ def _already_up(existing: jr.Journal, topo: Topology, instance: str) -> LabUp:
 def down(instance: str, progress: Progress | None = None) -> list[str]:
     """Remove everything the instance created; returns what was removed (shell commands).
 
-    Raises LabError when there is nothing known by that name, or when removal failed.
+    Nothing to remove (never up, or already down) is not an error: the list is empty.
+    Raises LabError when removal failed.
     """
     check_instance(instance)
     path = journal_path(instance)
@@ -167,11 +168,14 @@ def down(instance: str, progress: Progress | None = None) -> list[str]:
 
 
 def _down_without_journal(instance: str, progress: Progress | None) -> list[str]:
+    """No journal: remove the namespaces the lab file of that name implies, if any exist.
+
+    An instance that is not a lab name and has no journal is not up: nothing to remove.
+    """
     try:
         lab = catalog.find_lab(instance)
     except LookupError:
-        raise LabError(f"no lab instance {instance} is up (no journal {journal_path(instance)}"
-                       "); `netscope lab status` lists what is") from None
+        return []
     except catalog.TopologyError as e:
         raise LabError(str(e)) from None
     nodes = set(lab.doc.get("nodes", {}))
@@ -186,8 +190,6 @@ def _down_without_journal(instance: str, progress: Progress | None) -> list[str]
                 progress(op.shell())
             apply_one(op)
             removed.append(op.shell())
-    if not removed:
-        raise LabError(f"lab instance {instance} is not up: nothing to remove")
     return removed
 
 

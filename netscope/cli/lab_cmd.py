@@ -172,7 +172,14 @@ def run_down(args) -> int:
         raise UserError(str(e)) from None
     for line in removed:
         print(line)
-    print(f"{instance} is down")
+    if removed:
+        print(f"{instance} is down")
+        return 0
+    print(f"{instance} is not up: nothing to remove")
+    strays = [n for n in labs.status()[1] if n.startswith(f"nsl-{instance}-")]
+    if strays:
+        print(f"leftover namespaces that no journal owns: {', '.join(strays)} "
+              "(remove with `ip netns del NAME`)")
     return 0
 
 
