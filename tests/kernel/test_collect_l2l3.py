@@ -11,7 +11,7 @@ import pytest
 
 from netscope.collect.runner import collect_snapshot
 from netscope.model.index import SnapshotIndex
-from tests.support.netns import ip, sh
+from tests.support.netns import add_bridge, attach_container, ip, sh
 
 
 def ip_json(ns: str, *args: str) -> list[dict]:
@@ -36,17 +36,10 @@ def docker_like(namespaces):
     """A host namespace with a bridge, two 'containers' on it, and a policy rule."""
     host = namespaces.add("host")
     a, b = namespaces.add("a"), namespaces.add("b")
-    ip("link", "add", "br0", "type", "bridge", ns=host)
-    ip("addr", "add", "10.231.0.1/24", "dev", "br0", ns=host)
-    ip("link", "set", "br0", "up", ns=host)
+    add_bridge(host, "br0", "10.231.0.1/24")
     for n, (ns, addr) in enumerate(((a, "10.231.0.2"), (b, "10.231.0.3"))):
-        ip("link", "add", f"veth{n}", "type", "veth", "peer", "name", "eth0", "netns", ns,
-           ns=host)
-        ip("link", "set", f"veth{n}", "master", "br0", "up", ns=host)
-        ip("addr", "add", f"{addr}/24", "dev", "eth0", ns=ns)
+        attach_container(host, "br0", f"veth{n}", ns, f"{addr}/24", "10.231.0.1")
         ip("addr", "add", f"fd31::{n + 2}/64", "dev", "eth0", "nodad", ns=ns)
-        ip("link", "set", "eth0", "up", ns=ns)
-        ip("route", "add", "default", "via", "10.231.0.1", ns=ns)
     ip("rule", "add", "from", "10.231.0.2", "table", "100", "pref", "1000", ns=a)
     ip("route", "add", "192.0.2.0/24", "via", "10.231.0.1", "table", "100", ns=a)
     # same-namespace veth pairs, and a vxlan over one of them, in the host namespace

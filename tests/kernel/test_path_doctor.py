@@ -10,7 +10,7 @@ import pytest
 from netscope.analysis.doctor import run_doctor
 from netscope.analysis.path import path
 from netscope.collect.runner import collect_snapshot
-from tests.support.netns import ip, sh
+from tests.support.netns import add_bridge, attach_container, ip, sh
 
 
 def nsexec(ns: str, *argv: str, check: bool = True):
@@ -26,16 +26,9 @@ def natted(namespaces):
     """host: br0 10.232.0.1/24 + uplink 198.51.100.2 (MASQUERADE, DNAT 8080->a:80);
     a 10.232.0.2 (TCP server on 80), b 10.232.0.3, inet 198.51.100.1."""
     host, a, b, inet = (namespaces.add(n) for n in ("host", "a", "b", "inet"))
-    ip("link", "add", "br0", "type", "bridge", ns=host)
-    ip("addr", "add", "10.232.0.1/24", "dev", "br0", ns=host)
-    ip("link", "set", "br0", "up", ns=host)
+    add_bridge(host, "br0", "10.232.0.1/24")
     for n, (ns, addr) in enumerate(((a, "10.232.0.2"), (b, "10.232.0.3"))):
-        ip("link", "add", f"veth{n}", "type", "veth", "peer", "name", "eth0", "netns", ns,
-           ns=host)
-        ip("link", "set", f"veth{n}", "master", "br0", "up", ns=host)
-        ip("addr", "add", f"{addr}/24", "dev", "eth0", ns=ns)
-        ip("link", "set", "eth0", "up", ns=ns)
-        ip("route", "add", "default", "via", "10.232.0.1", ns=ns)
+        attach_container(host, "br0", f"veth{n}", ns, f"{addr}/24", "10.232.0.1")
     ip("link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", inet, ns=host)
     ip("addr", "add", "198.51.100.2/24", "dev", "uplink", ns=host)
     ip("link", "set", "uplink", "up", ns=host)

@@ -20,7 +20,7 @@ from pathlib import Path
 from netscope.collect.runner import collect_snapshot
 from netscope.model import Snapshot
 from netscope.snapshot import save
-from tests.support.netns import Namespaces, ip, sh
+from tests.support.netns import Namespaces, add_bridge, attach_container, ip, sh
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -69,9 +69,7 @@ def docker_like() -> None:
     spaces = Namespaces("nsfx")
     try:
         host, web, db, inet = (spaces.add(n) for n in ("host", "web", "db", "inet"))
-        ip("link", "add", "docker0", "type", "bridge", ns=host)
-        ip("addr", "add", "172.18.0.1/16", "dev", "docker0", ns=host)
-        ip("link", "set", "docker0", "up", ns=host)
+        add_bridge(host, "docker0", "172.18.0.1/16")
         ip("link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", inet,
            ns=host)
         ip("addr", "add", "198.51.100.2/24", "dev", "uplink", ns=host)
@@ -80,12 +78,7 @@ def docker_like() -> None:
         ip("link", "set", "eth0", "up", ns=inet)
         ip("route", "add", "default", "via", "198.51.100.1", ns=host)
         for n, (ns, addr) in enumerate(((web, "172.18.0.2"), (db, "172.18.0.3"))):
-            ip("link", "add", f"veth{n}", "type", "veth", "peer", "name", "eth0", "netns", ns,
-               ns=host)
-            ip("link", "set", f"veth{n}", "master", "docker0", "up", ns=host)
-            ip("addr", "add", f"{addr}/16", "dev", "eth0", ns=ns)
-            ip("link", "set", "eth0", "up", ns=ns)
-            ip("route", "add", "default", "via", "172.18.0.1", ns=ns)
+            attach_container(host, "docker0", f"veth{n}", ns, f"{addr}/16", "172.18.0.1")
         nsexec = ("ip", "netns", "exec", host)
         sh(*nsexec, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         sh(*nsexec, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "172.18.0.0/16",

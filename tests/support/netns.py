@@ -54,3 +54,23 @@ def require_root() -> str | None:
     if os.geteuid() != 0:
         return "kernel tests need root (they create network namespaces)"
     return None
+
+
+def add_bridge(ns: str, name: str, cidr: str) -> None:
+    """A bridge in `ns` holding `cidr` (e.g. "10.0.0.1/24"), up."""
+    ip("link", "add", name, "type", "bridge", ns=ns)
+    ip("addr", "add", cidr, "dev", name, ns=ns)
+    ip("link", "set", name, "up", ns=ns)
+
+
+def attach_container(host: str, bridge: str, host_end: str, container: str, cidr: str,
+                     gateway: str | None) -> None:
+    """A docker-style container: `container`'s eth0 (holding `cidr`) paired with `host_end`,
+    a port of `bridge` in `host`; a default route via `gateway` when given."""
+    ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", container,
+       ns=host)
+    ip("link", "set", host_end, "master", bridge, "up", ns=host)
+    ip("addr", "add", cidr, "dev", "eth0", ns=container)
+    ip("link", "set", "eth0", "up", ns=container)
+    if gateway:
+        ip("route", "add", "default", "via", gateway, ns=container)
