@@ -136,7 +136,7 @@ def _quiet(spoke: _Spoke, marks: Marks) -> bool:
 
 
 def _group_key(name: str) -> str:
-    return re.sub(r"[-_.]?\d+$", "", name) or name
+    return re.sub(r"\d+$", "", name) or name
 
 
 def _groups(index: SnapshotIndex, spokes: list[_Spoke], marks: Marks
@@ -233,8 +233,8 @@ def _hub_section(index: SnapshotIndex, marks: Marks, hub_ns: str, width: int,
             last = g == len(groups) - 1
             box = _group_box(index, title, members, marks, min(width - 2, 3 * BOX_W))
             lines.append([Segment("└" if last else "├"), Segment("┬")])
-            for k, row in enumerate(box):
-                lines.append([Segment(" " if last else "│"), Segment(" " if k else ""), *row])
+            for row in box:
+                lines.append([Segment(" " if last else "│"), *row])
         shown.update(s.netns for s in spokes if s.netns)
         lines.append([])
     shown.add(hub_ns)

@@ -1,0 +1,134 @@
+"""Live updates without root: the feed driven by a scripted watcher, the app showing changes;
+and the pure parts (snapshot diff, notification parsing, filter)."""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import replace
+
+from netscope.host.watch import HostChanges, message_kinds, notification
+from netscope.model.index import SnapshotIndex
+from netscope.snapshot import load
+from netscope.tui.app import NetscopeApp
+from netscope.tui.backends import Backends
+from netscope.tui.changes import diff_snapshots
+from netscope.tui.live import LiveFeed
+from netscope.tui.view_state import visible_namespaces
+from netscope.tui.widgets.event_log import EventLog
+from netscope.tui.widgets.ns_tree import NamespaceTree
+from tests.tui.conftest import FROZEN, SIZE, snapshot_path, sync
+
+
+def lab():
+    return load(snapshot_path("tui-docker-bridge.json"))
+
+
+def with_link_down(snapshot, name: str, ns_suffix: str):
+    ns = next(n.id for n in snapshot.namespaces if n.name.endswith(ns_suffix))
+    links = tuple(replace(x, flags=tuple(f for f in x.flags if f != "UP"), operstate="DOWN")
+                  if x.netns == ns and x.name == name else x for x in snapshot.links)
+    return replace(snapshot, links=links)
+
+
+class ScriptedWatcher:
+    """Stands in for NetworkWatcher: wait() returns what the test pushes."""
+
+    def __init__(self) -> None:
+        self.pushed: queue.Queue[HostChanges] = queue.Queue()
+        self.watched: set[int] = set()
+        self.syncs = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def sync(self) -> set[int]:
+        self.syncs += 1
+        return set()
+
+    def wake(self) -> None:
+        self.pushed.put(HostChanges())
+
+    def wait(self, timeout):
+        try:
+            return self.pushed.get(timeout=timeout if timeout is None or timeout > 0 else 0.001)
+        except queue.Empty:
+            return HostChanges()
+
+
+def test_notifications_are_classified_by_message_type():
+    data = notification(16) + notification(24) + notification(28)
+    assert message_kinds(data) == {"link", "route", "neighbour"}
+    assert message_kinds(notification(3)) == set()
+
+
+def test_diff_names_the_link_that_went_down_and_what_to_highlight():
+    before = lab()
+    after = with_link_down(before, "veth1", "-host")
+    changes = diff_snapshots(before, after)
+    assert [c.text for c in changes] == ["nsl-nstui-host:veth1: UP -> DOWN"]
+    veth1 = next(x for x in after.links if x.name == "veth1")
+    assert veth1.id in changes[0].ids
+    assert diff_snapshots(before, before) == []
+
+
+def test_diff_reports_namespaces_that_come_and_go():
+    before = lab()
+    gone = next(n for n in before.namespaces if n.name.endswith("-inet"))
+    after = replace(before, namespaces=tuple(n for n in before.namespaces if n is not gone),
+                    links=tuple(x for x in before.links if x.netns != gone.id))
+    assert "namespace nsl-nstui-inet is gone" in [c.text for c in diff_snapshots(before, after)]
+    assert "namespace nsl-nstui-inet appeared" in [c.text for c in diff_snapshots(after, before)]
+
+
+def test_filter_matches_names_devices_and_addresses():
+    index = SnapshotIndex(lab())
+    assert visible_namespaces(index, "") is None
+    assert {index.ns_name(i) for i in visible_namespaces(index, "10.217.0.3")} == {"nsl-nstui-c2"}
+    assert {index.ns_name(i) for i in visible_namespaces(index, "INET")} == {"nsl-nstui-inet"}
+
+
+def test_feed_collects_once_per_burst_and_not_while_quiet():
+    snapshots = iter([lab(), with_link_down(lab(), "veth1", "-host")])
+    taken, watcher = [], ScriptedWatcher()
+    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
+
+    def publish(update):
+        taken.append(update)
+        if len(taken) == 1:
+            for _ in range(5):  # a burst of notifications -> one collection
+                watcher.pushed.put(HostChanges(namespaces={1}, kinds={"link"}))
+        else:
+            feed.stop()
+    feed.follow(publish)
+    assert len(taken) == 2
+    assert taken[1].changes.kinds == {"link"}
+
+
+@sync
+async def test_app_shows_a_link_going_down_in_tree_and_log():
+    first = lab()
+    snapshots = iter([first, with_link_down(first, "veth1", "-host")])
+    watcher = ScriptedWatcher()
+    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
+    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app._snapshot is not None:
+                break
+        assert "LIVE" in app.mode
+        watcher.pushed.put(HostChanges(namespaces={1}, kinds={"link"}))
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app._snapshot is not first:
+                break
+        log = "\n".join(line.text for line in app.query_one(EventLog).lines)
+        assert "nsl-nstui-host:veth1: UP -> DOWN" in log
+        tree = app.query_one(NamespaceTree)
+        veth1 = next(x.id for x in app._snapshot.links if x.name == "veth1")
+        node = tree._by_id[veth1]
+        assert str(node.label).startswith("○ veth1")
+        assert veth1 in app._changed  # highlighted until the highlight timer clears it
