@@ -30,6 +30,10 @@ def add_parser(sub) -> None:
                    help="stop after K packets (replies not counted) have completed")
     p.add_argument("--timeout", type=float, metavar="S",
                    help="stop after S seconds (default: run until Ctrl-C)")
+    p.add_argument("--rules", action="store_true",
+                   help="also name the netfilter rule that judged each packet (nftrace). "
+                        "CHANGES THE HOST while tracing: adds a table inet netscope_trace_<pid> "
+                        "in each namespace with nf_tables rules; removed on exit")
     p.add_argument("--json", action="store_true", help="print JSON at the end (docs/trace.md)")
     p.add_argument("--ebpf", action="store_true",
                    help="print the eBPF program and its flags instead of loading it")
@@ -100,7 +104,7 @@ def _trace(args):
             sys.stdout.flush()
 
     return run_trace(flt, places, count=args.count, timeout=args.timeout, on_journey=show,
-                     on_attached=attached)
+                     on_attached=attached, rules=args.rules)
 
 
 def render_journey(j) -> list[str]:
@@ -113,6 +117,8 @@ def render_journey(j) -> list[str]:
             text = h.verdict
         if h.inferred:
             text += " (inferred from bridge ports)"
+        if h.hook == "netfilter":
+            text = h.detail
         rows.append((f"+{h.ts_us:.1f}us", h.hook, h.namespace, h.device, text))
     if rows:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -126,6 +132,8 @@ def render_journey(j) -> list[str]:
 def render_footer(result) -> str:
     text = (f"{len(result.journeys)} journeys, {result.events} events in "
             f"{result.duration_s:g} s; probes attached in {result.attach_s:.2f} s")
+    if result.rule_tracing:
+        text += f"; nftrace tables added and removed in {len(result.rule_tracing)} namespaces"
     if result.lost_events:
         text += f"; {result.lost_events} EVENTS LOST (ring buffer full): journeys may be cut"
     else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from netscope.trace.events import PacketTuple, ProbeEvent
 from netscope.trace.journey import EventGroup
 from netscope.trace.kernel_names import KernelSymbols, reason_name
+from netscope.trace.nftrace import RuleVerdict
 from netscope.trace.places import Places
 
 TABLE_NAMES = {255: "local", 254: "main", 253: "default"}
@@ -36,6 +37,7 @@ class Hop:
     inferred: bool = False
     netns: int = 0
     ifindex: int = 0
+    rule: str | None = None   # netfilter: "<family> <table> <chain>: <rule text>"
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,40 @@ def _skb_hop(e: ProbeEvent, ts: float, ns: str, dev: str, nsi: int, ix: int,
     return Hop(ts, e.hook, ns, dev, detail, netns=nsi, ifindex=ix)
 
 
+def _packet_keys(group: EventGroup) -> set[tuple]:
+    return {(e.tuple.src, e.tuple.dst, e.tuple.proto, e.tuple.ip_id)
+            for e in group.events if e.tuple and e.hook != "fib"}
+
+
+def rule_hop(v: RuleVerdict, name: HopNamer, ts_us: float) -> Hop:
+    where = f"{v.family} {v.table} {v.chain}"
+    what = f"rule {v.rule!r}" if v.rule else (f"rule handle {v.handle}" if v.handle else
+                                               "chain policy")
+    rule = f"{where}: {v.rule or ('policy ' + v.verdict if v.kind == 'policy' else what)}"
+    device = name.places.device(v.netns, v.oif or v.iif) if (v.oif or v.iif) else "-"
+    return Hop(ts_us, "netfilter", name.places.namespace(v.netns), device,
+               f"{where}: {what} -> {v.verdict.upper()}", verdict=v.verdict, rule=rule,
+               netns=v.netns, ifindex=v.oif or v.iif)
+
+
+def add_rule_hops(hops: list[Hop], group: EventGroup, verdicts: list[RuleVerdict],
+                  name: HopNamer) -> list[Hop]:
+    """Insert the netfilter verdicts that judged this packet: in each namespace, before the
+    packet leaves it, dies or is delivered there."""
+    keys = _packet_keys(group)
+    mine = [v for v in verdicts if v.packet_key() in keys]
+    out = list(hops)
+    for v in mine:
+        block = [i for i, h in enumerate(out) if h.netns == v.netns]
+        if not block:
+            continue
+        # a bridged packet is judged after the bridge picked its port: after the bridge hop
+        at = next((i for i in block[1:] if out[i].hook in ("queue", "drop", "deliver",
+                                                            "consume")), block[-1] + 1)
+        out.insert(at, rule_hop(v, name, out[at - 1].ts_us if at else 0.0))
+    return out
+
+
 def outcome_of(hops: list[Hop]) -> tuple[str, str]:
     """(outcome, one-line summary) of a journey's hops."""
     delivered = [h for h in hops if h.hook == "deliver"]
@@ -197,9 +233,15 @@ def outcome_of(hops: list[Hop]) -> tuple[str, str]:
         h = drops[0]
         idx = hops.index(h)
         bridge = hops[idx - 1] if idx and hops[idx - 1].hook == "bridge" else None
+        if bridge is None and idx > 1 and hops[idx - 1].hook == "netfilter" and \
+                hops[idx - 2].hook == "bridge":
+            bridge = hops[idx - 2]
         at = f"bridge {bridge.device} ({bridge.detail})" if bridge else h.device
+        rules = [x for x in hops[:idx] if x.hook == "netfilter" and x.verdict == "drop"
+                 and x.namespace == h.namespace]
+        by = f", by {rules[-1].rule}" if rules else ""
         return "dropped", (f"dropped in {h.namespace} at {at}: {h.drop_reason} "
-                           f"({h.location})")
+                           f"({h.location}){by}")
     unrouted = [h for h in hops if h.verdict == "no route"]
     if unrouted:
         h = unrouted[-1]
@@ -213,8 +255,11 @@ def outcome_of(hops: list[Hop]) -> tuple[str, str]:
     return "unknown", "no events"
 
 
-def journey_of(group: EventGroup, name: HopNamer) -> Journey:
+def journey_of(group: EventGroup, name: HopNamer,
+               verdicts: list[RuleVerdict] | None = None) -> Journey:
     hops = build_hops(group, name)
+    if verdicts:
+        hops = add_rule_hops(hops, group, verdicts, name)
     outcome, summary = outcome_of(hops)
     t = group.first_tuple
     packet = t.describe() if t else "?"

@@ -3,6 +3,7 @@ name them, stop after `count` packets or `timeout` seconds (or Ctrl-C/SIGTERM), 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from netscope.trace.hops import HopNamer, Journey, journey_of
 from netscope.trace.journey import JourneyBuilder
 from netscope.trace.kernel_names import KernelSymbols, drop_reason_names
 from netscope.trace.loader import detach_on_signals
+from netscope.trace.nftrace import NfTraceListener, RuleVerdict, nftables_namespaces
 from netscope.trace.places import Places
 from netscope.trace.tracer import TraceFilter, Tracer
 
@@ -27,20 +29,34 @@ class TraceResult:
     events: int
     lost_events: int
     journeys: tuple[Journey, ...]
+    rule_tracing: tuple[int, ...] = ()  # netns inodes where nftrace tables were added
 
 
 def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
               timeout: float | None = None,
               on_journey: Callable[[Journey], None] | None = None,
-              on_attached: Callable[[float], None] | None = None) -> TraceResult:
+              on_attached: Callable[[float], None] | None = None,
+              rules: bool = False,
+              rule_targets: dict[int, str] | None = None) -> TraceResult:
     """Trace until `count` packets (not counting replies) completed, `timeout` passed, or
     Ctrl-C. `on_journey` gets each journey once it is complete; `on_attached` the attach
-    time, once probes are live (callers start their test traffic there)."""
+    time, once probes are live (callers start their test traffic there). `rules` adds
+    nftrace tables (a host change, undone on exit) to name the netfilter rules that judged
+    each packet, in every namespace with nf_tables rules or only in `rule_targets`
+    (netns inode -> nsfs path)."""
     namer = HopNamer(places, drop_reason_names(), KernelSymbols.load())
     builder = JourneyBuilder()
     shown: dict[int, Journey] = {}
+    verdicts: list[RuleVerdict] = []
     n_events = 0
-    with detach_on_signals(), Tracer(flt) as tracer:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(detach_on_signals())
+        tracer = stack.enter_context(Tracer(flt))
+        targets = {}
+        if rules:
+            targets = (rule_targets if rule_targets is not None
+                       else nftables_namespaces(places.index.snapshot))
+        listener = stack.enter_context(NfTraceListener(targets, flt))
         started = time.monotonic()
         if on_attached:
             on_attached(tracer.attach_seconds)
@@ -51,8 +67,10 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
                 events = tracer.poll(100)
                 n_events += len(events)
                 builder.add(events)
+                verdicts += listener.poll(0)
                 now = time.monotonic()
-                _settle(builder, namer, shown, on_journey, time.monotonic_ns(), final=False)
+                _settle(builder, namer, verdicts, shown, on_journey, time.monotonic_ns(),
+                        final=False)
                 done = [j for j in shown.values() if not j.reply and j.outcome in TERMINAL]
                 if count and len(done) >= count and stop_at is None:
                     stop_at = now + _REPLY_GRACE_S
@@ -62,20 +80,21 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
             pass
         n_events += len(extra := tracer.drain())
         builder.add(extra)
+        verdicts += listener.poll(0.05 if targets else 0)
         lost = tracer.counters()["lost"]
         attach_s = tracer.attach_seconds
     duration = time.monotonic() - started
-    _settle(builder, namer, shown, on_journey, 0, final=True)
+    _settle(builder, namer, verdicts, shown, on_journey, 0, final=True)
     journeys = sorted(shown.values(), key=lambda j: j.start_ns)
     if count:
         journeys = _first_packets(journeys, count)
     return TraceResult(filter=flt.describe(), attach_s=round(attach_s, 3),
                        duration_s=round(duration, 3), events=n_events, lost_events=lost,
-                       journeys=tuple(journeys))
+                       journeys=tuple(journeys), rule_tracing=tuple(sorted(targets)))
 
 
-def _settle(builder: JourneyBuilder, namer: HopNamer, shown: dict[int, Journey],
-            on_journey, now_ns: int, final: bool) -> None:
+def _settle(builder: JourneyBuilder, namer: HopNamer, verdicts: list[RuleVerdict],
+            shown: dict[int, Journey], on_journey, now_ns: int, final: bool) -> None:
     if not final:
         builder.expire(now_ns)
     groups = builder.finish() if final else builder.groups()
@@ -84,7 +103,7 @@ def _settle(builder: JourneyBuilder, namer: HopNamer, shown: dict[int, Journey],
             continue
         if not final and now_ns - g.last_ts < _QUIET_NS:
             continue
-        journey = journey_of(g, namer)
+        journey = journey_of(g, namer, verdicts)
         shown[g.id] = journey
         if on_journey:
             on_journey(journey)

@@ -9,6 +9,7 @@ Lab (prefix nstr, a random 10.x/24 so that other tests' traffic never matches th
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import threading
@@ -78,8 +79,10 @@ def lab():
         spaces.cleanup()
 
 
-def trace_while(flt: TraceFilter, action, count: int = 1, timeout: float = 8) -> TraceResult:
-    """Trace, running `action` in a thread once probes are attached."""
+def trace_while(flt: TraceFilter, action, count: int = 1, timeout: float = 8,
+                rules_in: list[str] = ()) -> TraceResult:
+    """Trace, running `action` in a thread once probes are attached; with nftrace tables in
+    the named namespaces `rules_in` (only ours: other tests' namespaces are left alone)."""
     places = Places(collect_snapshot())
     threads = []
 
@@ -88,7 +91,9 @@ def trace_while(flt: TraceFilter, action, count: int = 1, timeout: float = 8) ->
         t.start()
         threads.append(t)
 
-    result = run_trace(flt, places, count=count, timeout=timeout, on_attached=attached)
+    targets = {os.stat(f"/run/netns/{ns}").st_ino: f"/run/netns/{ns}" for ns in rules_in}
+    result = run_trace(flt, places, count=count, timeout=timeout, on_attached=attached,
+                       rules=bool(targets), rule_targets=targets)
     for t in threads:
         t.join(timeout=5)
     return result
@@ -141,20 +146,31 @@ def test_ping_through_bridge_shows_each_hop_in_order_and_the_linked_reply(lab):
     assert result.lost_events == 0
 
 
-def test_forward_drop_in_the_bridge_namespace_is_reported_at_the_bridge(lab):
+def nft_tables(ns: str) -> str:
+    return sh("ip", "netns", "exec", ns, "nft", "list", "tables").stdout
+
+
+def test_forward_drop_in_the_bridge_namespace_is_reported_at_the_bridge_with_its_rule(lab):
     sh("ip", "netns", "exec", lab.br, "iptables", "-A", "FORWARD", "-s", lab.addr(1),
        "-d", lab.addr(2), "-j", "DROP")
     flt = TraceFilter(src=lab.addr(1), dst=lab.addr(2), proto="icmp")
-    result = trace_while(flt, lambda: lab.ping(lab.a, lab.addr(2)))
+    result = trace_while(flt, lambda: lab.ping(lab.a, lab.addr(2)), rules_in=[lab.br])
+    assert "netscope_trace" not in nft_tables(lab.br), "nftrace table left behind"
     text = describe(result)
     request = next(j for j in result.journeys if not j.reply)
     assert request.outcome == "dropped", text
     drop = next(h for h in request.hops if h.hook == "drop")
     assert (drop.namespace, drop.drop_reason) == (lab.br, "NETFILTER_DROP"), text
-    before = request.hops[request.hops.index(drop) - 1]
-    assert (before.hook, before.device) == ("bridge", "br0"), text
+    at = request.hops.index(drop)
+    bridge, rule = request.hops[at - 2], request.hops[at - 1]
+    assert (bridge.hook, bridge.device) == ("bridge", "br0"), text
+    assert rule.hook == "netfilter", text
     assert not any(h.namespace == lab.b for h in request.hops), text
     assert f"dropped in {lab.br} at bridge br0" in request.summary
+    assert rule.verdict == "drop" and rule.namespace == lab.br, text
+    assert rule.rule.startswith("ip filter FORWARD:"), rule.rule
+    assert f"ip saddr {lab.addr(1)} ip daddr {lab.addr(2)}" in rule.rule, rule.rule
+    assert "by ip filter FORWARD" in request.summary
 
 
 def test_unrouted_destination_is_dropped_by_the_router_with_the_routing_reason(lab):
