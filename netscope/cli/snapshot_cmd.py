@@ -18,6 +18,13 @@ def add_parser(sub) -> None:
                    help="file to write (default: standard output)")
     p.add_argument("--note", metavar="TEXT",
                    help="a sentence stored in the header: why and how this snapshot was taken")
+    p.add_argument("--redact", action="store_true",
+                   help="replace IP and MAC addresses, the hostname, the note, rule comments and "
+                        "interface aliases by consistent tokens (prefix lengths, subnets and "
+                        "private/public kept), for a bug report")
+    p.add_argument("--redact-names", action="store_true",
+                   help="with --redact: also replace container names, ids and images, Docker "
+                        "network names and the names of ip netns namespaces")
     p.set_defaults(func=run)
 
 
@@ -25,6 +32,10 @@ def run(args) -> int:
     from netscope.snapshot import dumps, save
 
     snapshot = collect_live(note=args.note)
+    if args.redact or args.redact_names:
+        from netscope.report.redact import redact
+
+        snapshot = redact(snapshot, names=args.redact_names).snapshot
     if args.output and args.output != "-":
         try:
             save(snapshot, args.output)
