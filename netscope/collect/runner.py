@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import itertools
 import os
@@ -111,15 +112,10 @@ def _collect_namespace(ctx: NsContext, objects: dict[str, list],
             errors.append(CollectorError(collector.name, str(e), ctx.netns))
 
 
-def collect_snapshot(progress: Progress | None = None, note: str | None = None) -> Snapshot:
-    """Read the whole host. Raises HostError when privileges are missing."""
-    started = time.perf_counter()
-    require_capabilities()
-    found = netns.discover()
-    if progress:
-        progress(f"found {len(found)} network namespaces")
-    errors: list[CollectorError] = []
-    objects: dict[str, list] = defaultdict(list)
+def _visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, list],
+                      errors: list[CollectorError]) -> dict[int, dict[str, str]]:
+    """Enter each namespace once, run every collector there; resolve veth peers after.
+    Returns the namespace-wide sysctls by inode."""
     sysctls: dict[int, dict[str, str]] = {}
     opened = _Opened()
     home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
@@ -141,7 +137,23 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
     finally:
         opened.close()
         os.close(home)
+    return sysctls
 
+
+def collect_snapshot(progress: Progress | None = None, note: str | None = None) -> Snapshot:
+    """Read the whole host. Raises HostError when privileges are missing."""
+    started = time.perf_counter()
+    require_capabilities()
+    found = netns.discover()
+    if progress:
+        progress(f"found {len(found)} network namespaces")
+    errors: list[CollectorError] = []
+    objects: dict[str, list] = defaultdict(list)
+    # In a thread of its own: /proc/<pid>/ns/net shows the main thread's namespace, and tools
+    # that stop "every process in namespace X" (`ip netns pids X | xargs kill`) must never
+    # find netscope there while it visits.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="netscope-netns") as pool:
+        sysctls = pool.submit(_visit_namespaces, found, objects, errors).result()
     containers: list[Container] = []
     if docker.docker_socket_present():
         self_inode = next(i for i, f in found.items() if f.is_self)
