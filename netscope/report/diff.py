@@ -1,0 +1,265 @@
+"""What changed between two snapshots: the answer to "what changed since it last worked".
+
+Objects are matched by names, never by ids (inodes and ifindexes change when a namespace is
+re-created): a namespace by its name, a link by (namespace, device name), an address by its
+CIDR on a device, a route by (table, type, destination, metric, tos), a policy rule by its
+text, a netfilter rule by (table, chain, rule text) — so a rule inserted above others shows as
+one added rule, not as every later rule moving. Neighbour states, conntrack entries and
+`nf_conntrack_count` change by themselves and are left out.
+
+`diff_snapshots(a, b)` returns a `SnapshotDiff`: `changes` grouped by namespace (what appeared,
+disappeared or changed) and `counters` (netfilter rules and policies that counted packets
+between the two snapshots), documented for `netscope diff --json`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from netscope.model import Snapshot
+from netscope.model.index import SnapshotIndex
+from netscope.model.labels import link_state, route_text
+from netscope.report.diff_netfilter import Counted, netfilter_changes
+
+VOLATILE_SYSCTLS = frozenset({"net.netfilter.nf_conntrack_count"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference. `change` is "added", "removed" or "changed"; `what` the kind of
+    object (namespace, container, link, address, route, rule, table, chain, nfrule, sysctl,
+    conntrack); `subject` names it within its namespace; `detail` says what changed."""
+
+    change: str
+    what: str
+    netns: str
+    subject: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    """Every change, and every rule or chain policy whose counters moved."""
+
+    before: str
+    after: str
+    changes: tuple[Change, ...] = ()
+    counters: tuple[Counted, ...] = field(default=())
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def _header(snapshot: Snapshot) -> str:
+    h = snapshot.header
+    return f"{h.hostname} at {h.captured_at}"
+
+
+class _Side:
+    """One snapshot, indexed by names."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.ix = SnapshotIndex(snapshot)
+        self.ns_names = {ns.id: ns.name for ns in snapshot.namespaces}
+
+    def ns(self, ns_id: str | None) -> str:
+        return self.ns_names.get(ns_id or "", ns_id or "?")
+
+    def link_name(self, link_id: str | None) -> str | None:
+        if link_id is None:
+            return None
+        link = self.ix.links.get(link_id)
+        return link.name if link else link_id
+
+    def link_where(self, link_id: str | None) -> str | None:
+        """"<ns>:<dev>" for a link that may be in another namespace."""
+        if link_id is None:
+            return None
+        link = self.ix.links.get(link_id)
+        return f"{self.ns(link.netns)}:{link.name}" if link else link_id
+
+
+def _compare_fields(before: dict, after: dict) -> str:
+    """"mtu 1500 -> 1400, state UP -> DOWN" for the keys whose values differ."""
+    parts = []
+    for key in dict.fromkeys([*before, *after]):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            parts.append(f"{key} {old if old is not None else '-'} -> "
+                         f"{new if new is not None else '-'}")
+    return ", ".join(parts)
+
+
+def _link_view(side: _Side, link) -> dict:
+    view = {"kind": link.kind, "state": link_state(link), "operstate": link.operstate,
+            "mtu": link.mtu, "mac": link.mac, "master": side.link_name(link.master),
+            "peer": side.link_where(link.peer.link) if link.peer else None,
+            "parent": side.link_where(link.parent), "alias": link.alias,
+            "port state": link.bridge_port.state if link.bridge_port else None}
+    view.update({f"{k}": v for k, v in sorted(link.details.items())})
+    view.update({f"sysctl {k}": v for k, v in sorted(link.sysctls.items())})
+    return view
+
+
+def _keyed(items, key) -> dict:
+    return {key(x): x for x in items}
+
+
+def _namespace_changes(a: _Side, b: _Side) -> list[Change]:
+    out = []
+    names_a = {ns.name: ns for ns in a.snapshot.namespaces}
+    names_b = {ns.name: ns for ns in b.snapshot.namespaces}
+    for name in names_a.keys() - names_b.keys():
+        out.append(Change("removed", "namespace", name, name))
+    for name in names_b.keys() - names_a.keys():
+        out.append(Change("added", "namespace", name, name))
+    for name in names_a.keys() & names_b.keys():
+        sa, sb = names_a[name].sysctls, names_b[name].sysctls
+        for key in sorted((sa.keys() | sb.keys()) - VOLATILE_SYSCTLS):
+            if sa.get(key) != sb.get(key):
+                kind = "changed" if key in sa and key in sb else (
+                    "added" if key in sb else "removed")
+                out.append(Change(kind, "sysctl", name, key,
+                                  f"{sa.get(key, '-')} -> {sb.get(key, '-')}"))
+    return out
+
+
+def _container_changes(a: _Side, b: _Side) -> list[Change]:
+    out = []
+    ca, cb = _keyed(a.snapshot.containers, lambda c: c.name), _keyed(b.snapshot.containers,
+                                                                      lambda c: c.name)
+    for name in sorted(ca.keys() - cb.keys()):
+        out.append(Change("removed", "container", a.ns(ca[name].netns), name,
+                          f"{ca[name].image}"))
+    for name in sorted(cb.keys() - ca.keys()):
+        out.append(Change("added", "container", b.ns(cb[name].netns), name,
+                          f"{cb[name].image}"))
+    for name in sorted(ca.keys() & cb.keys()):
+        x, y = ca[name], cb[name]
+        detail = _compare_fields(
+            {"image": x.image, "id": x.container_id[:12], "network mode": x.network_mode,
+             "networks": " ".join(x.networks), "ports": " ".join(x.ports)},
+            {"image": y.image, "id": y.container_id[:12], "network mode": y.network_mode,
+             "networks": " ".join(y.networks), "ports": " ".join(y.ports)})
+        if detail:
+            out.append(Change("changed", "container", b.ns(y.netns), name, detail))
+    return out
+
+
+def _link_changes(a: _Side, b: _Side) -> list[Change]:
+    out = []
+    la = _keyed(a.snapshot.links, lambda x: (a.ns(x.netns), x.name))
+    lb = _keyed(b.snapshot.links, lambda x: (b.ns(x.netns), x.name))
+    for key in sorted(la.keys() - lb.keys()):
+        out.append(Change("removed", "link", key[0], key[1], f"{la[key].kind}"))
+    for key in sorted(lb.keys() - la.keys()):
+        out.append(Change("added", "link", key[0], key[1], f"{lb[key].kind}"))
+    for key in sorted(la.keys() & lb.keys()):
+        detail = _compare_fields(_link_view(a, la[key]), _link_view(b, lb[key]))
+        if detail:
+            out.append(Change("changed", "link", key[0], key[1], detail))
+    return out
+
+
+def _address_changes(a: _Side, b: _Side) -> list[Change]:
+    def keys(side: _Side) -> set[tuple[str, str, str]]:
+        return {(side.ns(x.netns), side.link_name(x.link) or "?", x.cidr)
+                for x in side.snapshot.addresses}
+
+    ka, kb = keys(a), keys(b)
+    return ([Change("removed", "address", ns, f"{cidr} on {dev}") for ns, dev, cidr
+             in sorted(ka - kb)]
+            + [Change("added", "address", ns, f"{cidr} on {dev}") for ns, dev, cidr
+               in sorted(kb - ka)])
+
+
+def _route_changes(a: _Side, b: _Side) -> list[Change]:
+    def texts(side: _Side) -> dict[tuple, Counter]:
+        out: dict[tuple, Counter] = {}
+        for r in side.snapshot.routes:
+            key = (side.ns(r.netns), r.family, r.table, r.type, r.dst, r.metric, r.tos)
+            out.setdefault(key, Counter())[route_text(r, side.ix)] += 1
+        return out
+
+    ta, tb = texts(a), texts(b)
+    out = []
+    for key in sorted(ta.keys() | tb.keys(), key=str):
+        old, new = ta.get(key, Counter()), tb.get(key, Counter())
+        table = "" if key[2] in (254, 255) else f" (table {key[2]})"
+        if old and new and old != new and sum(old.values()) == sum(new.values()) == 1:
+            out.append(Change("changed", "route", key[0], f"{key[4]}{table}",
+                              f"{next(iter(old))} -> {next(iter(new))}"))
+            continue
+        out += [Change("removed", "route", key[0], t) for t in sorted(old - new)]
+        out += [Change("added", "route", key[0], t) for t in sorted(new - old)]
+    return out
+
+
+def _rule_text(r) -> str:
+    parts = [f"{r.priority}:", "not" if r.invert else "",
+             f"from {r.src or 'all'}", f"to {r.dst}" if r.dst else "",
+             f"iif {r.iif}" if r.iif else "", f"oif {r.oif}" if r.oif else "",
+             f"fwmark {r.fwmark:#x}" + (f"/{r.fwmask:#x}" if r.fwmask else "")
+             if r.fwmark else "",
+             f"lookup {r.table}" if r.action == "lookup" else r.action]
+    return " ".join(p for p in parts if p)
+
+
+def _policy_rule_changes(a: _Side, b: _Side) -> list[Change]:
+    def texts(side: _Side) -> Counter:
+        return Counter((side.ns(r.netns), r.family, _rule_text(r)) for r in side.snapshot.rules)
+
+    ta, tb = texts(a), texts(b)
+    return ([Change("removed", "rule", ns, f"{fam} {t}") for ns, fam, t in sorted(ta - tb)]
+            + [Change("added", "rule", ns, f"{fam} {t}") for ns, fam, t in sorted(tb - ta)])
+
+
+def _conntrack_changes(a: _Side, b: _Side) -> list[Change]:
+    ca = {a.ns(t.netns): t for t in a.snapshot.conntrack}
+    cb = {b.ns(t.netns): t for t in b.snapshot.conntrack}
+    out = []
+    for ns in sorted(ca.keys() & cb.keys()):
+        if ca[ns].active != cb[ns].active:
+            state = {True: "active", False: "inactive"}
+            out.append(Change("changed", "conntrack", ns, "conntrack",
+                              f"{state[ca[ns].active]} -> {state[cb[ns].active]}"))
+    return out
+
+
+def _collapse_whole_namespaces(changes: list[Change]) -> list[Change]:
+    """A namespace that appeared or vanished is one change that counts what it held, not one
+    change per link, address and route inside it."""
+    whole = {c.netns: c for c in changes if c.what == "namespace"}
+    held: dict[str, Counter] = {}
+    out = []
+    for c in changes:
+        if c.netns in whole and c.what != "namespace":
+            held.setdefault(c.netns, Counter())[c.what] += 1
+        else:
+            out.append(c)
+    for i, c in enumerate(out):
+        if c.what == "namespace" and held.get(c.netns):
+            counts = ", ".join(f"{n} {what}{'es' if what == 'address' and n > 1 else ''}"
+                               f"{'s' if what != 'address' and n > 1 else ''}"
+                               for what, n in held[c.netns].items())
+            verb = "held" if c.change == "removed" else "holds"
+            out[i] = Change(c.change, c.what, c.netns, c.subject, f"{verb} {counts}")
+    return out
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot) -> SnapshotDiff:
+    """Every difference between two snapshots, by namespace (see the module docstring)."""
+    a, b = _Side(before), _Side(after)
+    changes = (_namespace_changes(a, b) + _container_changes(a, b) + _link_changes(a, b)
+               + _address_changes(a, b) + _route_changes(a, b) + _policy_rule_changes(a, b)
+               + _conntrack_changes(a, b))
+    nf_changes, counted = netfilter_changes(before, after, a.ns, b.ns)
+    changes += [Change(*c) for c in nf_changes]
+    changes = _collapse_whole_namespaces(changes)
+    order = {"namespace": 0, "container": 1, "sysctl": 2, "link": 3, "address": 4, "route": 5,
+             "rule": 6, "table": 7, "chain": 8, "nfrule": 9, "conntrack": 10}
+    changes.sort(key=lambda c: (c.netns != "host", c.netns, order.get(c.what, 99)))
+    return SnapshotDiff(_header(before), _header(after), tuple(changes), tuple(counted))
