@@ -23,8 +23,10 @@ SUBCOMMANDS = (
     "netscope.cli.drops_cmd",
     "netscope.cli.trace_cmd",
     "netscope.cli.probes_cmd",
+    "netscope.cli.check_cmd",
     "netscope.cli.conntrack_cmd",
     "netscope.cli.lab_cmd",
+    "netscope.cli.diff_cmd",
 )
 
 DESCRIPTION = """\
