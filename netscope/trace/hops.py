@@ -50,6 +50,13 @@ class Journey:
     summary: str
     hops: tuple[Hop, ...]
     start_ns: int = 0
+    # the packet as first seen: addresses, protocol number, ports (ICMP echo: id), TCP flags
+    src: str | None = None
+    dst: str | None = None
+    proto: int = 0
+    sport: int = 0
+    dport: int = 0
+    tcp_flags: int = 0
 
 
 class HopNamer:
@@ -268,4 +275,7 @@ def journey_of(group: EventGroup, name: HopNamer,
         packet = f"{t.proto_name} {src} -> {t.dst}: route lookup only, no packet left"
     return Journey(id=group.id, packet=packet, reply=group.reply,
                    reply_to=group.reply_to, outcome=outcome, summary=summary,
-                   hops=tuple(hops), start_ns=group.events[0].ts_ns if group.events else 0)
+                   hops=tuple(hops), start_ns=group.events[0].ts_ns if group.events else 0,
+                   src=t.src if t else None, dst=t.dst if t else None,
+                   proto=t.proto if t else 0, sport=t.sport if t else 0,
+                   dport=t.dport if t else 0, tcp_flags=t.tcp_flags if t else 0)

@@ -1,0 +1,114 @@
+"""The active check: send one test packet from a namespace, trace it and its reply, and say
+in one line whether it was delivered, or where and why it died."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from netscope.trace.hops import Journey
+from netscope.trace.places import Places
+from netscope.trace.probe_packet import NoRoute, Sender, plan_packet, source_address
+from netscope.trace.session import run_trace
+from netscope.trace.tracer import TraceFilter
+
+CHECK_TIMEOUT_S = 4.0
+TCP_SYN, TCP_RST, TCP_ACK = 0x02, 0x04, 0x10
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """verdict: delivered, refused, dropped, no route, no reply, left, not seen."""
+
+    verdict: str
+    answer: str
+    packet: str
+    source_netns: int
+    request: Journey | None
+    reply: Journey | None
+    journeys: tuple[Journey, ...]
+    attach_s: float = 0.0
+    lost_events: int = 0
+    rule_tracing: tuple[int, ...] = ()
+
+
+def run_check(places: Places, src_inode: int, src_path: str, dst: str, proto: str = "icmp",
+              port: int | None = None, rule_targets: dict[int, str] | None = None,
+              timeout: float = CHECK_TIMEOUT_S) -> CheckResult:
+    """Send the test packet from the namespace at src_path to dst and trace both ways."""
+    src_name = places.namespace(src_inode)
+    try:
+        src = source_address(src_path, dst)
+    except NoRoute as e:
+        return CheckResult("no route", f"no route: {src_name} has no route to {dst} ({e}); "
+                           "no packet can leave", f"{proto} -> {dst}", src_inode, None, None,
+                           ())
+    packet = plan_packet(proto, src, dst, port)
+    flt = TraceFilter(src=src, dst=dst, proto=proto, port=port if proto != "icmp" else None)
+    with Sender(src_path, packet) as sender:
+        def fire(_attach_s: float) -> None:
+            threading.Thread(target=_send_and_listen, args=(sender,), daemon=True).start()
+
+        result = run_trace(flt, places, count=1, timeout=timeout, on_attached=fire,
+                           rules=rule_targets is not None and bool(rule_targets),
+                           rule_targets=rule_targets)
+    request = next((j for j in result.journeys if not j.reply
+                    and j.sport == packet.sport and j.proto == _proto_number(proto)), None)
+    reply = next((j for j in result.journeys if request and j.reply_to == request.id), None)
+    verdict, answer = judge(request, reply, proto, port, src_inode, places)
+    return CheckResult(verdict, answer, packet.describe(), src_inode, request, reply,
+                       result.journeys, result.attach_s, result.lost_events,
+                       result.rule_tracing)
+
+
+def _send_and_listen(sender: Sender) -> None:
+    sender.send()
+    listen = sender._listen
+    if listen is None:
+        return
+    for _ in range(10):  # read the echo reply so the kernel delivers it to a socket
+        try:
+            listen.recv(2048)
+        except (TimeoutError, OSError):
+            break
+
+
+def _proto_number(proto: str) -> int:
+    return {"icmp": 1, "tcp": 6, "udp": 17}[proto]
+
+
+def _reached(j: Journey, inode: int) -> bool:
+    return any(h.netns == inode and h.hook in ("receive", "deliver") for h in j.hops)
+
+
+def judge(request: Journey | None, reply: Journey | None, proto: str, port: int | None,
+          src_inode: int, places: Places) -> tuple[str, str]:
+    """(verdict, one-line answer) from the traced request and reply."""
+    if request is None:
+        return "not seen", ("not seen: the test packet never showed up at any probe "
+                            "(were events lost? see `netscope probes`)")
+    if request.outcome in ("dropped", "no route"):
+        return request.outcome, request.summary
+    if request.outcome == "left":
+        return "left", f"left the host: {request.summary}; netscope cannot see further"
+    if proto == "tcp" and reply is not None:
+        origin = reply.hops[0] if reply.hops else None
+        where = f"{origin.namespace} ({origin.device})" if origin else "?"
+        if reply.tcp_flags & TCP_RST:
+            return "refused", (f"refused: tcp port {port} answered RST from {where}: nothing "
+                               "listens there (or a reject rule sent it)")
+        if reply.tcp_flags & TCP_SYN and reply.tcp_flags & TCP_ACK:
+            back = "and the SYN-ACK came back" if _reached(reply, src_inode) else (
+                f"but the SYN-ACK did not get back: {reply.summary}")
+            return ("delivered" if _reached(reply, src_inode) else "no reply",
+                    f"delivered: tcp port {port} is open in {where} {back}")
+    if request.outcome == "delivered":
+        if proto == "udp":
+            return "delivered", f"{request.summary} (udp: no reply expected)"
+        if reply is None:
+            return "no reply", f"no reply: {request.summary}, but no reply was seen"
+        if _reached(reply, src_inode):
+            return "delivered", (f"{request.summary}; the reply came back to "
+                                 f"{places.namespace(src_inode)}")
+        return "no reply", f"no reply: {request.summary}, but the reply {reply.summary}"
+    return request.outcome, request.summary
