@@ -127,6 +127,8 @@ def run_up(args) -> int:
         ops = labs.plan_up(topo, instance)
     except labs.LabError as e:
         raise UserError(str(e)) from None
+    if not args.dry_run:
+        _require_root("up")
     if args.dry_run or not args.quiet:
         lines = preview(ops)
         shown = lines if args.dry_run or len(lines) <= PREVIEW_LINES else lines[:PREVIEW_LINES]
@@ -136,7 +138,6 @@ def run_up(args) -> int:
             print(f"# ... {len(lines) - len(shown)} more (--dry-run lists them all)")
     if args.dry_run:
         return 0
-    _require_root("up")
     started = time.monotonic()
     try:
         result = labs.up(topo, instance, progress=lambda line: print(f"# {line}",

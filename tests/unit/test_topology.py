@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,24 @@ def test_resolve_names_unknown_labs_and_variants():
 def test_every_lab_file_is_named_after_its_lab():
     for f in LAB_FILES:
         assert Path(f.path).stem == f.name
+
+
+def test_lab_list_json_describes_labs_variants_and_faults(capsys):
+    from netscope.cli.main import main
+
+    assert main(["lab", "list", "--json"]) == 0
+    listed = {lab["name"]: lab for lab in json.loads(capsys.readouterr().out)}
+    assert set(listed) == set(LABS)
+    variant = next(v for v in listed["docker-bridge"]["variants"] if v["key"] == "wrong_gateway")
+    assert variant["ref"] == "docker-bridge/wrong_gateway"
+    assert variant["fault"] == "wrong_gateway" and variant["target"] == "c1"
+    assert listed["docker-bridge"]["scalable"] and not listed["macvlan"]["scalable"]
+
+
+def test_lab_list_text_shows_the_explanation_and_symptoms(capsys):
+    from netscope.cli.main import main
+
+    assert main(["lab", "list", "docker-bridge"]) == 0
+    out = capsys.readouterr().out
+    assert "MASQUERADE" in out and "docker-bridge/ip_forward_off" in out
+    assert "fault rp_filter_asymmetric at host:host-eth1" in out
