@@ -87,16 +87,22 @@ def judge(request: Journey | None, reply: Journey | None, proto: str, port: int 
     if request is None:
         return "not seen", ("not seen: the test packet never showed up at any probe "
                             "(were events lost? see `netscope probes`)")
+    if proto == "tcp" and reply is not None and reply.tcp_flags & TCP_RST:
+        origin = reply.hops[0] if reply.hops else None
+        where = f"{origin.namespace} ({origin.device})" if origin else "?"
+        why = ("no socket listens there" if "NO_SOCKET" in request.summary
+               else "a reject rule or the peer's stack sent it")
+        return "refused", f"refused: tcp port {port}: the RST came from {where}: {why}"
     if request.outcome in ("dropped", "no route"):
-        return request.outcome, request.summary
+        hint = ""
+        if "NO_SOCKET" in request.summary and port:
+            hint = f": nothing listens on {proto}/{port} there"
+        return request.outcome, request.summary + hint
     if request.outcome == "left":
         return "left", f"left the host: {request.summary}; netscope cannot see further"
     if proto == "tcp" and reply is not None:
         origin = reply.hops[0] if reply.hops else None
         where = f"{origin.namespace} ({origin.device})" if origin else "?"
-        if reply.tcp_flags & TCP_RST:
-            return "refused", (f"refused: tcp port {port} answered RST from {where}: nothing "
-                               "listens there (or a reject rule sent it)")
         if reply.tcp_flags & TCP_SYN and reply.tcp_flags & TCP_ACK:
             back = "and the SYN-ACK came back" if _reached(reply, src_inode) else (
                 f"but the SYN-ACK did not get back: {reply.summary}")
