@@ -9,8 +9,9 @@ would look like "no connections" when the truth is "not tracked". So the collect
 from __future__ import annotations
 
 from netscope.collect.base import NsContext
+from netscope.collect.netfilter import NetfilterCollector
 from netscope.host import conntrack, nfnl
-from netscope.model.netfilter import ConntrackTable
+from netscope.model.netfilter import ConntrackTable, NfTable, conntrack_users
 
 # at most this many entries per namespace go into a snapshot (the total is kept)
 CONNTRACK_CAP = 10_000
@@ -26,14 +27,22 @@ def _sysctl(name: str) -> int | None:
         return None
 
 
-def why_inactive(count: int) -> str | None:
-    """None when conntrack runs in the current namespace, else the reason it does not."""
+def why_inactive(count: int, tables: list[NfTable] | None) -> str | None:
+    """None when conntrack runs in the current namespace, else the reason it does not.
+
+    `tables` are the namespace's rulesets if already read; else nf_tables is asked.
+    """
     if count > 0:
         return None
-    with nfnl.nfnl_socket() as sock:
-        users = nfnl.overview(sock).conntrack_users
-    # x_tables (legacy) nat registers conntrack; legacy rules themselves are not inspected
-    if users or "nat" in nfnl.legacy_tables("ip") or "nat" in nfnl.legacy_tables("ip6"):
+    if tables is not None:
+        users = conntrack_users(tables)
+    else:
+        with nfnl.nfnl_socket() as sock:
+            users = nfnl.overview(sock, conntrack=True).conntrack_users
+        # x_tables (legacy) nat registers conntrack; legacy rules are not read here
+        users += [f"legacy {f} nat table" for f in ("ip", "ip6")
+                  if "nat" in nfnl.legacy_tables(f)]
+    if users:
         return None
     return ("no rule in this namespace uses conntrack (no nat chain, ct or conntrack match), "
             "so the kernel does not track its connections")
@@ -43,8 +52,11 @@ class ConntrackCollector:
     name = "conntrack"
     field = "conntrack"
 
-    def __init__(self, cap: int = CONNTRACK_CAP) -> None:
+    def __init__(self, cap: int = CONNTRACK_CAP, rulesets: NetfilterCollector | None = None
+                 ) -> None:
         self.cap = cap
+        # the netfilter collector of the same run, whose tables tell what uses conntrack
+        self.rulesets = rulesets
 
     def can_run(self) -> str | None:
         return None
@@ -57,11 +69,12 @@ class ConntrackCollector:
                 id=ident, netns=ctx.netns, active=False,
                 reason="nf_conntrack is not loaded (no net.netfilter.nf_conntrack_count): "
                        "nothing on this host tracks connections")]
-        limit, accounting = _sysctl("nf_conntrack_max"), _sysctl("nf_conntrack_acct") == 1
-        reason = why_inactive(count)
+        tables = self.rulesets.tables_read_for(ctx) if self.rulesets else None
+        reason = why_inactive(count, tables)
         if reason:
             return [ConntrackTable(id=ident, netns=ctx.netns, active=False, reason=reason,
-                                   count=count, max=limit, accounting=accounting)]
+                                   count=count)]
+        limit, accounting = _sysctl("nf_conntrack_max"), _sysctl("nf_conntrack_acct") == 1
         entries, truncated = conntrack.dump_entries(ctx.inode, self.cap)
         return [ConntrackTable(
             id=ident, netns=ctx.netns, active=True, count=max(count, len(entries)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 
 from netscope.model.netfilter import (
     NfChain,
@@ -87,19 +87,35 @@ class SaveFailed(OSError):
     """iptables-save could not run or failed; the message says which and why."""
 
 
-def run_save(family: str, backend: str) -> str:
-    """The output of `iptables-save -c` (or its ip6/legacy sibling) in this namespace."""
+def start_save(family: str, backend: str) -> subprocess.Popen:
+    """Start `iptables-save -c` (or its ip6/legacy sibling) in this namespace; read its
+    output with finish_save(). The child keeps the namespace it was started in."""
     argv = SAVE_COMMANDS[(family, backend)]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
     except FileNotFoundError:
         raise SaveFailed(f"{argv[0]} is not installed: install the iptables package") from None
+
+
+def finish_save(proc: subprocess.Popen) -> str:
+    """The output of a save started with start_save(), or SaveFailed saying why not."""
+    name = proc.args[0]
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise SaveFailed(f"{argv[0]} did not answer within {TIMEOUT:.0f} s") from None
+        proc.kill()
+        proc.communicate()
+        raise SaveFailed(f"{name} did not answer within {TIMEOUT:.0f} s") from None
     if proc.returncode != 0:
-        raise SaveFailed(f"{' '.join(argv)} failed ({proc.returncode}): "
-                         f"{proc.stderr.strip()[:200]}")
-    return proc.stdout
+        raise SaveFailed(f"{' '.join(proc.args)} failed ({proc.returncode}): "
+                         f"{err.strip()[:200]}")
+    return out
+
+
+def run_save(family: str, backend: str) -> str:
+    """The output of `iptables-save -c` (or its ip6/legacy sibling) in this namespace."""
+    return finish_save(start_save(family, backend))
 
 
 def tokenize(text: str) -> list[tuple[str, bool]]:
@@ -113,9 +129,15 @@ def tokenize(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _is_option(token: tuple[str, bool]) -> bool:
-    word, quoted = token
-    return not quoted and (word.startswith("-") or word == "!")
+_NOTHING_QUOTED: frozenset[int] = frozenset()
+
+
+def _words(args: str) -> tuple[list[str], frozenset[int] | set[int]]:
+    """The words of a rule, and the indexes of those that were quoted (values, always)."""
+    if '"' not in args:
+        return args.split(), _NOTHING_QUOTED
+    tokens = tokenize(args)
+    return [w for w, _ in tokens], {i for i, (_, q) in enumerate(tokens) if q}
 
 
 def _match_text(module: str | None, option: str, values: list[str], negated: bool) -> str:
@@ -141,38 +163,38 @@ def _option_match(module: str | None, option: str, values: list[str],
     return NfMatch(field, tuple(values), negated, True, text)
 
 
-def _options(tokens: list[tuple[str, bool]], start: int) -> Iterator[tuple[str, list[str], bool]]:
-    """(option, values, negated) from tokens[start:]; "-m NAME" comes out as ("-m", [NAME])."""
-    i, n = start, len(tokens)
-    negated = False
+def _options(words: list[str], quoted: frozenset[int] | set[int]
+             ) -> Iterator[tuple[str, list[str], bool]]:
+    """(option, values, negated) in order; "-m NAME" comes out as ("-m", [NAME])."""
+    i, n = 0, len(words)
     while i < n:
-        word = tokens[i][0]
-        if word == "!" and not tokens[i][1]:
-            negated = True
-            i += 1
-            continue
+        word = words[i]
         i += 1
-        values = []
-        while i < n and not _is_option(tokens[i]):
-            values.append(tokens[i][0])
+        negated = word == "!" and (i - 1) not in quoted
+        if negated:
+            if i >= n:
+                return
+            word = words[i]
             i += 1
-        yield word, values, negated
-        negated = False
+        start = i
+        while i < n and (i in quoted or (words[i][0] != "-" and words[i] != "!")):
+            i += 1
+        yield word, words[start:i], negated
 
 
-def parse_rule_args(args: str, chains: set[str]) -> dict:
+def parse_rule_args(args: str, chains: Container[str]) -> dict:
     """The structured form of one rule's arguments (after `-A CHAIN`).
 
     Returns matches, action, jump, nat_to, action_args and comment, ready for NfRule.
     """
-    tokens = tokenize(args)
+    words, quoted = _words(args)
     matches: list[NfMatch] = []
     module: str | None = None
     module_used = True
     comment = None
     out: dict = {"action": "none", "jump": None, "nat_to": None, "action_args": {}}
     target: str | None = None
-    for option, values, negated in _options(tokens, 0):
+    for option, values, negated in _options(words, quoted):
         if target is not None:
             out["action_args"][option.lstrip("-")] = " ".join(values)
             continue
@@ -200,7 +222,7 @@ def parse_rule_args(args: str, chains: set[str]) -> dict:
     return out
 
 
-def _set_target(out: dict, target: str, chains: set[str]) -> None:
+def _set_target(out: dict, target: str, chains: Container[str]) -> None:
     args = out["action_args"]
     if target in chains:
         out["action"], out["jump"] = "jump", target
@@ -275,7 +297,7 @@ def _rule(line: str, netns: str, key: str, family: str, table: str,
         return None
     chain, _, args = rest[3:].partition(" ")
     position = len(rules.get(chain, ())) + 1
-    parsed = parse_rule_args(args, set(chain_heads))
+    parsed = parse_rule_args(args, chain_heads)
     return NfRule(id=f"nfrule:{key}/{chain}/{position}", netns=netns, family=family,
                   table=table, chain=chain, position=position, text=rest,
                   packets=packets, bytes=nbytes, **parsed)

@@ -37,22 +37,37 @@ class NftFailed(OSError):
     """nft could not run, or its output could not be read."""
 
 
-def run_nft() -> dict:
-    """`nft -j list ruleset` in this namespace, decoded."""
-    argv = ("nft", "-j", "list", "ruleset")
+ARGV = ("nft", "-j", "list", "ruleset")
+
+
+def start_nft() -> subprocess.Popen:
+    """Start `nft -j list ruleset` in this namespace; read it with finish_nft()."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT)
+        return subprocess.Popen(ARGV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
     except FileNotFoundError:
         raise NftFailed("nft is not installed: install the nftables package") from None
+
+
+def finish_nft(proc: subprocess.Popen) -> dict:
+    """The decoded output of a start_nft(), or NftFailed saying why not."""
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
         raise NftFailed(f"nft did not answer within {TIMEOUT:.0f} s") from None
     if proc.returncode != 0:
-        raise NftFailed(f"nft -j list ruleset failed ({proc.returncode}): "
-                        f"{proc.stderr.strip()[:200]}")
+        raise NftFailed(f"nft -j list ruleset failed ({proc.returncode}): {err.strip()[:200]}")
     try:
-        return json.loads(proc.stdout or '{"nftables": []}')
+        return json.loads(out or '{"nftables": []}')
     except ValueError as e:
         raise NftFailed(f"nft -j printed something that is not JSON: {e}") from None
+
+
+def run_nft() -> dict:
+    """`nft -j list ruleset` in this namespace, decoded."""
+    return finish_nft(start_nft())
 
 
 def _compact(value) -> str:

@@ -231,3 +231,32 @@ class ConntrackTable:
     accounting: bool = False
     truncated: bool = False
     entries: tuple[ConntrackEntry, ...] = ()
+
+
+# xt extensions (as iptables-save names them, or nft -j's "xt:<name>") that need conntrack
+_CT_MODULES = {"conntrack", "state", "connmark", "connbytes", "connlabel", "connlimit",
+               "helper", "cluster", "ct"}
+_CT_FIELDS = {"ct_state", "ct_status", "ct_direction", *_CT_MODULES}
+_CT_ACTIONS = {"dnat", "snat", "masquerade", "redirect", "netmap", "ct", "connmark"}
+
+
+def conntrack_users(tables: tuple[NfTable, ...] | list[NfTable]) -> list[str]:
+    """What in these rulesets makes the kernel track connections (empty: nothing does).
+
+    NAT (a nat table or nat-type chain, a NAT action) and any conntrack match or ct
+    expression do; each item says what and where ("nat chain ip nat/POSTROUTING").
+    """
+    out = []
+    for t in tables:
+        for c in t.chains:
+            where = f"{t.family} {t.name}/{c.name}"
+            if c.hook and (c.type == "nat" or (t.name == "nat" and t.backend != "nft")):
+                out.append(f"nat chain {where}")
+            for r in c.rules:
+                fields = {m.field.removeprefix("xt:") for m in r.matches}
+                if fields & _CT_FIELDS:
+                    out.append(f"a conntrack match in {where}")
+                elif r.action.removeprefix("xt:") in _CT_ACTIONS or \
+                        r.action_args.get("set", "").startswith("ct "):
+                    out.append(f"a {r.action} rule in {where}")
+    return out

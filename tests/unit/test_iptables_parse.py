@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from netscope.host import iptables
-from netscope.model.netfilter import NfMatch
+from netscope.model.netfilter import NfMatch, conntrack_users
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "netfilter"
 INODE = 4026532000
@@ -167,3 +167,13 @@ def test_tokenizer_keeps_quoted_words():
 def test_incompatible_tables_are_reported():
     text = "# Table `filter' is incompatible, use 'nft' tool.\n"
     assert iptables.incompatible_tables(text) == {"filter"}
+
+
+def test_what_uses_conntrack(v4):
+    users = conntrack_users(list(v4.values()))
+    assert "nat chain ip nat/POSTROUTING" in users
+    assert "a conntrack match in ip filter/INPUT" in users
+    assert "a dnat rule in ip nat/DOCKER" in users
+    assert conntrack_users([v4["mangle"], v4["raw"]]) == []
+    legacy = _tables("iptables-legacy-save.txt", "ip", "iptables-legacy")
+    assert conntrack_users(list(legacy.values())) == []

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from netscope.host import nft
+from netscope.model.netfilter import conntrack_users
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "netfilter"
 INODE = 4026532001
@@ -142,3 +143,11 @@ def test_comparison_operators_are_not_guessed():
         {"op": "<", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 1024})
     assert implied.field == "proto"
     assert (match.recognised, match.text) == (False, "tcp dport < 1024")
+
+
+def test_what_uses_conntrack(tables):
+    users = conntrack_users(list(tables.values()))
+    assert "a conntrack match in inet nsnf_native/input" in users  # ct state invalid
+    assert "nat chain ip nsnf_nat/pre" in users
+    assert "a mark rule in inet nsnf_native/helper" in users  # ct mark set 0x1
+    assert conntrack_users([tables[("bridge", "nsnf_br")]]) == []
