@@ -14,6 +14,9 @@ from netscope.collect.l3 import (
 from netscope.collect.links import LinksCollector
 from netscope.collect.netfilter import NetfilterCollector
 
+# the conntrack collector reads what the netfilter one read in the same namespace
+_NETFILTER = NetfilterCollector()
+
 # Links first: the others name interfaces by the ids it records.
 NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     LinksCollector(),
@@ -22,6 +25,6 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     RulesCollector(),
     NeighboursCollector(),
     FdbCollector(),
-    NetfilterCollector(),
-    ConntrackCollector(),
+    _NETFILTER,
+    ConntrackCollector(rulesets=_NETFILTER),
 )
