@@ -44,13 +44,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from netscope.analysis.path import EndpointError, path
+    from netscope.analysis.path import EndpointError
     from netscope.analysis.path.endpoints import resolve
     from netscope.cli.source import collect_live
     from netscope.model.index import SnapshotIndex
     from netscope.trace.check import run_check
     from netscope.trace.errors import ProbeError
-    from netscope.trace.nftrace import nftables_namespaces
     from netscope.trace.places import Places
     from netscope.trace.preflight import require_ebpf
 
@@ -72,16 +71,9 @@ def run(args) -> int:
     source_ns = index.namespaces[src.netns]
     if not source_ns.origins:
         raise UserError(f"cannot enter {source_ns.name}: no path to its namespace")
-    expected = None
-    try:
-        expected = path(snapshot, args.src, dst.address, args.proto, args.port)
-    except (EndpointError, ValueError, KeyError):
-        expected = None  # the static walk is a comparison, not a requirement
-    targets = None
-    if not args.no_rules:
-        with_rules = nftables_namespaces(snapshot)
-        on_path = _path_namespaces(expected) if expected else set(with_rules)
-        targets = {i: p for i, p in with_rules.items() if i in on_path}
+    # the static walk is a comparison, not a requirement
+    expected = expected_path(snapshot, args.src, dst.address, args.proto, args.port)
+    targets = None if args.no_rules else rule_targets(snapshot, expected)
     try:
         result = run_check(Places(snapshot, refresh=lambda: collect_live(quiet=True)),
                            source_ns.inode, source_ns.origins[0].path, dst.address,
@@ -99,6 +91,29 @@ def run(args) -> int:
     else:
         print_check(result, comparison)
     return 0 if result.verdict == "delivered" else 1
+
+
+def rule_targets(snapshot, expected) -> dict[int, str]:
+    """Where to add nftrace tables: namespaces with nf_tables rules on the expected path
+    (both ways), or all of them when there is no path walk."""
+    from netscope.trace.nftrace import nftables_namespaces
+
+    with_rules = nftables_namespaces(snapshot)
+    on_path = _path_namespaces(expected) if expected else set(with_rules)
+    return {i: p for i, p in with_rules.items() if i in on_path}
+
+
+def expected_path(snapshot, src: str | None, dst: str | None, proto: str | None,
+                  port: int | None):
+    """The static path walk from src to dst, or None when it cannot be walked."""
+    if not src or not dst:
+        return None
+    from netscope.analysis.path import EndpointError, path
+
+    try:
+        return path(snapshot, src, dst, proto or "icmp", port)
+    except (EndpointError, ValueError, KeyError):
+        return None
 
 
 def _path_namespaces(expected) -> set[int]:

@@ -33,7 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--rules", action="store_true",
                    help="also name the netfilter rule that judged each packet (nftrace). "
                         "CHANGES THE HOST while tracing: adds a table inet netscope_trace_<pid> "
-                        "in each namespace with nf_tables rules; removed on exit")
+                        "in each namespace with nf_tables rules on the expected path (all of "
+                        "them without --src and --dst); removed on exit")
     p.add_argument("--json", action="store_true", help="print JSON at the end (docs/trace.md)")
     p.add_argument("--ebpf", action="store_true",
                    help="print the eBPF program and its flags instead of loading it")
@@ -103,8 +104,15 @@ def _trace(args):
                 print(line)
             sys.stdout.flush()
 
+    targets = None
+    if args.rules:
+        from netscope.cli.check_cmd import expected_path, rule_targets
+
+        snapshot = places.index.snapshot
+        targets = rule_targets(snapshot, expected_path(snapshot, flt.src, flt.dst, flt.proto,
+                                                       flt.port))
     return run_trace(flt, places, count=args.count, timeout=args.timeout, on_journey=show,
-                     on_attached=attached, rules=args.rules)
+                     on_attached=attached, rules=args.rules, rule_targets=targets)
 
 
 def render_journey(j) -> list[str]:

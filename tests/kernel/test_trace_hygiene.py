@@ -111,3 +111,31 @@ def test_without_privileges_drops_and_trace_say_so_in_one_line(ebpf):
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "root" in lines[0], proc.stderr
+
+
+def test_sigterm_removes_the_nftrace_table_too(ebpf):
+    from tests.kernel.test_trace_journey import build_bridge_lab, nft_tables
+    from tests.support.netns import Namespaces, sh
+
+    spaces = Namespaces("nstr")
+    try:
+        lab = build_bridge_lab(spaces)
+        sh("ip", "netns", "exec", lab.br, "iptables", "-A", "FORWARD", "-p", "udp", "-j",
+           "ACCEPT")
+        before = bpf_prog_ids()
+        proc = start_netscope("trace", "--src", lab.addr(1), "--dst", lab.addr(2), "--rules",
+                              "--timeout", "60")
+        try:
+            wait_attached(proc)
+            assert "netscope_trace_" in nft_tables(lab.br), "the trace table was not added"
+            assert "netscope_trace_" not in nft_tables(lab.a), "added where no rules are"
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0 and "Traceback" not in err, err
+        assert "netscope_trace_" not in nft_tables(lab.br), "trace table left after SIGTERM"
+        assert bpf_prog_ids() <= before
+    finally:
+        spaces.cleanup()
