@@ -1,0 +1,148 @@
+"""Run netdex: one lab at a time, up, measured, down, whatever happens.
+
+Labs are brought up as instances `<prefix>-<mode>` (namespaces `nsl-<prefix>-<mode>-<node>`)
+through `netscope.actions.labs`, so a lab the user has up under its own name is never
+touched. The lab of the mode being measured is taken down in a `finally`: after an error,
+after Ctrl-C, and after SIGTERM (turned into KeyboardInterrupt while netdex runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import math
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from netscope.actions import labs
+from netscope.actions.lab_plan import ns_name
+from netscope.actions.plan import PlanFailed
+from netscope.netdex import measure
+from netscope.netdex.modes import Mode, ModeError, server_address
+
+Progress = Callable[[str], None]
+DEFAULT_PREFIX = "netdex"
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """What one mode measured, or why it could not (`error`)."""
+
+    mode: Mode
+    address: str | None = None
+    client_ns: str | None = None
+    server_ns: str | None = None
+    throughput: measure.Throughput | None = None
+    latency: measure.Latency | None = None
+    setup: measure.SetupRate | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class NetdexRun:
+    """A whole run: the results in mode order, and where and how they were measured."""
+
+    results: tuple[ModeResult, ...]
+    duration_s: float
+    kernel: str
+    cpus: int
+    started_at: str
+    iperf3: str
+
+
+def iperf3_version() -> str:
+    try:
+        out = subprocess.run(["iperf3", "--version"], capture_output=True, text=True,
+                             timeout=5, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return out.split("\n", 1)[0].strip() or "?"
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt (main thread only), so both reach the `finally`s."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def instance_for(prefix: str, mode: Mode) -> str:
+    return labs.check_instance(f"{prefix}-{mode.key}")
+
+
+def _say(progress: Progress | None, text: str) -> None:
+    if progress:
+        progress(text)
+
+
+def run_mode(mode: Mode, duration: float, prefix: str = DEFAULT_PREFIX,
+             progress: Progress | None = None) -> ModeResult:
+    """Bring the mode's lab up, measure, take it down (always). KeyboardInterrupt passes."""
+    started = time.monotonic()
+    try:
+        topo = labs.resolve(mode.lab)
+        address = server_address(mode, topo)
+        instance = instance_for(prefix, mode)
+    except (labs.LabError, ModeError) as e:
+        return ModeResult(mode, error=str(e))
+    client, server = ns_name(instance, mode.client), ns_name(instance, mode.server)
+    result = ModeResult(mode, address, client, server)
+    try:
+        labs.down(instance)  # the leftovers of an earlier run that was killed, if any
+        _say(progress, f"lab {mode.lab} up as {instance}")
+        labs.up(topo, instance)
+        _say(progress, f"throughput {mode.client} -> {mode.server} ({address}), "
+                       f"{max(1, math.ceil(duration))} s")
+        tput = measure.throughput(client, server, address, duration)
+        _say(progress, "round trips and connection setup")
+        lat, setup = measure.latency_and_setup(client, server, address, duration)
+        result = ModeResult(mode, address, client, server, tput, lat, setup)
+    except (labs.LabError, PlanFailed, measure.MeasureError) as e:
+        result = ModeResult(mode, address, client, server, error=str(e))
+    finally:
+        _say(progress, f"lab {instance} down")
+        try:
+            labs.down(instance)
+        except labs.LabError as e:
+            _say(progress, f"could not remove lab {instance}: {e}")
+            result = ModeResult(mode, address, client, server, error=str(e))
+    return _timed(result, started)
+
+
+def _timed(result: ModeResult, started: float) -> ModeResult:
+    return ModeResult(result.mode, result.address, result.client_ns, result.server_ns,
+                      result.throughput, result.latency, result.setup, result.error,
+                      round(time.monotonic() - started, 2))
+
+
+def run(modes: list[Mode], duration: float, prefix: str = DEFAULT_PREFIX,
+        progress: Progress | None = None) -> NetdexRun:
+    """Measure every mode in turn. On Ctrl-C/SIGTERM the current lab is taken down and
+    KeyboardInterrupt raised; no lab is left up either way."""
+    started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    results = []
+    with sigterm_interrupts():
+        for i, mode in enumerate(modes, 1):
+            def step(text: str, i: int = i, mode: Mode = mode) -> None:
+                _say(progress, f"[{i}/{len(modes)}] {mode.key}: {text}")
+            results.append(run_mode(mode, duration, prefix, step))
+            if results[-1].error:
+                step(f"failed: {results[-1].error}")
+    return NetdexRun(tuple(results), duration, os.uname().release, os.cpu_count() or 0,
+                     started_at, iperf3_version())
