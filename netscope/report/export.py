@@ -1,0 +1,55 @@
+"""Exports by format name: what `netscope export` and the TUI's save action call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from netscope.model import Snapshot
+
+
+def _dot(snapshot: Snapshot) -> str:
+    from netscope.report.export_graph import to_dot
+
+    return to_dot(snapshot)
+
+
+def _mermaid(snapshot: Snapshot) -> str:
+    from netscope.report.export_graph import to_mermaid
+
+    return to_mermaid(snapshot)
+
+
+def _markdown(snapshot: Snapshot) -> str:
+    from netscope.report.export_md import to_markdown
+
+    return to_markdown(snapshot)
+
+
+def _html(snapshot: Snapshot) -> str:
+    from netscope.report.export_html import to_html
+
+    return to_html(snapshot)
+
+
+# format name -> (writer, usual file extension, what it is)
+FORMATS: dict[str, tuple[Callable[[Snapshot], str], str, str]] = {
+    "dot": (_dot, ".dot", "Graphviz DOT topology (render with `dot -Tsvg`)"),
+    "mermaid": (_mermaid, ".mmd", "Mermaid flowchart of the topology, to paste into an issue"),
+    "md": (_markdown, ".md", "Markdown report: summary, doctor findings, topology, tables"),
+    "html": (_html, ".html", "one self-contained HTML page: findings, topology drawn, tables"),
+}
+
+
+def export(snapshot: Snapshot, fmt: str) -> str:
+    """The snapshot rendered in `fmt` (a key of FORMATS)."""
+    return FORMATS[fmt][0](snapshot)
+
+
+def format_for_path(path: str) -> str | None:
+    """The format a file name's extension implies, if any (".html" -> "html")."""
+    for name, (_fn, ext, _what) in FORMATS.items():
+        if path.endswith(ext) or (name == "md" and path.endswith(".markdown")) or (
+                name == "html" and path.endswith(".htm")) or (
+                name == "dot" and path.endswith(".gv")):
+            return name
+    return None
