@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "netscope.cli.lab_cmd",
     "netscope.cli.netdex_cmd",
     "netscope.cli.diff_cmd",
+    "netscope.cli.export_cmd",
 )
 
 DESCRIPTION = """\
