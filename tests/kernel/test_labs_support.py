@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import secrets
 import subprocess
 from collections import defaultdict
@@ -85,10 +86,15 @@ def _plain(obj):
     return obj
 
 
+_DOCKER_MADE = re.compile(r"^(br-[0-9a-f]{12}|veth[0-9a-f]{7})$")
+
+
 def _others_test_device(name: str) -> bool:
-    """Root devices of other test suites running at the same time on a shared machine: they
-    are named ns<tag>... (nsk, nsb, ...). A lab never creates any root device at all."""
-    return name.startswith("ns") and not name.startswith("nsl")
+    """Root devices that other test suites running at the same time on a shared machine make:
+    ns<tag>... (nsk, nsb, ...), and Docker's br-<id>/veth<id>. A lab never creates any root
+    device at all (and none of its device names look like these)."""
+    return (name.startswith("ns") and not name.startswith("nsl")) or bool(
+        _DOCKER_MADE.match(name))
 
 
 def _mentions(obj, link_ids: set[str]) -> bool:
