@@ -1,0 +1,300 @@
+"""Flows from conntrack: who talks to whom, how much each way, east-west or north-south.
+
+Pure functions of a snapshot. One connection can be tracked in several namespaces (the
+container host that forwards it, a container whose own rules make conntrack run there, the
+namespace after a NAT): sightings whose tuples match, directly or once a sighting's NAT is
+applied, are one flow. The sighting in a namespace that forwards the flow (neither end is
+local to it) speaks for it; its counters are the flow's.
+
+Classification, seen from the namespace that forwards the flow (the container host):
+- east-west: both ends are on this host (containers, the host itself) and the host does not
+  reach either through its uplink (the device of its default route);
+- north-south: one end is not an address of this host, or is reached through the uplink, or
+  the flow came in from outside through a published port (DNAT to a container).
+
+Bytes are conntrack's: IP bytes, headers included; None when accounting was off when the
+connection started (net.netfilter.nf_conntrack_acct counts only connections created after
+it was turned on).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+
+from netscope.analysis.path.routing import route_lookup
+from netscope.model import Snapshot
+from netscope.model.index import SnapshotIndex
+from netscope.model.netfilter import ConntrackEntry, CtTuple
+
+EAST_WEST, NORTH_SOUTH = "east-west", "north-south"
+MAIN_TABLE = 254
+
+
+@dataclass(frozen=True)
+class FlowEnd:
+    """One end of a flow: its address and port, and who holds the address on this host."""
+
+    address: str
+    port: int | None
+    netns: str | None       # the namespace holding the address, None when none here does
+    name: str               # that namespace's (or container's) name, else the address
+    outside: bool           # beyond the container host (not here, or through its uplink)
+
+    def text(self) -> str:
+        addr = f"[{self.address}]" if ":" in self.address else self.address
+        return addr if self.port is None else f"{addr}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A connection: client (who opened it), server (who answered, after any DNAT)."""
+
+    id: str                  # the conntrack entry that speaks for it
+    proto: str
+    state: str | None
+    client: FlowEnd
+    server: FlowEnd
+    dialled: str             # the destination as the client addressed it
+    nat: tuple[str, ...]     # "DNAT a:p -> b:q", "SNAT a:p -> b:q"
+    direction: str           # EAST_WEST or NORTH_SOUTH
+    why: str
+    tracked_in: tuple[str, ...]   # namespace ids whose conntrack saw it, speaker first
+    to_server_packets: int | None = None
+    to_server_bytes: int | None = None
+    to_client_packets: int | None = None
+    to_client_bytes: int | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        return (self.to_server_bytes or 0) + (self.to_client_bytes or 0)
+
+    @property
+    def counted(self) -> bool:
+        return self.to_server_bytes is not None
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """A flow as one namespace (container) on this host sees it: what it sent and got."""
+
+    netns: str
+    name: str
+    role: str                # "client" (opened it) or "server"
+    peer: FlowEnd
+    flow: Flow
+
+    @property
+    def sent_bytes(self) -> int | None:
+        return self.flow.to_server_bytes if self.role == "client" else self.flow.to_client_bytes
+
+    @property
+    def received_bytes(self) -> int | None:
+        return self.flow.to_client_bytes if self.role == "client" else self.flow.to_server_bytes
+
+    @property
+    def sent_packets(self) -> int | None:
+        f = self.flow
+        return f.to_server_packets if self.role == "client" else f.to_client_packets
+
+    @property
+    def received_packets(self) -> int | None:
+        f = self.flow
+        return f.to_client_packets if self.role == "client" else f.to_server_packets
+
+
+def _key(proto: str, t: CtTuple, reverse: bool = False) -> tuple:
+    src, sport, dst, dport = t.src, t.sport, t.dst, t.dport
+    if reverse:  # the reply tuple read backwards: the original as it leaves after NAT
+        src, sport, dst, dport = dst, dport, src, sport
+    return (proto, src, sport, dst, dport, t.icmp_id)
+
+
+def _interesting(e: ConntrackEntry) -> bool:
+    try:
+        dst = ipaddress.ip_address(e.orig.dst)
+    except ValueError:
+        return False
+    return not (dst.is_multicast or dst.is_loopback or e.orig.dst == "255.255.255.255")
+
+
+class _Host:
+    """What classification needs to know about the namespaces of one snapshot."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.ix = SnapshotIndex(snapshot)
+        self.owners: dict[str, list[str]] = defaultdict(list)
+        for a in snapshot.addresses:
+            if a.scope != "host" and a.netns not in self.owners[a.address]:
+                self.owners[a.address].append(a.netns)
+        self.adjacent: dict[str, set[str]] = defaultdict(set)
+        for link in snapshot.links:
+            other = self.ix.links.get(link.peer.link) if link.peer and link.peer.link else None
+            if other is not None:
+                self.adjacent[link.netns].add(other.netns)
+
+    def name(self, netns: str) -> str:
+        return self.ix.ns_name(netns)
+
+    def owner(self, address: str, near: str) -> str | None:
+        """The namespace holding `address`; with several (two copies of one lab), the one
+        `near` holds itself or is joined to by a veth pair."""
+        owners = self.owners.get(address, [])
+        if len(owners) <= 1:
+            return owners[0] if owners else None
+        for candidate in (near, *sorted(self.adjacent[near])):
+            if candidate in owners:
+                return candidate
+        return owners[0]
+
+    def routes_between(self, netns: str) -> bool:
+        """A namespace that can pass traffic between interfaces (a container host)."""
+        links = [lk for lk in self.ix.links_by_ns.get(netns, []) if lk.kind != "loopback"]
+        return any(lk.kind == "bridge" for lk in links) or len(links) >= 2
+
+    def uplink(self, netns: str) -> str | None:
+        """The link id of the namespace's IPv4 default route, if it has one."""
+        for r in self.ix.routes_by_ns.get(netns, []):
+            if r.is_default and r.family == "inet" and r.table == MAIN_TABLE and r.nexthops:
+                return r.nexthops[0].link
+        return None
+
+    def via_uplink(self, netns: str, address: str) -> bool:
+        uplink = self.uplink(netns)
+        if uplink is None or ":" in address:
+            return False
+        lk = route_lookup(self.ix.routes_by_ns.get(netns, []), self.ix.rules_by_ns.get(netns, []),
+                          "inet", "0.0.0.0", address)
+        hops = lk.route.nexthops if lk.route else ()
+        return bool(hops) and hops[0].link == uplink
+
+    def end(self, address: str, port: int | None, seen_in: str) -> FlowEnd:
+        netns = self.owner(address, seen_in)
+        outside = netns is None or (netns != seen_in and self.routes_between(seen_in)
+                                    and self.via_uplink(seen_in, address))
+        name = self.name(netns) if netns else address
+        return FlowEnd(address, port, netns, name, outside)
+
+
+def _nat(e: ConntrackEntry) -> tuple[str, ...]:
+    out = []
+    if e.dnat:
+        out.append(f"DNAT {_hp(e.orig.dst, e.orig.dport)} -> {_hp(e.reply.src, e.reply.sport)}")
+    if e.snat:
+        out.append(f"SNAT {_hp(e.orig.src, e.orig.sport)} -> {_hp(e.reply.dst, e.reply.dport)}")
+    return tuple(out)
+
+
+def _hp(address: str, port: int | None) -> str:
+    addr = f"[{address}]" if ":" in address else address
+    return addr if port is None else f"{addr}:{port}"
+
+
+def _speaker(host: _Host, sightings: list[tuple[str, ConntrackEntry]]
+             ) -> tuple[str, ConntrackEntry]:
+    """The sighting from a namespace that forwards the flow, else one from a container host,
+    else the first."""
+    def rank(item: tuple[str, ConntrackEntry]) -> tuple[int, int]:
+        netns, e = item
+        local = any(netns in host.owners.get(a, ()) for a in (e.orig.src, e.reply.src))
+        return (1 if local else 0, 0 if host.routes_between(netns) else 1)
+    return min(sightings, key=rank)
+
+
+def _classify(host: _Host, netns: str, e: ConntrackEntry, client: FlowEnd,
+              server: FlowEnd) -> tuple[str, str]:
+    here = host.name(netns)
+    if client.outside and server.outside:
+        return NORTH_SOUTH, f"passes through {here} between two ends beyond it"
+    if client.outside:
+        published = e.dnat and host.owner(e.orig.dst, netns) == netns
+        if published:
+            return NORTH_SOUTH, (f"arrives from {client.name} through the published port "
+                                 f"{_hp(e.orig.dst, e.orig.dport)} of {here}")
+        return NORTH_SOUTH, f"arrives from {client.name}, beyond {here}"
+    if server.outside:
+        how = "not on this host" if server.netns is None else f"reached through {here}'s uplink"
+        masq = f", source rewritten to {e.reply.dst}" if e.snat else ""
+        return NORTH_SOUTH, f"leaves the host: {server.address} is {how}{masq}"
+    return EAST_WEST, f"stays on this host: {client.name} -> {server.name}"
+
+
+def flows(snapshot: Snapshot) -> list[Flow]:
+    """Every flow conntrack knows of, merged across namespaces, largest first."""
+    host = _Host(snapshot)
+    parent: dict[tuple, tuple] = {}
+
+    def find(k: tuple) -> tuple:
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    sightings: list[tuple[str, ConntrackEntry]] = []
+    for table in snapshot.conntrack:
+        for e in table.entries:
+            if not _interesting(e):
+                continue
+            sightings.append((table.netns, e))
+            a, b = find(_key(e.proto, e.orig)), find(_key(e.proto, e.reply, reverse=True))
+            parent[a] = b
+    groups: dict[tuple, list[tuple[str, ConntrackEntry]]] = defaultdict(list)
+    for netns, e in sightings:
+        groups[find(_key(e.proto, e.orig))].append((netns, e))
+    out = [_flow(host, group) for group in groups.values()]
+    return sorted(out, key=lambda f: (-f.total_bytes, f.id))
+
+
+def _flow(host: _Host, group: list[tuple[str, ConntrackEntry]]) -> Flow:
+    netns, e = _speaker(host, group)
+    client = host.end(e.orig.src, e.orig.sport, netns)
+    server = host.end(e.reply.src, e.reply.sport, netns)
+    direction, why = _classify(host, netns, e, client, server)
+    counted = e if e.orig_bytes is not None else next(
+        (s for _, s in group if s.orig_bytes is not None), e)
+    tracked = (netns, *dict.fromkeys(n for n, _ in group if n != netns))
+    return Flow(id=e.id, proto=e.proto, state=e.state, client=client, server=server,
+                dialled=_hp(e.orig.dst, e.orig.dport), nat=_nat(e), direction=direction,
+                why=why, tracked_in=tracked,
+                to_server_packets=counted.orig_packets, to_server_bytes=counted.orig_bytes,
+                to_client_packets=counted.reply_packets, to_client_bytes=counted.reply_bytes)
+
+
+def flow_rows(snapshot: Snapshot, ns: str | None = None, top: int | None = None
+              ) -> list[FlowRow]:
+    """Flows per namespace on this host (each end that is here and not outside gets a row),
+    optionally only those of namespace id `ns`; the `top` flows by bytes. For the TUI."""
+    host = _Host(snapshot)
+    chosen = flows(snapshot)
+    if ns is not None:
+        chosen = [f for f in chosen if ns in (f.client.netns, f.server.netns)]
+    if top is not None:
+        chosen = chosen[:top]
+    rows = []
+    for f in chosen:
+        for role, me, peer in (("client", f.client, f.server), ("server", f.server, f.client)):
+            if me.netns is None or me.outside or (ns is not None and me.netns != ns):
+                continue
+            rows.append(FlowRow(me.netns, host.name(me.netns), role, peer, f))
+    return sorted(rows, key=lambda r: (r.name, -r.flow.total_bytes, r.flow.id))
+
+
+@dataclass(frozen=True)
+class FlowSource:
+    """Where a namespace's flow figures come from."""
+
+    netns: str
+    name: str
+    active: bool
+    accounting: bool
+    entries: int
+
+
+def sources(snapshot: Snapshot) -> list[FlowSource]:
+    """Each namespace's conntrack: running or not, accounting on or off."""
+    ix = SnapshotIndex(snapshot)
+    return sorted((FlowSource(t.netns, ix.ns_name(t.netns), t.active, t.accounting,
+                              len(t.entries)) for t in snapshot.conntrack),
+                  key=lambda s: (not s.active, s.name))
