@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "netscope.cli.conntrack_cmd",
     "netscope.cli.lab_cmd",
     "netscope.cli.netdex_cmd",
+    "netscope.cli.flows_cmd",
     "netscope.cli.diff_cmd",
     "netscope.cli.export_cmd",
 )
