@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from netscope.model import Snapshot
@@ -55,14 +57,19 @@ def _quoted(text: str) -> str:
 
 @dataclass
 class Redaction:
-    """The redacted snapshot and the mapping that produced it."""
+    """The redacted snapshot (`document` is its encoded form) and the mapping that made it."""
 
-    snapshot: Snapshot
+    document: dict[str, Any]
     addresses: AddressMap
     macs: MacMap
     words: dict[str, str] = field(default_factory=dict)
     comments: dict[str, str] = field(default_factory=dict)
     _words_re: re.Pattern | None = None
+
+    @cached_property
+    def snapshot(self) -> Snapshot:
+        """The redacted snapshot, decoded (and so checked) like a loaded file."""
+        return decode(Snapshot, self.document)
 
     def _token(self, m: re.Match) -> str:
         text = m.group(0)
@@ -84,28 +91,6 @@ class Redaction:
         if self._words_re is not None:
             text = self._words_re.sub(lambda m: self.words[m.group(0)], text)
         return _ADDRESS.sub(self._token, text)
-
-
-def _walk_strings(value: Any, fn) -> Any:
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, list):
-        return [_walk_strings(v, fn) for v in value]
-    if isinstance(value, dict):
-        return {fn(k): _walk_strings(v, fn) for k, v in value.items()}
-    return value
-
-
-def _all_strings(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, list):
-        for v in value:
-            _all_strings(v, out)
-    elif isinstance(value, dict):
-        out.extend(value)
-        for v in value.values():
-            _all_strings(v, out)
 
 
 def _redact_comments(data: dict) -> dict[str, str]:
@@ -189,29 +174,40 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
             words.setdefault(host_word, HOST_TOKEN)
     kept_header = {k: header[k] for k in _HEADER_KEPT}
 
-    strings: list[str] = []
-    _all_strings(data, strings)
-    originals = {m.group(0) for s in strings for m in _ADDRESS.finditer(s)}
+    # one pass over the whole document as JSON text: every string field, ids and keys
+    # included, goes through the same mapping
+    text = json.dumps(data)
+    originals = {m.group(0) for m in _ADDRESS.finditer(text)}
     networks = {t for t in originals if "/" in t and _is_address(t)}
     networks |= {f"{a['address']}/{a['prefixlen']}" for a in data.get("addresses", ())}
     macs = {t.split("/")[0].lower() for t in originals if _MAC.fullmatch(t.split("/")[0])}
     plain = {str(ipaddress.ip_interface(t).ip) for t in originals if _is_address(t)}
+    edges = {str(x) for n in networks for net in (ipaddress.ip_interface(n).network,)
+             for x in (net.network_address, net.broadcast_address)}
 
     best: tuple[int, Redaction] | None = None
     for attempt in range(_MAX_KEYS):
         attempt_key = key if attempt == 0 else hashlib.blake2b(key + bytes([attempt])).digest()
-        candidate = Redaction(snapshot, AddressMap(attempt_key, networks),
+        candidate = Redaction(data, AddressMap(attempt_key, networks),
                               MacMap(attempt_key, avoid=macs), words, comments,
                               _words_pattern(words))
         # an original address must not reappear, as itself or as another one's replacement
-        clashes = sum(candidate.addresses.address(a) in plain for a in plain
-                      if not candidate.addresses.is_kept(a))
+        # (network and broadcast addresses of a network that is a whole block cannot move)
+        clashes = 0
+        for a in plain:
+            new = candidate.addresses.address(a)
+            if new in plain and not candidate.addresses.is_kept(a) and (
+                    new != a or a not in edges):
+                clashes += 1
         if best is None or clashes < best[0]:
             best = (clashes, candidate)
         if not clashes:
             break
     redaction = best[1]
-    redacted = _walk_strings(data, redaction.rewrite)
-    redacted["header"].update(kept_header)
-    redaction.snapshot = decode(Snapshot, redacted)
+    if words:  # names as they are written inside JSON strings
+        in_json = {json.dumps(w)[1:-1]: json.dumps(t)[1:-1] for w, t in words.items()}
+        text = _words_pattern(in_json).sub(lambda m: in_json[m.group(0)], text)
+    document = json.loads(_ADDRESS.sub(redaction._token, text))
+    document["header"].update(kept_header)
+    redaction.document = document
     return redaction

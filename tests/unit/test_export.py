@@ -147,6 +147,12 @@ def test_cli_export(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("digraph netscope {")
     assert main(["export", str(src)]) == 2
     assert "--format" in capsys.readouterr().err
+    md, dot = tmp_path / "r.md", tmp_path / "r.gv"
+    assert main(["export", str(src), "-o", str(md), "-o", str(dot)]) == 0
+    assert md.read_text().startswith("# netscope report")
+    assert dot.read_text().startswith("digraph")
+    assert main(["export", str(src), "-f", "md", "-o", str(md), "-o", str(dot)]) == 2
+    capsys.readouterr()
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     assert main(["export", str(bad), "--format", "md"]) == 2
