@@ -281,6 +281,18 @@ def flow_rows(snapshot: Snapshot, ns: str | None = None, top: int | None = None
     return sorted(rows, key=lambda r: (r.name, -r.flow.total_bytes, r.flow.id))
 
 
+def neighbourhood(snapshot: Snapshot, ns: str) -> set[str]:
+    """`ns` and the namespaces joined to it by a veth pair or a macvlan parent: those whose
+    conntrack can see its flows (its container host)."""
+    ix = SnapshotIndex(snapshot)
+    out = {ns}
+    for link in ix.links_by_ns.get(ns, []):
+        other = link.peer.link if link.peer and link.peer.link else link.parent
+        if other in ix.links:
+            out.add(ix.links[other].netns)
+    return out
+
+
 @dataclass(frozen=True)
 class FlowSource:
     """Where a namespace's flow figures come from."""

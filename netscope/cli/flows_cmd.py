@@ -50,8 +50,10 @@ def add_parser(sub) -> None:
                    help=f"print JSON ({JSON_FORMAT}, v{JSON_VERSION}; `pydoc "
                         "netscope.cli.flows_cmd`)")
     p.add_argument("--enable-accounting", action="store_true",
-                   help="turn conntrack accounting on where it is off (a host change, "
-                        "journaled), count for --wait seconds, show, turn it back off")
+                   help="turn conntrack accounting on where conntrack runs and it is off (with "
+                        "--ns: only in that namespace and the ones joined to it by a veth, "
+                        "i.e. its container host); a host change, journaled; count for --wait "
+                        "seconds, show, turn it back off")
     p.add_argument("--wait", type=float, default=10.0, metavar="S",
                    help="with --enable-accounting: seconds to count new connections "
                         "(default 10; Ctrl-C stops early)")
@@ -101,10 +103,14 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
         raise UserError("--enable-accounting changes a sysctl: run netscope as root (sudo)")
     if not 0 < args.wait <= 3600:
         raise UserError(f"--wait {args.wait:g}: give seconds between 0 and 3600")
+    from netscope.analysis.flows import neighbourhood
+
     before = collect_live(quiet=True)
     names = {n.id: n for n in before.namespaces}
+    wanted = select_ns(before, args.ns)
+    near = neighbourhood(before, wanted) if wanted else set(names)
     off = [names[t.netns] for t in before.conntrack
-           if t.active and not t.accounting and t.netns in names]
+           if t.active and not t.accounting and t.netns in names and t.netns in near]
     journal = None
     with sigterm_interrupts():
         try:
@@ -117,6 +123,9 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
                     time.sleep(args.wait)
                 except KeyboardInterrupt:
                     _say("stopped waiting")
+            else:
+                _say("conntrack accounting is already on wherever it can count these flows: "
+                     "nothing to turn on")
             return collect_live(quiet=True), [n.name for n in off] if journal else []
         except accounting.AccountingError as e:
             raise UserError(str(e)) from None
