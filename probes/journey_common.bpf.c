@@ -207,10 +207,15 @@ static __always_inline int ns_select(u64 skb, struct ns_tuple *t, u8 *flags)
     struct ns_followed *fw = skb && ns_state(0) ? followed.lookup(&skb) : 0;
     if (fw && t->family) {
         int kind = ns_rewrite_kind(&fw->tuple, t);
-        if (kind == 2 && !dir) {
-            /* a stale entry: this skb address now holds an unrelated packet */
-            followed.delete(&skb);
-            return 0;
+        if (kind == 2) {
+            /* a stale entry: this skb address now holds another packet (the last one was
+             * freed where no tracepoint fires, as TCP does) */
+            if (!dir) {
+                followed.delete(&skb);
+                return 0;
+            }
+            __builtin_memcpy(&fw->tuple, t, sizeof(*t));
+            fw->dir = dir;
         }
         if (kind == 1) {
             *flags |= NS_F_REWRITTEN;

@@ -35,6 +35,11 @@ def add_parser(sub) -> None:
                         "CHANGES THE HOST while tracing: adds a table inet netscope_trace_<pid> "
                         "in each namespace with nf_tables rules on the expected path (all of "
                         "them without --src and --dst); removed on exit")
+    p.add_argument("--record", metavar="FILE",
+                   help="also write every event, rule verdict, the names they need and a "
+                        "snapshot of the namespaces involved to FILE (replayable without root)")
+    p.add_argument("--note", metavar="TEXT",
+                   help="with --record: how the traffic was made, stored in the header")
     p.add_argument("--json", action="store_true", help="print JSON at the end (docs/trace.md)")
     p.add_argument("--ebpf", action="store_true",
                    help="print the eBPF program and its flags instead of loading it")
@@ -111,8 +116,33 @@ def _trace(args):
         snapshot = places.index.snapshot
         targets = rule_targets(snapshot, expected_path(snapshot, flt.src, flt.dst, flt.proto,
                                                        flt.port))
-    return run_trace(flt, places, count=args.count, timeout=args.timeout, on_journey=show,
-                     on_attached=attached, rules=args.rules, rule_targets=targets)
+    from netscope.trace.session import RawCapture
+
+    capture = RawCapture() if args.record else None
+    result = run_trace(flt, places, count=args.count, timeout=args.timeout, on_journey=show,
+                       on_attached=attached, rules=args.rules, rule_targets=targets,
+                       capture=capture)
+    if capture is not None:
+        _record(args, places, capture)
+    return result
+
+
+def _record(args, places, capture) -> None:
+    from netscope.trace.kernel_names import KernelSymbols, drop_reason_names
+    from netscope.trace.recording import save_recording
+
+    parts = ["netscope trace"] + [f"--{k} {v}" for k, v in (
+        ("src", args.src), ("dst", args.dst), ("proto", args.proto), ("port", args.port),
+        ("count", args.count), ("timeout", args.timeout)) if v is not None]
+    parts += ["--rules"] if args.rules else []
+    note = "captured by `" + " ".join(parts) + "`" + (f"; {args.note}" if args.note else "")
+    try:
+        save_recording(args.record, note, places.index.snapshot, capture.events,
+                       capture.verdicts, drop_reason_names(), KernelSymbols.load())
+    except OSError as e:
+        raise UserError(f"cannot write {args.record}: {e.strerror}; choose another path") \
+            from None
+    print(f"netscope: recorded {len(capture.events)} events to {args.record}", file=sys.stderr)
 
 
 def render_journey(j) -> list[str]:

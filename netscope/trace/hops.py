@@ -8,7 +8,7 @@ consume. Names come from Places; drop reasons and kernel locations from the kern
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netscope.trace.events import PacketTuple, ProbeEvent
 from netscope.trace.journey import EventGroup
@@ -140,7 +140,12 @@ def build_hops(group: EventGroup, name: HopNamer) -> list[Hop]:
         bridge = _bridge_between(last_rx, e, places)
         if bridge:
             hops.append(Hop(ts, "bridge", ns, bridge[0], bridge[1], inferred=True, netns=nsi))
-        hops.append(_skb_hop(e, ts, ns, dev, nsi, ix, name, group))
+        hop = _skb_hop(e, ts, ns, dev, nsi, ix, name, group)
+        if hop.hook == "consume" and any(x.hook != "fib" for x in events[i + 1:]):
+            # freed while the journey goes on: the kernel carries on with a copy
+            # (__neigh_event_send: the packet waits for ARP/ND as a copy)
+            hop = replace(hop, detail=f"{hop.detail}: freed, a copy goes on")
+        hops.append(hop)
         if e.tuple:
             last_tuple = e.tuple
         if e.hook == "receive":
@@ -186,11 +191,13 @@ def _skb_hop(e: ProbeEvent, ts: float, ns: str, dev: str, nsi: int, ix: int,
     if e.hook == "xmit":
         verdict = _XMIT_RESULTS.get(e.result, f"rc {e.result}")
         return Hop(ts, "xmit", ns, dev, "", verdict=verdict, netns=nsi, ifindex=ix)
-    detail = ""
+    detail, verdict = "", None
     if e.hook == "receive":
         master = places.master(e.netns, e.ifindex)
         detail = f"port of {master}" if master else ""
-    return Hop(ts, e.hook, ns, dev, detail, netns=nsi, ifindex=ix)
+        if e.tuple and places.owns(e.netns, e.tuple.dst):
+            verdict = "arrived"  # its destination address lives in this namespace
+    return Hop(ts, e.hook, ns, dev, detail, verdict=verdict, netns=nsi, ifindex=ix)
 
 
 def _packet_keys(group: EventGroup) -> set[tuple]:
@@ -209,22 +216,40 @@ def rule_hop(v: RuleVerdict, name: HopNamer, ts_us: float) -> Hop:
                netns=v.netns, ifindex=v.oif or v.iif)
 
 
+def _chain_hook(places: Places, v: RuleVerdict) -> str | None:
+    """The netfilter hook of the verdict's chain (None for a user chain or an unknown one)."""
+    for table in getattr(places.index.snapshot, "tables", ()):
+        if table.netns == f"ns:{v.netns}" and table.name == v.table and \
+                table.family == v.family and table.backend != "iptables-legacy":
+            for chain in table.chains:
+                if chain.name == v.chain:
+                    return chain.hook
+    return None
+
+
 def add_rule_hops(hops: list[Hop], group: EventGroup, verdicts: list[RuleVerdict],
                   name: HopNamer) -> list[Hop]:
-    """Insert the netfilter verdicts that judged this packet: in each namespace, before the
-    packet leaves it, dies or is delivered there."""
+    """Insert the netfilter verdicts that judged this packet where they happened in each
+    namespace: prerouting right after the packet came in, the others before it leaves,
+    dies or is delivered there (for a bridged packet: after the bridge picked its port)."""
     keys = _packet_keys(group)
-    mine = [v for v in verdicts if v.packet_key() in keys]
-    out = list(hops)
-    for v in mine:
-        block = [i for i, h in enumerate(out) if h.netns == v.netns]
+    placed: list[tuple[float, int, Hop]] = [(i, 0, h) for i, h in enumerate(hops)]
+    last_hook: dict[int, str | None] = {}
+    for n, v in enumerate(v for v in verdicts if v.packet_key() in keys):
+        block = [i for i, h in enumerate(hops) if h.netns == v.netns]
         if not block:
             continue
-        # a bridged packet is judged after the bridge picked its port: after the bridge hop
-        at = next((i for i in block[1:] if out[i].hook in ("queue", "drop", "deliver",
-                                                            "consume")), block[-1] + 1)
-        out.insert(at, rule_hop(v, name, out[at - 1].ts_us if at else 0.0))
-    return out
+        hook = _chain_hook(name.places, v) or last_hook.get(v.netns)
+        last_hook[v.netns] = hook
+        if hook == "prerouting":
+            at = block[0] + 0.5
+        else:
+            at = next((i for i in block[1:] if hops[i].hook in ("queue", "drop", "deliver",
+                                                                 "consume")),
+                      block[-1] + 1) - 0.5
+        ts = hops[int(at)].ts_us if int(at) < len(hops) else hops[-1].ts_us
+        placed.append((at, n + 1, rule_hop(v, name, ts)))
+    return [h for _, _, h in sorted(placed, key=lambda x: (x[0], x[1]))]
 
 
 def outcome_of(hops: list[Hop]) -> tuple[str, str]:
@@ -235,14 +260,25 @@ def outcome_of(hops: list[Hop]) -> tuple[str, str]:
         rx = [x for x in hops if x.hook == "receive" and x.namespace == h.namespace]
         via = f" via {rx[-1].device}" if rx else ""
         return "delivered", f"delivered in {h.namespace}{via}"
+    # arrived where its destination lives, and sent on from nowhere after that (TCP frees
+    # delivered packets where no tracepoint fires, so there may be no deliver hop)
+    last_tx = max((i for i, h in enumerate(hops) if h.hook in ("queue", "xmit")), default=-1)
+    arrived = [i for i, h in enumerate(hops) if i > last_tx and h.verdict == "arrived"]
+    if arrived:
+        h = hops[arrived[-1]]
+        # a copy dropped elsewhere (a purged queue) does not undo the arrival
+        died_there = any(x.hook == "drop" and x.namespace == h.namespace
+                         for x in hops[arrived[-1]:])
+        if not died_there:
+            return "delivered", f"delivered in {h.namespace} via {h.device}"
     drops = [h for h in hops if h.hook == "drop"]
     if drops:
-        h = drops[0]
+        h = drops[-1]  # the packet's end; earlier ones may be copies
         idx = hops.index(h)
-        bridge = hops[idx - 1] if idx and hops[idx - 1].hook == "bridge" else None
-        if bridge is None and idx > 1 and hops[idx - 1].hook == "netfilter" and \
-                hops[idx - 2].hook == "bridge":
-            bridge = hops[idx - 2]
+        back = idx - 1
+        while back >= 0 and hops[back].hook == "netfilter":
+            back -= 1
+        bridge = hops[back] if back >= 0 and hops[back].hook == "bridge" else None
         at = f"bridge {bridge.device} ({bridge.detail})" if bridge else h.device
         rules = [x for x in hops[:idx] if x.hook == "netfilter" and x.verdict == "drop"
                  and x.namespace == h.namespace]

@@ -20,7 +20,8 @@ _ENDING_HOOKS = ("drop", "consume")
 
 def identity(t: PacketTuple) -> tuple:
     """What stays the same for one packet while it travels (NAT aside)."""
-    return (t.proto, t.src, t.dst, t.sport, t.dport, t.ip_id, t.seq, t.icmp_type)
+    return (t.proto, t.src, t.dst, t.sport, t.dport, t.ip_id, t.seq, t.icmp_type,
+            t.tcp_flags)
 
 
 @dataclass
@@ -55,7 +56,8 @@ def _lookup_matches(fib: ProbeEvent, t: PacketTuple) -> bool:
         return False
     if f.src not in ("0.0.0.0", t.src):
         return False
-    return t.proto not in (6, 17) or (f.sport, f.dport) in ((0, 0), (t.sport, t.dport))
+    # a connect() looks the route up before its source port is chosen
+    return t.proto not in (6, 17) or (f.sport in (0, t.sport) and f.dport in (0, t.dport))
 
 
 class JourneyBuilder:
@@ -65,6 +67,7 @@ class JourneyBuilder:
         self._groups: list[EventGroup] = []
         self._by_skb: dict[int, EventGroup] = {}
         self._recent_skb: dict[int, EventGroup] = {}  # also skbs that ended
+        self._skb_identity: dict[int, tuple] = {}  # the packet an skb address held last
         self._by_identity: dict[tuple, EventGroup] = {}
         self._pending_lookups: list[ProbeEvent] = []
         self._next_id = 1
@@ -114,6 +117,9 @@ class JourneyBuilder:
         self._expire_lookups(e.ts_ns)
         g = self._by_skb.get(e.skb)
         key = identity(e.tuple) if e.tuple else None
+        if g is not None and key is not None and not e.rewritten and \
+                self._skb_identity.get(e.skb, key) != key:
+            g = None  # the address was freed without a tracepoint and now holds another packet
         if g is None and key is not None:
             known = self._by_identity.get(key)
             if known is not None and e.ts_ns - known.last_ts <= _SAME_PACKET_NS:
@@ -127,6 +133,7 @@ class JourneyBuilder:
             g.flows.add(e.tuple.flow())
         if key is not None:
             self._by_identity[key] = g
+            self._skb_identity[e.skb] = key
         self._recent_skb[e.skb] = g
         if e.hook in _ENDING_HOOKS:
             self._by_skb.pop(e.skb, None)
@@ -159,6 +166,8 @@ class JourneyBuilder:
         self._by_skb = {k: g for k, g in self._by_skb.items() if g.id not in group_ids}
         self._recent_skb = {k: g for k, g in self._recent_skb.items()
                             if g.id not in group_ids}
+        self._skb_identity = {k: v for k, v in self._skb_identity.items()
+                              if k in self._recent_skb}
         self._by_identity = {k: g for k, g in self._by_identity.items()
                              if g.id not in group_ids}
 

@@ -106,6 +106,11 @@ class KernelSymbols:
         off = addr - self._addrs[i]
         return f"{self._names[i]}+{off:#x}" if off else self._names[i]
 
+    def symbol_at(self, addr: int) -> tuple[int, str] | None:
+        """(start address, name) of the function holding addr."""
+        i = bisect.bisect_right(self._addrs, addr) - 1
+        return (self._addrs[i], self._names[i]) if i >= 0 and addr else None
+
     def function(self, addr: int) -> str:
         """Just the function name (for grouping)."""
         return self.name(addr).split("+", 1)[0]

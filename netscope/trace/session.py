@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from netscope.trace.events import ProbeEvent
 from netscope.trace.hops import HopNamer, Journey, journey_of
 from netscope.trace.journey import JourneyBuilder
 from netscope.trace.kernel_names import KernelSymbols, drop_reason_names
@@ -32,12 +33,21 @@ class TraceResult:
     rule_tracing: tuple[int, ...] = ()  # netns inodes where nftrace tables were added
 
 
+@dataclass
+class RawCapture:
+    """Every probe event and rule verdict of a run, for `--record`."""
+
+    events: list[ProbeEvent] = field(default_factory=list)
+    verdicts: list[RuleVerdict] = field(default_factory=list)
+
+
 def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
               timeout: float | None = None,
               on_journey: Callable[[Journey], None] | None = None,
               on_attached: Callable[[float], None] | None = None,
               rules: bool = False,
-              rule_targets: dict[int, str] | None = None) -> TraceResult:
+              rule_targets: dict[int, str] | None = None,
+              capture: RawCapture | None = None) -> TraceResult:
     """Trace until `count` packets (not counting replies) completed, `timeout` passed, or
     Ctrl-C. `on_journey` gets each journey once it is complete; `on_attached` the attach
     time, once probes are live (callers start their test traffic there). `rules` adds
@@ -68,6 +78,8 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
                 n_events += len(events)
                 builder.add(events)
                 verdicts += listener.poll(0)
+                if capture is not None:
+                    capture.events += events
                 now = time.monotonic()
                 _settle(builder, namer, verdicts, shown, on_journey, time.monotonic_ns(),
                         final=False)
@@ -81,6 +93,9 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
         n_events += len(extra := tracer.drain())
         builder.add(extra)
         verdicts += listener.poll(0.05 if targets else 0)
+        if capture is not None:
+            capture.events += extra
+            capture.verdicts[:] = verdicts
         lost = tracer.counters()["lost"]
         attach_s = tracer.attach_seconds
     duration = time.monotonic() - started
@@ -103,6 +118,8 @@ def _settle(builder: JourneyBuilder, namer: HopNamer, verdicts: list[RuleVerdict
             continue
         if not final and now_ns - g.last_ts < _QUIET_NS:
             continue
+        if all(e.hook == "fib" for e in g.events) and any(e.result == 0 for e in g.events):
+            continue  # a route found for a packet that was never sent: nothing to show
         journey = journey_of(g, namer, verdicts)
         shown[g.id] = journey
         if on_journey:
