@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
+from netscope.model.labels import ns_order
 from netscope.tui.backends import NOT_YET, Backends
 from netscope.tui.changes import Change, diff_snapshots
 from netscope.tui.detail_tabs import selection_of
@@ -240,6 +241,12 @@ class NetscopeApp(App[None]):
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
         self._filter = message.text
+        visible = visible_namespaces(self._index, self._filter) if self._index else None
+        if visible:
+            # keep the selection among what is shown, so t and the details follow the filter
+            where = selection_of(self._index, self._selected).netns
+            if where not in visible:
+                self._selected = next(n for n in ns_order(self._index) if n in visible)
         self._show()
 
     # --- trace ------------------------------------------------------------------------

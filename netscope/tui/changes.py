@@ -83,17 +83,23 @@ def _address_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     return out
 
 
+def _worth_a_line(route) -> bool:
+    # the routes `netscope show` prints: not the local table, not kernel-made IPv6 ones
+    return route.table != 255 and (route.protocol != "kernel" or route.family == "inet")
+
+
 def _route_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     out = []
-    a, b = _by_id(old.snapshot.routes), _by_id(new.snapshot.routes)
+    a = {k: r for k, r in _by_id(old.snapshot.routes).items() if _worth_a_line(r)}
+    b = {k: r for k, r in _by_id(new.snapshot.routes).items() if _worth_a_line(r)}
     for rid in sorted(b.keys() - a.keys()):
         r = b[rid]
-        if r.netns in old.namespaces and r.table != 255:
+        if r.netns in old.namespaces:
             out.append(Change("route", f"{new.ns_name(r.netns)}: route {route_text(r, new)} added",
                               (r.netns,)))
     for rid in sorted(a.keys() - b.keys()):
         r = a[rid]
-        if r.netns in new.namespaces and r.table != 255:
+        if r.netns in new.namespaces:
             out.append(Change("route",
                               f"{new.ns_name(r.netns)}: route {route_text(r, old)} removed",
                               (r.netns,)))

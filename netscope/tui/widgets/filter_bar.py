@@ -11,7 +11,7 @@ class FilterBar(Input):
     """Hidden until `/`; every keystroke posts `Applied`; Escape clears and hides it."""
 
     DEFAULT_CSS = """
-    FilterBar { display: none; border: none; height: 1; padding: 0 1; }
+    FilterBar { display: none; }
     FilterBar.-shown { display: block; }
     """
     BINDINGS = [Binding("escape", "dismiss", "clear filter", show=False)]
@@ -24,7 +24,7 @@ class FilterBar(Input):
             self.text = text
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder="filter: name, container, device or address", **kwargs)
+        super().__init__(placeholder="filter: name, device, IP", **kwargs)
 
     def open(self) -> None:
         self.add_class("-shown")

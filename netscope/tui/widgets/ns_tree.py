@@ -98,6 +98,8 @@ class NamespaceTree(Tree[str]):
                 self._by_id[link.id] = child
         self._built = True
         target = self._by_id.get(cursor or "")
+        if target is None and cursor is not None and self.root.children:
+            target = self.root.children[0]  # what the cursor was on is filtered out
         if target is not None:
             self.call_after_refresh(self.move_cursor, target)
 
