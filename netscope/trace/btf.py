@@ -148,30 +148,31 @@ class Btf:
             return self.sizeof(elem) * nelems
         raise BtfError(f"BTF type {type_id} (kind {kind}) has no size")
 
-    def _member(self, type_id: int, name: str) -> tuple[int, int] | None:
-        """(bit offset, type id) of `name` in a struct, looking through anonymous members."""
+    def _member(self, type_id: int, name: str) -> tuple[int, int, int] | None:
+        """(bit offset, type id, bitfield size) of `name` in a struct, looking through
+        anonymous members."""
         for m in self.members(type_id):
             if m.name == name:
-                return m.bit_offset, m.type_id
+                return m.bit_offset, m.type_id, m.bitfield_size
         for m in self.members(type_id):
             inner = self.resolve(m.type_id)
             if not m.name and self._header(inner)[0] in (STRUCT, UNION):
                 found = self._member(inner, name)
                 if found:
-                    return m.bit_offset + found[0], found[1]
+                    return m.bit_offset + found[0], found[1], found[2]
         return None
 
     def field(self, struct_name: str, path: str) -> FieldInfo:
         """Offset and size of a dotted member path, e.g. field("net", "ns.inum")."""
         type_id = self.find(struct_name)
-        bits = 0
+        bits = bitfield = 0
         for part in path.split("."):
             found = self._member(type_id, part)
             if found is None:
                 raise BtfError(f"kernel struct {struct_name} has no member {path!r}")
             bits += found[0]
-            type_id = self.resolve(found[1])
-        if bits % 8:
+            type_id, bitfield = self.resolve(found[1]), found[2]
+        if bits % 8 or bitfield:
             raise BtfError(f"{struct_name}.{path} is a bitfield; probes cannot read it")
         return FieldInfo(bits // 8, self.sizeof(type_id))
 
