@@ -63,6 +63,7 @@ class NetscopeApp(App[None]):
         Binding("question_mark", "help", "help"),
         Binding("escape", "close_trace", "close trace", show=False),
         Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
     # (action, title, help) for the command palette
     COMMANDS_HELP = (
@@ -95,7 +96,8 @@ class NetscopeApp(App[None]):
     def __init__(self, snapshot: Snapshot | None = None, feed: LiveFeed | None = None, *,
                  read_only: str | None = None, backends: Backends | None = None,
                  clock: Callable[[], float] = time.time, save_dir: str = ".",
-                 source_note: str = "") -> None:
+                 source_note: str = "", initial_filter: str = "",
+                 greeting: str = "") -> None:
         super().__init__()
         self._snapshot, self._feed = snapshot, feed
         self._read_only = read_only
@@ -103,7 +105,8 @@ class NetscopeApp(App[None]):
         self._clock, self._save_dir, self._source_note = clock, save_dir, source_note
         self._index = SnapshotIndex(snapshot) if snapshot else None
         self._selected: str | None = None
-        self._filter = ""
+        self._filter = initial_filter
+        self._greeting = greeting
         self._journey: Journey | None = None
         self._hop = 0
         self._changed: frozenset[str] = frozenset()
@@ -126,6 +129,10 @@ class NetscopeApp(App[None]):
 
     def on_mount(self) -> None:
         log = self.query_one(EventLog)
+        if self._filter:
+            self.query_one(FilterBar).show_text(self._filter)
+        for line in self._greeting.splitlines():
+            log.add("notice", line)
         if self._snapshot is not None:
             self._show()
             log.add("notice", f"opened {self._source_note or 'snapshot'} captured "

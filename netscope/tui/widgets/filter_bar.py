@@ -30,6 +30,11 @@ class FilterBar(Input):
         self.add_class("-shown")
         self.focus()
 
+    def show_text(self, text: str) -> None:
+        """Show a filter set from outside (`netscope demo`), without taking the focus."""
+        self.value = text
+        self.add_class("-shown")
+
     def action_dismiss(self) -> None:
         self.value = ""
         self.remove_class("-shown")
