@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     "netscope.cli.check_cmd",
     "netscope.cli.conntrack_cmd",
     "netscope.cli.lab_cmd",
+    "netscope.cli.demo_cmd",
     "netscope.cli.netdex_cmd",
     "netscope.cli.flows_cmd",
     "netscope.cli.diff_cmd",
