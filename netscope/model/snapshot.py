@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netscope.model.dns import DnsNamespace
 from netscope.model.l2 import FdbEntry, Link
 from netscope.model.l3 import Address, Neighbour, Route, Rule
 from netscope.model.netfilter import ConntrackTable, NfTable
@@ -57,3 +58,5 @@ class Snapshot:
     # netfilter rulesets (iptables and nftables tables) and conntrack tables, per namespace
     tables: tuple[NfTable, ...] = ()
     conntrack: tuple[ConntrackTable, ...] = ()
+    # service discovery per namespace: resolv.conf/hosts its processes read, DNS sockets
+    dns: tuple[DnsNamespace, ...] = ()
