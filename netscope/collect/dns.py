@@ -1,0 +1,102 @@
+"""The DNS view of one namespace: the resolver configs its processes read, DNS sockets there.
+
+A namespace with processes: their /etc/resolv.conf and /etc/hosts, read through
+/proc/<pid>/root once per mount namespace and merged by contents. A named namespace with no
+process: /etc/netns/<name>/resolv.conf if it exists, else /etc/resolv.conf (what `ip netns
+exec` would give a process started there). Read-only, like every collector.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from netscope.collect.base import NsContext
+from netscope.host import dns as host_dns
+from netscope.model.dns import DnsNamespace, ResolverConfig
+
+RESOLV = "/etc/resolv.conf"
+HOSTS = "/etc/hosts"
+MAX_PIDS = 20
+
+
+def _read(root: str, path: str) -> tuple[bytes | None, str | None]:
+    try:
+        return host_dns.read_in_root(root, path), None
+    except OSError as e:
+        return None, e.strerror or str(e)
+
+
+def _config(netns: str, where: str, root: str, resolv_path: str, hosts_path: str,
+            pids: list[int], comms: list[str]) -> tuple[tuple, ResolverConfig]:
+    """Read resolv.conf and hosts under `root`; `where` prefixes the paths shown."""
+    resolv, error = _read(root, resolv_path)
+    hosts, _ = _read(root, hosts_path)
+    parsed = host_dns.parse_resolv_conf(resolv.decode(errors="replace")) if resolv else None
+    config = ResolverConfig(
+        id="", netns=netns, path=where + resolv_path, pids=tuple(pids[:MAX_PIDS]),
+        comms=tuple(comms[:MAX_PIDS]),
+        nameservers=parsed.nameservers if parsed else (),
+        search=parsed.search if parsed else (), ndots=parsed.ndots if parsed else None,
+        options=parsed.options if parsed else (),
+        hosts_path=where + hosts_path if hosts is not None else None,
+        hosts=host_dns.parse_hosts(hosts.decode(errors="replace")) if hosts else (),
+        error=f"{where}{resolv_path}: {error}" if error else None)
+    return (resolv, hosts, error), config
+
+
+def _netns_file(names: list[str], default: str) -> str:
+    """/etc/netns/<name>/<file> when it exists (ip netns exec mounts it over /etc/<file>)."""
+    base = os.path.basename(default)
+    return next((f"{host_dns.NETNS_ETC}/{n}/{base}" for n in names
+                 if os.path.exists(f"{host_dns.NETNS_ETC}/{n}/{base}")), default)
+
+
+class DnsCollector:
+    name = "dns"
+    field = "dns"
+
+    def __init__(self) -> None:
+        self.index = host_dns.CachedIndex(ttl=1.0)
+        # files of the host's own tree, read once per process index (hundreds of lab
+        # namespaces without processes all read the same /etc/resolv.conf)
+        self._shared: dict[tuple[str, str], tuple[tuple, ResolverConfig]] = {}
+        self._shared_for: host_dns.ProcessIndex | None = None
+
+    def can_run(self) -> str | None:
+        return None
+
+    def collect(self, ctx: NsContext) -> list[DnsNamespace]:
+        index = self.index.get()
+        groups = index.groups.get(ctx.inode, [])
+        found: dict[tuple, ResolverConfig] = {}
+
+        def add(key: tuple, config: ResolverConfig) -> None:
+            seen = found.get(key)
+            if seen is None:
+                found[key] = config
+                return
+            pids = (*seen.pids, *config.pids)[:MAX_PIDS]
+            comms = (*seen.comms, *config.comms)[:MAX_PIDS]
+            found[key] = dataclasses.replace(seen, pids=pids, comms=comms)
+
+        for group in groups:
+            root = f"/proc/{group.root_pid}/root"
+            key, config = _config(ctx.netns, root, root, RESOLV, HOSTS, group.pids,
+                                  group.comms)
+            add(key, config)
+        if not groups:
+            names = index.named.get(ctx.inode, [])
+            if self._shared_for is not index:
+                self._shared, self._shared_for = {}, index
+            paths = (_netns_file(names, RESOLV), _netns_file(names, HOSTS))
+            if paths not in self._shared:
+                self._shared[paths] = _config("", "", "/", *paths, [], [])
+            key, config = self._shared[paths]
+            add(key, dataclasses.replace(config, netns=ctx.netns))
+        resolvers = tuple(dataclasses.replace(c, id=f"resolv:{ctx.inode}/{i}")
+                          for i, c in enumerate(found.values()))
+        # sockets belong to processes: a namespace nobody runs in has none to list
+        listeners = tuple(host_dns.dns_listeners()) if groups else ()
+        return [DnsNamespace(id=f"dns:{ctx.inode}", netns=ctx.netns, resolvers=resolvers,
+                             listeners=listeners)]
