@@ -8,6 +8,8 @@ would look like "no connections" when the truth is "not tracked". So the collect
 
 from __future__ import annotations
 
+import struct
+
 from netscope.collect.base import NsContext
 from netscope.collect.netfilter import NetfilterCollector
 from netscope.host import conntrack, nfnl
@@ -75,7 +77,12 @@ class ConntrackCollector:
             return [ConntrackTable(id=ident, netns=ctx.netns, active=False, reason=reason,
                                    count=count)]
         limit, accounting = _sysctl("nf_conntrack_max"), _sysctl("nf_conntrack_acct") == 1
-        entries, truncated = conntrack.dump_entries(ctx.inode, self.cap)
+        try:
+            entries, truncated = conntrack.dump_entries(ctx.inode, self.cap)
+        except (KeyError, IndexError, ValueError, struct.error) as e:
+            # a message this parser does not understand: an error for this namespace only
+            raise conntrack.ConntrackUnreadable(
+                f"could not parse a conntrack entry: {type(e).__name__}: {e}") from None
         return [ConntrackTable(
             id=ident, netns=ctx.netns, active=True, count=max(count, len(entries)),
             max=limit, accounting=accounting, truncated=truncated, entries=tuple(entries))]

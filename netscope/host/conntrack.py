@@ -81,6 +81,10 @@ _COMMON = struct.Struct(">4xI4xI4xI8x4xI")
 _new = object.__new__
 
 
+class ConntrackUnreadable(OSError):
+    """The conntrack dump held something the parser could not read."""
+
+
 def _ntop(family: int, raw: bytes, cache: dict[bytes, str]) -> str:
     text = cache.get(raw)
     if text is None:
