@@ -5,6 +5,7 @@ from __future__ import annotations
 from netscope.collect.base import NamespaceCollector
 from netscope.collect.bridge import FdbCollector
 from netscope.collect.conntrack import ConntrackCollector
+from netscope.collect.dns import DnsCollector
 from netscope.collect.l3 import (
     AddressesCollector,
     NeighboursCollector,
@@ -27,4 +28,5 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     FdbCollector(),
     _NETFILTER,
     ConntrackCollector(rulesets=_NETFILTER),
+    DnsCollector(),
 )
