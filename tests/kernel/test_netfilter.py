@@ -9,6 +9,7 @@ import pytest
 from netscope.collect.netfilter import NetfilterCollector
 from netscope.graph.build import build_graph
 from netscope.graph.netfilter import add_netfilter
+from netscope.host import nfnl
 from netscope.snapshot import dumps, loads
 from tests.kernel.nf_lab import (
     CLIENT_IP,
@@ -130,23 +131,57 @@ def test_namespace_without_tables_starts_no_subprocess(spaces, monkeypatch):
     assert collect_in(empty, NetfilterCollector()) == []
 
 
-def test_native_table_with_an_iptables_name_is_read_with_nft(spaces):
+@pytest.mark.parametrize(("rule", "fields"), [
+    # a named set and an anonymous one: iptables-save shows "-p tcp -j ACCEPT", both lost
+    ("ip saddr @allowed tcp dport { 1, 2 } counter accept",
+     [("saddr", ("@allowed",)), ("proto", ("tcp",)), ("dport", ("1", "2"))]),
+    # native ct and fib expressions iptables-nft never writes
+    ("ct state established counter accept", [("ct_state", ("established",))]),
+    ("fib daddr type local tcp dport 22 accept",
+     [("daddr_type", ("local",)), ("proto", ("tcp",)), ("dport", ("22",))]),
+])
+def test_native_table_with_an_iptables_name_is_read_with_nft(spaces, rule, fields):
     ns = spaces.add("native")
+    named_set = (f" add set ip filter allowed {{ type ipv4_addr; elements = {{ {CLIENT_IP} }}; }};"
+                 if "@allowed" in rule else "")
     subprocess.run(
         ["ip", "netns", "exec", ns, "nft",
          "add table ip filter; add chain ip filter INPUT { type filter hook input priority 0; };"
-         f" add set ip filter allowed {{ type ipv4_addr; elements = {{ {CLIENT_IP} }}; }};"
-         " add rule ip filter INPUT ip saddr @allowed tcp dport { 1, 2 } counter accept"],
-        check=True)
-    # iptables-save would show this rule as "-p tcp -j ACCEPT": both conditions lost
+         f"{named_set} add rule ip filter INPUT {rule}"], check=True)
+    # the netlink look itself (not only iptables-save's own "incompatible") says so
+    assert collect_in(ns, _Look()).foreign == {("ip", "filter")}
+    (table,) = collect_in(ns, NetfilterCollector())
+    assert (table.family, table.name, table.backend) == ("ip", "filter", "nft")
+    (got,) = _chain(table, "INPUT").rules
+    assert [(m.field, m.values) for m in got.matches] == fields
+
+
+class _Look:
+    def collect(self, ctx):
+        with nfnl.nfnl_socket() as sock:
+            return nfnl.overview(sock)
+
+
+def test_iptables_tables_are_not_foreign(lab):
+    look = collect_in(lab.router, _Look())
+    assert look.foreign == set()
+    assert set(look.tables) == {("ip", "filter"), ("ip", "nat"), ("ip6", "filter"),
+                                ("inet", "nsnf_t")}
+
+
+def test_iptables_save_misreports_a_native_set_rule(spaces):
+    # why the test above matters: what iptables-save alone would have shown
+    ns = spaces.add("lossy")
+    subprocess.run(
+        ["ip", "netns", "exec", ns, "nft",
+         "add table ip filter; add chain ip filter INPUT { type filter hook input priority 0; };"
+         " add rule ip filter INPUT tcp dport { 1, 2 } counter accept"], check=True)
     lossy = subprocess.run(["ip", "netns", "exec", ns, "iptables-save"], capture_output=True,
                            text=True, check=True).stdout
     assert "-A INPUT -p tcp -j ACCEPT" in lossy
     (table,) = collect_in(ns, NetfilterCollector())
-    assert (table.family, table.name, table.backend) == ("ip", "filter", "nft")
-    rule = _chain(table, "INPUT").rules[0]
-    assert [(m.field, m.values) for m in rule.matches] == [
-        ("saddr", ("@allowed",)), ("proto", ("tcp",)), ("dport", ("1", "2"))]
+    assert table.backend == "nft"
+    assert _chain(table, "INPUT").rules[0].matches[-1].values == ("1", "2")
 
 
 def test_legacy_tables_are_read_too(spaces):
