@@ -28,7 +28,10 @@ class ResolverConfig:
     container's own file), `/etc/netns/<name>/resolv.conf` or `/etc/resolv.conf` for a named
     namespace with no process (what `ip netns exec` would show). Processes that see the same
     contents share one config; `pids`/`comms` name up to 20 of them (empty when none runs).
-    `error` says why a file could not be read (the fields are then empty).
+    `host_file` is True when the file read is the host's own /etc/resolv.conf (the one
+    netscope's namespace uses): a process elsewhere that reads it inherited the host's
+    configuration (`ip netns exec` without /etc/netns/<name>/resolv.conf) rather than being
+    given one. `error` says why a file could not be read (the fields are then empty).
     """
 
     id: str
@@ -42,6 +45,7 @@ class ResolverConfig:
     options: tuple[str, ...] = ()
     hosts_path: str | None = None
     hosts: tuple[HostsEntry, ...] = ()
+    host_file: bool = False
     error: str | None = None
 
 
