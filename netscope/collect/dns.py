@@ -20,18 +20,19 @@ HOSTS = "/etc/hosts"
 MAX_PIDS = 20
 
 
-def _read(root: str, path: str) -> tuple[bytes | None, str | None]:
+def _read(root: str, path: str) -> tuple[bytes | None, tuple | None, str | None]:
     try:
-        return host_dns.read_in_root(root, path), None
+        data, identity = host_dns.read_in_root(root, path)
     except OSError as e:
-        return None, e.strerror or str(e)
+        return None, None, e.strerror or str(e)
+    return data, identity, None
 
 
 def _config(netns: str, where: str, root: str, resolv_path: str, hosts_path: str,
             pids: list[int], comms: list[str]) -> tuple[tuple, ResolverConfig]:
     """Read resolv.conf and hosts under `root`; `where` prefixes the paths shown."""
-    resolv, error = _read(root, resolv_path)
-    hosts, _ = _read(root, hosts_path)
+    resolv, identity, error = _read(root, resolv_path)
+    hosts, _, _ = _read(root, hosts_path)
     parsed = host_dns.parse_resolv_conf(resolv.decode(errors="replace")) if resolv else None
     config = ResolverConfig(
         id="", netns=netns, path=where + resolv_path, pids=tuple(pids[:MAX_PIDS]),
@@ -41,8 +42,9 @@ def _config(netns: str, where: str, root: str, resolv_path: str, hosts_path: str
         options=parsed.options if parsed else (),
         hosts_path=where + hosts_path if hosts is not None else None,
         hosts=host_dns.parse_hosts(hosts.decode(errors="replace")) if hosts else (),
+        host_file=identity is not None and identity == host_dns.file_identity(RESOLV),
         error=f"{where}{resolv_path}: {error}" if error else None)
-    return (resolv, hosts, error), config
+    return (resolv, hosts, error, config.host_file), config
 
 
 def _netns_file(names: list[str], default: str) -> str:

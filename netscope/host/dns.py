@@ -116,9 +116,9 @@ class CachedIndex:
         return self.index
 
 
-def read_in_root(root: str, path: str) -> bytes:
-    """Read `path` as a process whose root is `root` would: absolute symlinks resolve inside
-    `root`. Raises OSError."""
+def resolve_in_root(root: str, path: str) -> str:
+    """`path` as a process whose root is `root` sees it, as a path under `root`: absolute
+    symlinks resolve inside `root`, never in ours. Raises OSError (ELOOP)."""
     todo = [p for p in path.split("/") if p]
     done: list[str] = []
     hops = 0
@@ -141,8 +141,24 @@ def read_in_root(root: str, path: str) -> bytes:
             todo = [p for p in target.split("/") if p] + todo
             continue
         done.append(part)
-    with open(os.path.join(root, *done), "rb") as f:
-        return f.read(MAX_FILE)
+    return os.path.join(root, *done)
+
+
+def read_in_root(root: str, path: str) -> tuple[bytes, tuple[int, int]]:
+    """The contents of `path` seen from `root` (see resolve_in_root), and the file's
+    (device, inode) to tell whether two processes read the very same file. Raises OSError."""
+    with open(resolve_in_root(root, path), "rb") as f:
+        st = os.fstat(f.fileno())
+        return f.read(MAX_FILE), (st.st_dev, st.st_ino)
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of `path` in netscope's own tree, None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 @dataclass(frozen=True)
