@@ -23,6 +23,18 @@ def run_doctor(snapshot: Snapshot, checks: tuple[Check, ...] = CHECKS) -> list[F
                 id=f"doctor_error@{check.id}", check="doctor_error", severity="warning",
                 title="a doctor check failed", summary=f"check {check.id} failed: {e!r}",
                 explain="This is a bug in netscope; the other checks ran normally."))
+    findings = _without_explained_symptoms(view, findings, {c.id for c in checks if c.symptom})
     order = {s: i for i, s in enumerate(SEVERITIES)}
     unique = {f.id: f for f in findings}
     return sorted(unique.values(), key=lambda f: (order.get(f.severity, 9), f.id))
+
+
+def _without_explained_symptoms(view: DoctorView, findings: list[Finding],
+                                symptom_checks: set[str]) -> list[Finding]:
+    """Drop symptom findings on a segment where a cause finding already points."""
+    touched: set[str] = set()
+    for f in findings:
+        if f.check not in symptom_checks:
+            for ev in f.evidence:
+                touched |= view.segments.get(ev, frozenset())
+    return [f for f in findings if f.check not in symptom_checks or f.subject not in touched]

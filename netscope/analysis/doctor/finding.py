@@ -39,6 +39,9 @@ class Check:
     title: str
     explain: str
     run: Callable[[Any], Iterable[Finding]]
+    # a symptom check (FAILED neighbours ...) stays quiet where a cause check already reports
+    # something on the same L2 segment: one fault, one finding
+    symptom: bool = False
 
     def finding(self, where: str, summary: str, evidence: Iterable[str] = (),
                 subject: str | None = None, repair: Iterable[dict] = (),

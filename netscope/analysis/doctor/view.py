@@ -34,6 +34,17 @@ class DoctorView(WalkContext):
             master = self.ix.links.get(link.master) if link.master else None
             if master is not None and master.kind == "bridge":
                 union(link.id, master.id)
+            if link.kind in ("macvlan", "macvtap", "ipvlan") and link.parent:
+                union(link.id, link.parent)  # they send on their parent's wire
+        # VXLAN devices of one VNI carry one Ethernet segment between hosts
+        by_vni: dict[tuple, str] = {}
+        for link in self.snapshot.links:
+            if link.kind == "vxlan" and link.details.get("vni") is not None:
+                key = (link.details.get("vni"), link.details.get("dstport"))
+                if key in by_vni:
+                    union(link.id, by_vni[key])
+                else:
+                    by_vni[key] = link.id
         groups: dict[str, set[str]] = defaultdict(set)
         for lid in parent:
             groups[find(lid)].add(lid)

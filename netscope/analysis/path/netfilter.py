@@ -39,6 +39,7 @@ class PacketContext:
     physdev_out: str | None = None
     local_addresses: frozenset[str] = frozenset()
     icmp_type: int | None = None
+    ct_status: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,14 @@ def _one_value(m: NfMatch, value: str, ctx: PacketContext) -> bool | None:
     if f == "port":
         return bool(_port_matches(value, ctx.sport) or _port_matches(value, ctx.dport))
     if f == "ct_state":
-        return value.lower() == ctx.ct_state
+        # iptables' --ctstate also knows the virtual states DNAT and SNAT
+        v = value.lower()
+        return v in ctx.ct_status if v in ("dnat", "snat") else v == ctx.ct_state
+    if f == "ct_status":
+        v = value.lower()
+        if v in ("dnat", "snat"):
+            return v in ctx.ct_status
+        return None
     if f == "ct_direction":
         return value.lower() == ("reply" if ctx.ct_state == "established" else "original")
     if f == "saddr_type":

@@ -28,6 +28,7 @@ class Packet:
     dport: int | None = None
     mark: int = 0
     ct_state: str = "new"  # "new" on the way there, "established" for the reply
+    ct_status: tuple[str, ...] = ()  # "dnat"/"snat" once NAT touched the connection
 
     def replace(self, **changes) -> Packet:
         return dataclasses.replace(self, **changes)

@@ -61,7 +61,8 @@ class Walker:
             icmp = 0 if pkt.ct_state == "established" else 8
         return nf.PacketContext(pkt.family, pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport,
                                 iif, oif, pkt.ct_state, pkt.mark, physdev_in, physdev_out,
-                                self.ctx.local_addresses.get(netns, frozenset()), icmp)
+                                self.ctx.local_addresses.get(netns, frozenset()), icmp,
+                                pkt.ct_status)
 
     def netfilter(self, pkt: Packet, netns: str, hook: str, iif: str | None, oif: str | None,
                   device: str | None, physdev: tuple[str | None, str | None] = (None, None)
@@ -109,6 +110,9 @@ class Walker:
                 pkt = pkt.replace(dst=addr or pkt.dst, dport=port or pkt.dport)
             else:
                 pkt = pkt.replace(src=addr or pkt.src, sport=port or pkt.sport)
+        status = "dnat" if kind in ("dnat", "redirect") else "snat"
+        if status not in pkt.ct_status:
+            pkt = pkt.replace(ct_status=(*pkt.ct_status, status))
         self.nat.append((netns, kind, before, pkt))
         self.hop(netns, device, "nat", f"{kind.upper()} {before.describe()} => {pkt.describe()}",
                  f"'{rule.text}' rewrites the packet ({kind}); conntrack remembers the mapping "
@@ -462,7 +466,8 @@ def _walk(ctx: WalkContext, pkt: Packet, netns: str, with_reply: bool,
     if with_reply and end == End.DELIVERED and end_ns is not None:
         seen_at_dst = _last_packet(w, pkt)
         back = Packet(pkt.family, seen_at_dst.dst, seen_at_dst.src, pkt.proto,
-                      seen_at_dst.dport, seen_at_dst.sport, 0, "established")
+                      seen_at_dst.dport, seen_at_dst.sport, 0, "established",
+                      seen_at_dst.ct_status)
         reply = _walk(ctx, back, end_ns, False, w)
     return PathResult(pkt, hops, end, reason, end_ns, reply)
 

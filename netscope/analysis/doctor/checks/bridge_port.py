@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 
 from netscope.analysis.doctor.finding import Check
 from netscope.analysis.doctor.view import DoctorView, op
+from netscope.model import Link
 
 
-def run(view: DoctorView):
+def detached_ports(view: DoctorView) -> Iterator[tuple[Link, Link, Link, str]]:
+    """(host veth, bridge, container eth0, subnet) for each container veth whose host end
+    should be a port of a bridge in its namespace (the container's address is in the bridge's
+    subnet) but is not."""
     bridges = [lk for lk in view.snapshot.links if lk.kind == "bridge"]
     for link in view.snapshot.links:
         if link.kind != "veth" or link.master:
@@ -16,26 +21,31 @@ def run(view: DoctorView):
         far = view.far_end(link)
         if far is None or far.netns == link.netns or view.container_like(far.netns) is None:
             continue
-        far_addrs = [a for a in view.snapshot.addresses if a.link == far.id and a.family ==
-                     "inet" and a.scope == "global"]
-        if view.ix.addresses_by_link.get(link.id):
+        if [a for a in view.ix.addresses_by_link.get(link.id, []) if a.scope == "global"]:
             continue  # a routed (not bridged) veth: it has its own address
-        for bridge in bridges:
-            if bridge.netns != link.netns:
-                continue
-            for ba in view.ix.addresses_by_link.get(bridge.id, []):
-                net = view.network(ba)
-                if any(ipaddress.ip_address(a.address) in net for a in far_addrs):
-                    yield CHECK.finding(
-                        view.where(link.netns, link.name),
-                        f"{link.name} leads to {view.ix.ns_name(far.netns)} "
-                        f"({far_addrs[0].address}, in {bridge.name}'s subnet {net}) but is not "
-                        f"a port of {bridge.name}",
-                        evidence=(link.id, bridge.id, far.id), subject=link.id,
-                        repair=[op("ip", view.ns_ref(link.netns),
-                                   args=["link", "set", link.name, "master", bridge.name],
-                                   undo=["link", "set", link.name, "nomaster"])])
-                    break
+        far_addrs = [a for a in view.ix.addresses_by_link.get(far.id, [])
+                     if a.family == "inet" and a.scope == "global"]
+        for bridge in (b for b in bridges if b.netns == link.netns):
+            nets = [view.network(ba) for ba in view.ix.addresses_by_link.get(bridge.id, [])]
+            hit = next((n for n in nets if any(ipaddress.ip_address(a.address) in n
+                                               for a in far_addrs)), None)
+            if hit is not None:
+                yield link, bridge, far, str(hit)
+                break
+
+
+def run(view: DoctorView):
+    for link, bridge, far, subnet in detached_ports(view):
+        address = next(a.address for a in view.ix.addresses_by_link[far.id]
+                       if a.family == "inet" and a.scope == "global")
+        yield CHECK.finding(
+            view.where(link.netns, link.name),
+            f"{link.name} leads to {view.ix.ns_name(far.netns)} ({address}, in "
+            f"{bridge.name}'s subnet {subnet}) but is not a port of {bridge.name}",
+            evidence=(link.id, bridge.id, far.id), subject=link.id,
+            repair=[op("ip", view.ns_ref(link.netns),
+                       args=["link", "set", link.name, "master", bridge.name],
+                       undo=["link", "set", link.name, "nomaster"])])
 
 
 CHECK = Check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from netscope.analysis.doctor.checks.bridge_port import detached_ports
 from netscope.analysis.doctor.finding import Check
 from netscope.analysis.doctor.view import DoctorView, op
 
@@ -46,6 +47,8 @@ def run_missing(view: DoctorView):
 
 
 def run_wrong_gateway(view: DoctorView):
+    # a container cut off from its bridge: veth_not_in_bridge names the cause
+    detached = {far.id for _, _, far, _ in detached_ports(view)}
     for route in view.snapshot.routes:
         if not (route.is_default and route.family == "inet" and route.table == 254):
             continue
@@ -53,7 +56,7 @@ def run_wrong_gateway(view: DoctorView):
             if not hop.gateway or hop.link not in view.ix.links:
                 continue
             link = view.ix.links[hop.link]
-            if not view.segment_is_visible(link.id):
+            if link.id in detached or not view.segment_is_visible(link.id):
                 continue  # a physical network: its hosts are outside what netscope sees
             onlink = any(ipaddress.ip_address(hop.gateway) in view.network(a)
                          for a in view.ix.addresses_by_link.get(link.id, []) if a.family ==

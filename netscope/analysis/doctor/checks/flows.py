@@ -49,6 +49,21 @@ def bridge_networks(view: DoctorView) -> Iterator[BridgeNet]:
                     break
 
 
+def bridge_members(view: DoctorView, netns: str) -> list[tuple[str, str]]:
+    """(container namespace, IPv4 address) of every container on a bridge in `netns`."""
+    out = []
+    for bridge in view.ix.links_by_ns.get(netns, []):
+        if bridge.kind != "bridge":
+            continue
+        for port in view.ix.ports_by_bridge.get(bridge.id, []):
+            far = view.far_end(port)
+            if far is None or view.container_like(far.netns) is None:
+                continue
+            out += [(far.netns, a.address) for a in view.ix.addresses_by_link.get(far.id, [])
+                    if a.family == "inet" and a.scope == "global"]
+    return out
+
+
 def walk_from(view: DoctorView, netns: str, src: str, dst: str, proto: str = "icmp",
               port: int | None = None) -> PathResult:
     pkt = Packet("inet", src, dst, proto, 40000 if port else None, port)

@@ -38,28 +38,34 @@ def _underlay_mtu(view: DoctorView, vx) -> int | None:
 
 
 def run_overlay(view: DoctorView):
-    for vx in view.snapshot.links:
+    """One finding per overlay segment (a VNI), naming every interface too big for it."""
+    done: set[frozenset[str]] = set()
+    for vx in sorted(view.snapshot.links, key=lambda lk: lk.id):
         if vx.kind != "vxlan":
             continue
-        underlay = _underlay_mtu(view, vx)
-        if underlay is None:
-            continue
-        limit = underlay - VXLAN_OVERHEAD
-        # everything bridged onto the overlay must fit too
         members = view.segments.get(vx.id, frozenset({vx.id}))
+        if members in done:
+            continue
+        done.add(members)
+        tunnels = [view.ix.links[m] for m in members if view.ix.links[m].kind == "vxlan"]
+        underlays = [u for u in (_underlay_mtu(view, t) for t in tunnels) if u is not None]
+        if not underlays:
+            continue
+        limit = min(underlays) - VXLAN_OVERHEAD
         too_big = sorted((view.ix.links[m] for m in members
                           if view.ix.links[m].mtu > limit and view.ix.links[m].kind != "bridge"),
                          key=lambda lk: lk.id)
-        for link in too_big:
-            yield OVERLAY_MTU.finding(
-                view.where(link.netns, link.name),
-                f"{view.ix.link_label(link.id)} sends {link.mtu}-byte packets into VXLAN "
-                f"{vx.details.get('vni')} ({view.ix.link_label(vx.id)}), which carries at most "
-                f"{limit} (underlay {underlay} - {VXLAN_OVERHEAD})",
-                evidence=(link.id, vx.id), subject=link.id,
-                repair=[op("ip", view.ns_ref(link.netns),
-                           args=["link", "set", link.name, "mtu", str(limit)],
-                           undo=["link", "set", link.name, "mtu", str(link.mtu)])])
+        if not too_big:
+            continue
+        names = ", ".join(view.ix.link_label(lk.id) for lk in too_big)
+        yield OVERLAY_MTU.finding(
+            f"vni{vx.details.get('vni')}",
+            f"VXLAN {vx.details.get('vni')} carries at most {limit}-byte packets (underlay "
+            f"{min(underlays)} - {VXLAN_OVERHEAD}), but {names} use MTU {too_big[0].mtu}",
+            evidence=tuple(lk.id for lk in (*tunnels, *too_big)), subject=vx.id,
+            repair=[op("ip", view.ns_ref(lk.netns), args=["link", "set", lk.name, "mtu",
+                                                          str(limit)],
+                       undo=["link", "set", lk.name, "mtu", str(lk.mtu)]) for lk in too_big])
 
 
 VETH_MTU = Check(

@@ -29,4 +29,4 @@ CHECK = Check(
             "IPv6). FAILED or INCOMPLETE means it asked and nobody answered: the host is down, "
             "on another segment, or the address is wrong. For a gateway, everything routed "
             "through it is lost.",
-    run=run)
+    run=run, symptom=True)

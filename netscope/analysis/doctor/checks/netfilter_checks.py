@@ -3,7 +3,12 @@ missing backend. Flow-based ones walk a container's packet and name the hop that
 
 from __future__ import annotations
 
-from netscope.analysis.doctor.checks.flows import blocking_hop, bridge_networks, walk_from
+from netscope.analysis.doctor.checks.flows import (
+    blocking_hop,
+    bridge_members,
+    bridge_networks,
+    walk_from,
+)
 from netscope.analysis.doctor.finding import Check
 from netscope.analysis.doctor.view import DoctorView, op
 from netscope.analysis.path import netfilter as nf
@@ -65,7 +70,7 @@ def run_forward_drop(view: DoctorView):
         ns_ref = view.ns_ref(net.bridge.netns)
         rules = [["-I", "FORWARD", "-i", net.bridge.name, "-j", "ACCEPT"],
                  ["-I", "FORWARD", "-o", net.bridge.name, "-m", "conntrack", "--ctstate",
-                  "RELATED,ESTABLISHED", "-j", "ACCEPT"]]
+                  "RELATED,ESTABLISHED,DNAT", "-j", "ACCEPT"]]
         yield FORWARD_POLICY_DROP.finding(
             view.where(net.bridge.netns, net.bridge.name),
             f"{view.ix.ns_name(net.container_ns)} ({net.container_ip}) -> {net.upstream}: "
@@ -76,32 +81,69 @@ def run_forward_drop(view: DoctorView):
                        undo=["-D", *rule[1:]]) for rule in rules])
 
 
+def _rule_port(rule) -> tuple[str, int | None]:
+    proto = next((m.values[0] for m in rule.matches if m.field == "proto" and m.values
+                  and not m.negated), "icmp")
+    port = next((m.values[0] for m in rule.matches if m.field == "dport" and m.values
+                 and not m.negated), None)
+    return proto, int(port) if port and port.isdigit() else None
+
+
+def _published(view: DoctorView, netns: str, address: str) -> list[int]:
+    """Ports of `netns` DNATed to `address` (published ports of that container)."""
+    ports = []
+    for t in view.tables:
+        for c in t.chains:
+            for r in c.rules:
+                if r.netns == netns and r.action == "dnat" and r.nat_to \
+                        and r.nat_to.split(":")[0] == address:
+                    ports += [int(v) for m in r.matches if m.field == "dport" for v in m.values
+                              if v.isdigit()]
+    return ports
+
+
+def _flows_hit_by(view: DoctorView, rule) -> list[str]:
+    """Walk the flows a DOCKER-USER rule is about; the ones it drops, described."""
+    proto, port = _rule_port(rule)
+    members = bridge_members(view, rule.netns)
+    wanted = [m.values[0].split("/")[0] for m in rule.matches if m.field == "daddr"
+              and m.values and m.values[0].endswith("/32") and not m.negated]
+    targets = [(ns, ip) for ns, ip in members if not wanted or ip in wanted]
+    nets = [n for n in bridge_networks(view) if n.bridge.netns == rule.netns]
+    upstream = next((n for n in nets if n.upstream), None)
+    hits = []
+    for dst_ns, dst in targets[:20]:
+        flows = [(ns, ip, dst, port) for ns, ip in members[:20] if ns != dst_ns]
+        if upstream is not None:
+            owner = [a for a in view.snapshot.addresses if a.address == upstream.upstream]
+            egress = view.source_address(rule.netns, upstream.egress, None, "inet")
+            for o in owner[:1]:
+                flows += [(o.netns, o.address, egress, p) for p in _published(view, rule.netns,
+                                                                            dst)]
+        for src_ns, src, to, dport in flows:
+            hop = blocking_hop(walk_from(view, src_ns, src, to, proto, dport))
+            if hop is not None and rule.id in hop.evidence:
+                hits.append(f"{view.ix.ns_name(src_ns)} -> {to}"
+                            + (f":{dport}" if dport else ""))
+    return hits
+
+
 def run_docker_user(view: DoctorView):
     chains = [c for t in view.tables for c in t.chains if c.name == "DOCKER-USER"]
-    drops = {r.id: r for c in chains for r in c.rules if r.action in ("drop", "reject")}
-    if not drops:
-        return
-    reported = set()
-    for net in bridge_networks(view):
-        targets = [net.upstream, net.gateway_ip] if net.upstream else [net.gateway_ip]
-        for dst in targets:
-            hop = blocking_hop(walk_from(view, net.container_ns, net.container_ip, dst))
-            rule_ids = [e for e in (hop.evidence if hop else ()) if e in drops]
-            for rid in rule_ids:
-                if rid in reported:
-                    continue
-                reported.add(rid)
-                rule = drops[rid]
-                spec = rule.text.split()
-                delete = ["-D", *spec[1:]] if spec and spec[0] == "-A" else None
-                yield DOCKER_USER_DROP.finding(
-                    view.where(rule.netns, f"DOCKER-USER/{rule.position}"),
-                    f"'{rule.text}' drops {view.ix.ns_name(net.container_ns)}'s traffic "
-                    f"({net.container_ip} -> {dst})",
-                    evidence=(rule.id, *(hop.evidence if hop else ())), subject=rule.id,
-                    repair=[op("iptables", view.ns_ref(rule.netns), table="filter",
-                               args=delete, undo=["-I", "DOCKER-USER", str(rule.position),
-                                                  *spec[2:]])] if delete else [])
+    for rule in (r for c in chains for r in c.rules if r.action in ("drop", "reject")):
+        hits = _flows_hit_by(view, rule)
+        if not hits:
+            continue
+        spec = rule.text.split()
+        delete = ["-D", *spec[1:]] if spec and spec[0] == "-A" else None
+        yield DOCKER_USER_DROP.finding(
+            view.where(rule.netns, f"DOCKER-USER/{rule.position}"),
+            f"'{rule.text}' drops {', '.join(hits[:4])}"
+            + (f" and {len(hits) - 4} more flows" if len(hits) > 4 else ""),
+            evidence=(rule.id,), subject=rule.id,
+            repair=[op("iptables", view.ns_ref(rule.netns), table="filter", args=delete,
+                       undo=["-I", "DOCKER-USER", str(rule.position), *spec[2:]])]
+            if delete else [])
 
 
 def run_dnat_backend(view: DoctorView):

@@ -14,16 +14,33 @@ def _strict(view: DoctorView, link) -> bool:
     return max((int(v) for v in values if v and v.isdigit()), default=0) == 1
 
 
-def run(view: DoctorView):
-    """For each strict interface, every address that routes *into* this namespace through it
-    (a neighbour on its segment, or a namespace whose route to us leaves towards it) must be
-    routed back through the same interface."""
-    for link in view.snapshot.links:
-        if link.kind == "loopback" or not _strict(view, link):
+def _senders(view: DoctorView, link) -> set[str]:
+    """Source addresses of packets that enter the namespace by `link`: for each neighbour
+    namespace on its segment, the source each of its routes out onto that segment picks
+    (the route's preferred source, else the address of the interface it leaves by)."""
+    segment = view.segments.get(link.id, frozenset({link.id}))
+    out = set()
+    for r in view.snapshot.routes:
+        if r.netns == link.netns or r.family != "inet" or r.type != "unicast":
             continue
-        senders = {a.address for a in view.segment_addresses(link.id)
-                   if a.netns != link.netns and a.family == "inet" and a.scope == "global"}
-        for src in sorted(senders):
+        for hop in r.nexthops:
+            if hop.link not in segment:
+                continue
+            if r.prefsrc:
+                out.add(r.prefsrc)
+            else:
+                out.update(a.address for a in view.ix.addresses_by_link.get(hop.link, [])
+                           if a.family == "inet" and a.scope == "global")
+    return out
+
+
+def run(view: DoctorView):
+    """For each strict interface that takes part in routing (not a bridge port), every source
+    that can arrive through it must be routed back through it."""
+    for link in view.snapshot.links:
+        if link.kind == "loopback" or link.master or not _strict(view, link):
+            continue
+        for src in sorted(_senders(view, link)):
             back = route_lookup(view.routes(link.netns), view.rules(link.netns), "inet",
                                 "0.0.0.0", src)
             if back.route is None or any(h.link == link.id for h in back.route.nexthops):
