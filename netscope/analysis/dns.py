@@ -214,9 +214,12 @@ def _routed_view(ctx: WalkContext, netns: str, nameserver: str,
     return NameserverView(nameserver, "routed", None, result.reason, path=result)
 
 
-def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None) -> list[DnsRow]:
-    """Every resolver of every namespace with where its nameservers' queries go. Pass the
-    caller's WalkContext (the doctor's view) to reuse its indexes. For the TUI's DNS tab."""
+def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None, idle: bool = True,
+             inherited: bool = True) -> list[DnsRow]:
+    """Every resolver of every namespace with where its nameservers' queries go; without
+    `idle` only those processes use, without `inherited` not those that are the host's own
+    file seen from another namespace. Pass the caller's WalkContext (the doctor's view) to
+    reuse its indexes. For the TUI's DNS tab: `dns_rows(snapshot, idle=False)`."""
     ctx = ctx or WalkContext(snapshot)
     # sockets belong to processes: a namespace where none runs has none, which is a fact
     listeners_of = {d.netns: d.listeners for d in snapshot.dns}
@@ -229,6 +232,8 @@ def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None) -> list[DnsRow]
         if view.netns not in ctx.ix.namespaces:
             continue
         for resolver in view.resolvers:
+            if (not idle and not resolver.pids) or (not inherited and resolver.host_file):
+                continue
             servers = []
             # no nameserver line (or no file): glibc asks 127.0.0.1
             for ns in resolver.nameservers or (GLIBC_DEFAULT,):

@@ -47,6 +47,17 @@ def _config(netns: str, where: str, root: str, resolv_path: str, hosts_path: str
     return (resolv, hosts, error, config.host_file), config
 
 
+def _read_group(netns: str, group: host_dns.ProcessGroup) -> tuple[tuple, ResolverConfig] | None:
+    """The group's files through the first of its processes still alive; None when all have
+    exited since the index was taken (a short-lived command is not a resolver user)."""
+    for pid in group.pids[:MAX_PIDS]:
+        root = f"/proc/{pid}/root"
+        key, config = _config(netns, root, root, RESOLV, HOSTS, group.pids, group.comms)
+        if config.error is None or os.path.exists(f"/proc/{pid}"):
+            return key, config
+    return None
+
+
 def _netns_file(names: list[str], default: str) -> str:
     """/etc/netns/<name>/<file> when it exists (ip netns exec mounts it over /etc/<file>)."""
     base = os.path.basename(default)
@@ -83,10 +94,9 @@ class DnsCollector:
             found[key] = dataclasses.replace(seen, pids=pids, comms=comms)
 
         for group in groups:
-            root = f"/proc/{group.root_pid}/root"
-            key, config = _config(ctx.netns, root, root, RESOLV, HOSTS, group.pids,
-                                  group.comms)
-            add(key, config)
+            read = _read_group(ctx.netns, group)
+            if read is not None:
+                add(*read)
         if not groups:
             names = index.named.get(ctx.inode, [])
             if self._shared_for is not index:

@@ -22,9 +22,10 @@ def _evidence(row: DnsRow, bad) -> list[str]:
 def run(view: DoctorView):
     if not view.collected("dns"):
         return
-    for row in dns_rows(view.snapshot, view):
+    # nothing resolves where no process runs; a file inherited from the host is the host's
+    for row in dns_rows(view.snapshot, view, idle=False, inherited=False):
         if not row.judged:
-            continue  # nothing resolves there, or it inherited the host's own file
+            continue
         bad = [v for v in row.nameservers if v.reachable is False]
         if not bad:
             continue
