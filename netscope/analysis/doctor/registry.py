@@ -6,6 +6,7 @@ from netscope.analysis.doctor.checks import (
     bridge_port,
     conntrack_checks,
     default_route,
+    dns,
     duplicate_ip,
     ip_forward,
     mtu,
@@ -38,4 +39,5 @@ CHECKS: tuple[Check, ...] = (
     conntrack_checks.INVALID_CHECK,
     stale_netns.CHECK,
     overlap.CHECK,
+    dns.CHECK,
 )
