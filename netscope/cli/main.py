@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "netscope.cli.demo_cmd",
     "netscope.cli.netdex_cmd",
     "netscope.cli.flows_cmd",
+    "netscope.cli.dns_cmd",
     "netscope.cli.diff_cmd",
     "netscope.cli.export_cmd",
 )
