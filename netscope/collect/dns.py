@@ -71,6 +71,8 @@ class DnsCollector:
 
     def __init__(self) -> None:
         self.index = host_dns.CachedIndex(ttl=1.0)
+        # the runner reads netscope's own namespace first: a new snapshot, a fresh index
+        self.home_inode = host_dns.self_netns_inode()
         # files of the host's own tree, read once per process index (hundreds of lab
         # namespaces without processes all read the same /etc/resolv.conf)
         self._shared: dict[tuple[str, str], tuple[tuple, ResolverConfig]] = {}
@@ -80,7 +82,7 @@ class DnsCollector:
         return None
 
     def collect(self, ctx: NsContext) -> list[DnsNamespace]:
-        index = self.index.get()
+        index = self.index.get(fresh=ctx.inode == self.home_inode)
         groups = index.groups.get(ctx.inode, [])
         found: dict[tuple, ResolverConfig] = {}
 

@@ -110,10 +110,16 @@ class CachedIndex:
         self.ttl = ttl
         self.index: ProcessIndex | None = None
 
-    def get(self) -> ProcessIndex:
-        if self.index is None or time.monotonic() - self.index.taken_at > self.ttl:
+    def get(self, fresh: bool = False) -> ProcessIndex:
+        """The index; re-read when `fresh` (a new snapshot starts) or older than the TTL."""
+        if fresh or self.index is None or time.monotonic() - self.index.taken_at > self.ttl:
             self.index = process_index()
         return self.index
+
+
+def self_netns_inode() -> int | None:
+    """The network namespace of this process's main thread (netscope's own, at start)."""
+    return _link_inode("/proc/self/ns/net")
 
 
 def resolve_in_root(root: str, path: str) -> str:
