@@ -166,7 +166,12 @@ class Walker:
         lk = self.lookup(pkt, netns, "lo")
         words, ev = self._route_words(lk)
         if lk.kind == "local":
+            before = pkt
             pkt = self.netfilter(pkt, netns, "output", None, "lo", "lo")
+            if pkt.dst != before.dst:  # DNAT in OUTPUT (a published port used locally)
+                lk = self.lookup(pkt, netns, "lo")
+                words, ev = self._route_words(lk)
+        if lk.kind == "local":
             self.stop(netns, "lo", End.DELIVERED, f"{pkt.dst} is local to this namespace", pkt,
                       "The destination is one of this namespace's own addresses: the packet "
                       "loops back to it.", ev)
@@ -179,7 +184,8 @@ class Walker:
         self.hop(netns, oif.name, "output-route", f"route {words}",
                  f"Route lookup picks {words}: the longest matching prefix wins.", pkt, ev)
         before = pkt
-        pkt = self.netfilter(pkt, netns, "output", None, oif.name, oif.name)
+        if "dnat" not in pkt.ct_status:  # already through OUTPUT's NAT above
+            pkt = self.netfilter(pkt, netns, "output", None, oif.name, oif.name)
         if pkt.dst != before.dst:  # DNAT on output: route again
             lk = self.lookup(pkt, netns, "lo")
             oif, gateway = self._nexthop(lk)
