@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--all", action="store_true", help="also show findings of severity info")
     p.add_argument("--explain", action="store_true",
                    help="print each finding's explanation of the mechanism too")
+    p.add_argument("--list-checks", action="store_true",
+                   help="list every check (id, severity, title) and exit")
     p.set_defaults(func=run)
 
 
@@ -35,6 +37,12 @@ def run(args) -> int:
     from netscope.analysis.doctor import run_doctor
     from netscope.snapshot.codec import encode
 
+    if args.list_checks:
+        from netscope.analysis.doctor import CHECKS
+
+        for c in CHECKS:
+            print(f"{c.id:<24} {c.severity:<8} {c.title}")
+        return 0
     snapshot = snapshot_from_args(args)
     findings = run_doctor(snapshot)
     shown = [f for f in findings if args.all or args.json or f.severity != "info"]
