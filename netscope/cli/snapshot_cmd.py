@@ -33,9 +33,9 @@ def run(args) -> int:
 
     snapshot = collect_live(note=args.note)
     if args.redact or args.redact_names:
-        from netscope.report.redact import redact
+        from netscope.cli.snapshot_redacted import write_redacted
 
-        snapshot = redact(snapshot, names=args.redact_names).snapshot
+        return write_redacted(snapshot, args.output, names=args.redact_names)
     if args.output and args.output != "-":
         try:
             save(snapshot, args.output)
