@@ -54,12 +54,18 @@ class DnsRow:
     containers: tuple[str, ...]
     resolver: ResolverConfig
     nameservers: tuple[NameserverView, ...]
+    home: bool = False       # the namespace netscope runs in (the host's)
+
+    @property
+    def inherited(self) -> bool:
+        """The host's own file, read from another namespace (`ip netns exec` without
+        /etc/netns/NAME/resolv.conf): the host's configuration, not this namespace's."""
+        return self.resolver.host_file and not self.home
 
     @property
     def judged(self) -> bool:
-        """Whether a doctor should judge it: processes use it, and it was given to them
-        rather than inherited from the host (`ip netns exec` without /etc/netns/NAME)."""
-        return bool(self.resolver.pids) and not self.resolver.host_file
+        """Whether a doctor should judge it: processes use it, and it is not inherited."""
+        return bool(self.resolver.pids) and not self.inherited
 
 
 def _is_loopback(address: str) -> bool:
@@ -122,6 +128,14 @@ def _answering(listeners: tuple[DnsListener, ...], proto: str, address: str, por
             and (s.address == address or s.address in wild)]
 
 
+def host_nameservers(snapshot: Snapshot) -> tuple[str, ...]:
+    """The nameservers most processes of netscope's own namespace use (dockerd's upstreams)."""
+    home = {ns.id for ns in snapshot.namespaces if ns.is_self}
+    mine = [r for d in snapshot.dns if d.netns in home for r in d.resolvers]
+    best = max(mine, key=lambda r: len(r.pids), default=None)
+    return best.nameservers if best else ()
+
+
 def _loopback_view(ctx: WalkContext, netns: str, nameserver: str,
                    listeners: tuple[DnsListener, ...]) -> NameserverView:
     name = ctx.ix.ns_name(netns)
@@ -136,10 +150,11 @@ def _loopback_view(ctx: WalkContext, netns: str, nameserver: str,
     shown_rules = tuple(f"{r.table}/{r.chain}: {r.text}" for r in rules)
     shown_sockets = tuple(f"{a.proto} {a.address}:{a.port}" for a in answers)
     if udp_ok:
+        upstream = ", ".join(host_nameservers(ctx.snapshot)) or "the host's nameservers"
         how = (f"Docker's embedded DNS: nat rules in {name} send port 53 to dockerd's "
                "sockets on 127.0.0.11, which answer container names and forward the rest "
-               "from the host's namespace" if kind == "docker-embedded" and rules else
-               f"answered inside {name} by a local socket")
+               f"from the host's namespace to {upstream}" if kind == "docker-embedded"
+               and rules else f"answered inside {name} by a local socket")
         return NameserverView(nameserver, kind, True, how, shown_rules, shown_sockets)
     if nameserver == RESOLVED_STUB:
         why = (f"127.0.0.53 is systemd-resolved's stub on the host: it listens only in the "
@@ -232,7 +247,9 @@ def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None, idle: bool = Tr
         if view.netns not in ctx.ix.namespaces:
             continue
         for resolver in view.resolvers:
-            if (not idle and not resolver.pids) or (not inherited and resolver.host_file):
+            home = ctx.ix.namespaces[view.netns].is_self
+            if (not idle and not resolver.pids) or (
+                    not inherited and resolver.host_file and not home):
                 continue
             servers = []
             # no nameserver line (or no file): glibc asks 127.0.0.1
@@ -246,6 +263,7 @@ def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None, idle: bool = Tr
                         servers.append(NameserverView(ns, "routed", None,
                                                       f"{ns} is not an IP address"))
             rows.append(DnsRow(view.netns, ctx.ix.ns_name(view.netns),
-                               tuple(containers.get(view.netns, ())), resolver, tuple(servers)))
+                               tuple(containers.get(view.netns, ())), resolver, tuple(servers),
+                               home))
     return sorted(rows, key=lambda r: (not ctx.ix.namespaces[r.netns].is_self, r.name,
                                        r.resolver.id))

@@ -9,7 +9,8 @@ nothing answers (127.0.0.53 copied from the host), or the static path walk to a 
 (--path prints its hops).
 
 --json prints {"format": "netscope-dns", "version": 1, "namespaces": [{"netns", "name",
-"containers", "resolver": (the snapshot's resolver fields, docs/snapshot.md), "judged",
+"containers", "resolver": (the snapshot's resolver fields, docs/snapshot.md), "home",
+"inherited", "judged",
 "nameservers": [{"nameserver", "kind", "reachable", "explain", "dnat", "listeners",
 "path_end", "path_reason"}]}]}; reachable is true, false or null (cannot say).
 """
@@ -74,7 +75,8 @@ def run(args) -> int:
 
 def _row_json(r) -> dict:
     return {"netns": r.netns, "name": r.name, "containers": list(r.containers),
-            "resolver": dataclasses.asdict(r.resolver), "judged": r.judged,
+            "resolver": dataclasses.asdict(r.resolver), "home": r.home,
+            "inherited": r.inherited, "judged": r.judged,
             "nameservers": [{
                 "nameserver": v.nameserver, "kind": v.kind, "reachable": v.reachable,
                 "explain": v.explain, "dnat": list(v.dnat), "listeners": list(v.listeners),
@@ -94,7 +96,7 @@ def _row_lines(r, with_path: bool) -> list[str]:
     more = f" +{len(res.pids) - 4}" if len(res.pids) > 4 else ""
     lines = [f"{title}", f"  {res.path}" + (f"  read by {seen}{more}" if seen else
                                              "  (no process runs here)")]
-    if res.host_file and res.pids:
+    if r.inherited and res.pids:
         lines.append("  the host's own resolv.conf (inherited, not given to this namespace)")
     if res.error:
         lines.append(f"  cannot read: {res.error}")
