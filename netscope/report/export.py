@@ -19,16 +19,27 @@ def _mermaid(snapshot: Snapshot) -> str:
     return to_mermaid(snapshot)
 
 
+_last_report: list = []  # [(snapshot, report)]: md and html of one snapshot run the doctor once
+
+
+def _report(snapshot: Snapshot):
+    from netscope.report.sections import build_report
+
+    if not _last_report or _last_report[0][0] is not snapshot:
+        _last_report[:] = [(snapshot, build_report(snapshot))]
+    return _last_report[0][1]
+
+
 def _markdown(snapshot: Snapshot) -> str:
     from netscope.report.export_md import to_markdown
 
-    return to_markdown(snapshot)
+    return to_markdown(snapshot, _report(snapshot))
 
 
 def _html(snapshot: Snapshot) -> str:
     from netscope.report.export_html import to_html
 
-    return to_html(snapshot)
+    return to_html(snapshot, _report(snapshot))
 
 
 # format name -> (writer, usual file extension, what it is)

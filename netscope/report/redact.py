@@ -16,6 +16,7 @@ ports, counters, kernel version, namespace inodes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -28,7 +29,6 @@ from typing import Any
 from netscope.model import Snapshot
 from netscope.model.snapshot import FORMAT_NAME, FORMAT_VERSION
 from netscope.report.addrmap import AddressMap, MacMap
-from netscope.snapshot.codec import encode
 from netscope.snapshot.io import loads
 
 HOST_TOKEN = "redacted-host"
@@ -117,6 +117,25 @@ class Redaction:
         if self._words_re is not None:
             text = self._words_re.sub(lambda m: self.words[m.group(0)], text)
         return self._rewrite_addresses(text)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _encode(obj: Any) -> Any:
+    """What `snapshot.codec.encode` returns, about 3x faster (field names cached per class,
+    scalars returned first): it runs on every object of a large snapshot."""
+    kind = type(obj)
+    if kind is str or kind is int or kind is bool or kind is float or obj is None:
+        return obj
+    if kind is tuple or kind is list:
+        return [_encode(v) for v in obj]
+    if kind is dict:
+        return {k: _encode(v) for k, v in obj.items()}
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return {name: _encode(getattr(obj, name)) for name in names}
 
 
 def _redact_comments(data: dict) -> dict[str, str]:
@@ -208,7 +227,7 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
     """The snapshot redacted (see the module docstring). `key` (random by default) decides
     the mapping: the same key maps the same input to the same token in every snapshot."""
     key = key if key is not None else os.urandom(32)
-    data = encode(snapshot)
+    data = _encode(snapshot)
     header = data["header"]
     hostname = header["hostname"]
     header.update(hostname=HOST_TOKEN, note=NOTE_TEXT, redacted=True)
@@ -227,8 +246,11 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
     # one pass over the whole document (header aside) as JSON text: every string field, ids
     # and keys included, goes through the same mapping
     body = _document_lines({k: v for k, v in data.items() if k != "header"})
-    if words:  # names as they are written inside JSON strings
-        in_json = {json.dumps(w)[1:-1]: json.dumps(t)[1:-1] for w, t in words.items()}
+    # names as they are written inside JSON strings; only those present (a substring test
+    # is far cheaper than the alternation's scan)
+    in_json = {json.dumps(w)[1:-1]: json.dumps(t)[1:-1] for w, t in words.items()}
+    in_json = {w: t for w, t in in_json.items() if w in body}
+    if in_json:
         body = _words_pattern(in_json).sub(lambda m: in_json[m.group(0)], body)
     networks = _networks(snapshot)
     macs = {link.mac.lower() for link in snapshot.links if link.mac}
@@ -280,13 +302,22 @@ def _networks(snapshot: Snapshot) -> set[str]:
 def _clashes(candidate: Redaction, networks: set[str]) -> int:
     """Original addresses that reappear, as themselves or as another one's replacement
     (network and broadcast addresses of a network that is a whole block cannot move)."""
-    plain = {str(ipaddress.ip_interface(t).ip) for t in candidate._memo
-             if not _MAC.fullmatch(t.split("/")[0]) and _is_address(t)}
-    edges = {str(x) for n in networks for net in (ipaddress.ip_interface(n).network,)
-             for x in (net.network_address, net.broadcast_address)}
+    plain = {t.split("/")[0] for t, new in candidate._memo.items()
+             if new != t and not _MAC.fullmatch(t.split("/")[0])}
     clashes = 0
     for a in plain:
         new = candidate.addresses.address(a)
-        if new in plain and not candidate.addresses.is_kept(a) and (new != a or a not in edges):
+        if new not in plain or candidate.addresses.is_kept(a):
+            continue
+        if new != a or not _is_network_edge(a, networks):
             clashes += 1
     return clashes
+
+
+def _is_network_edge(address: str, networks: set[str]) -> bool:
+    """Whether `address` is the network or broadcast address of one of `networks`."""
+    for text in networks:
+        net = ipaddress.ip_interface(text).network
+        if address in (str(net.network_address), str(net.broadcast_address)):
+            return True
+    return False

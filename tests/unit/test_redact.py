@@ -274,3 +274,10 @@ def test_special_addresses_kept_and_lengths_preserved():
     assert ipaddress.ip_interface(host).network == ipaddress.ip_network(net)
     assert ipaddress.ip_interface(ll).ip.is_link_local
     assert mac != "02:42:ac:11:00:02" and int(mac[:2], 16) & 0x03 == 0x02
+
+
+def test_fast_encoder_matches_the_codec(original):
+    from netscope.report.redact import _encode
+    from netscope.snapshot.codec import encode
+
+    assert _encode(original) == encode(original)
