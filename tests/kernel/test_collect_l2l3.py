@@ -13,6 +13,13 @@ from netscope.collect.runner import collect_snapshot
 from netscope.model.index import SnapshotIndex
 from tests.support.netns import add_bridge, attach_container, ip, sh
 
+AGEING = {"REACHABLE", "STALE", "DELAY", "PROBE"}
+
+
+def state_class(states) -> str:
+    """A live neighbour entry may age (REACHABLE -> STALE -> DELAY ...) between two reads."""
+    return "live" if set(states) <= AGEING else "/".join(states)
+
 
 def ip_json(ns: str, *args: str) -> list[dict]:
     return json.loads(ip("-j", *args, ns=ns).stdout or "[]")
@@ -134,12 +141,6 @@ def test_addresses_routes_rules_neighbours_match_ip_json(docker_like):
         theirs_rules = [(r["priority"], names.get(r["table"]) or int(r["table"]))
                         for r in ip_json(name, "-4", "rule")]
         assert ours_rules == theirs_rules, name
-
-        # a live entry may age (REACHABLE -> STALE -> DELAY ...) between the two reads
-        ageing = {"REACHABLE", "STALE", "DELAY", "PROBE"}
-
-        def state_class(states) -> str:
-            return "live" if set(states) <= ageing else "/".join(states)
 
         ours_n = {(n.address, state_class(n.state))
                   for n in index.neighbours_by_ns.get(ns.id, [])}
