@@ -19,6 +19,7 @@ INT, PTR, ARRAY, STRUCT, UNION, ENUM, FWD, TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
 VOLATILE, CONST, RESTRICT, FUNC, FUNC_PROTO, VAR, DATASEC = 9, 10, 11, 12, 13, 14, 15
 FLOAT, DECL_TAG, TYPE_TAG, ENUM64 = 16, 17, 18, 19
 _MODIFIERS = {TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG}
+_TYPE_HEAD = struct.Struct("<II")  # name_off, info
 # bytes that follow the 12-byte btf_type header: fixed part, and per-vlen item
 _EXTRA = {INT: (4, 0), ARRAY: (12, 0), STRUCT: (0, 12), UNION: (0, 12), ENUM: (0, 8),
           FUNC_PROTO: (0, 8), VAR: (4, 0), DATASEC: (0, 12), DECL_TAG: (4, 0), ENUM64: (0, 12)}
@@ -73,16 +74,23 @@ class Btf:
             raise BtfError(f"cannot read {path}: run netscope as root") from None
 
     def _index(self, pos: int, end: int) -> None:
-        blob, unpack = self._blob, struct.unpack_from
+        # the hot loop of attaching (126k types on 6.18): locals and a table, no lookups
+        blob, unpack = self._blob, _TYPE_HEAD.unpack_from
         offsets, by_name = self._offsets, self._by_name
-        wanted = {STRUCT, UNION, ENUM, ENUM64, TYPEDEF}
+        append = offsets.append
+        sizes = [(0, 0)] * 32
+        for kind, extra in _EXTRA.items():
+            sizes[kind] = extra
+        named = {STRUCT, UNION, ENUM, ENUM64, TYPEDEF}
+        type_id = 0
         while pos < end:
-            name_off, info = unpack("<II", blob, pos)
+            name_off, info = unpack(blob, pos)
             kind = (info >> 24) & 0x1F
-            offsets.append(pos)
-            if kind in wanted and name_off:
-                by_name.setdefault((kind, name_off), []).append(len(offsets) - 1)
-            fixed, per = _EXTRA.get(kind, (0, 0))
+            append(pos)
+            type_id += 1
+            if name_off and kind in named:
+                by_name.setdefault((kind, name_off), []).append(type_id)
+            fixed, per = sizes[kind]
             pos += 12 + fixed + per * (info & 0xFFFF)
 
     def _str(self, off: int) -> str:

@@ -58,10 +58,10 @@ class Program:
     """
 
     def __init__(self, files: list[str], settings: dict[str, int | str]) -> None:
+        started = time.perf_counter()  # attach time: from the BTF read to live probes
         require_ebpf()
         text = program_source(files)
         cflags = program_cflags(settings)
-        started = time.perf_counter()
         try:
             from bcc import BPF  # noqa: TID251 - the one place bcc is imported
         except ImportError as e:
