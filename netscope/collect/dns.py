@@ -58,11 +58,11 @@ def _read_group(netns: str, group: host_dns.ProcessGroup) -> tuple[tuple, Resolv
     return None
 
 
-def _netns_file(names: list[str], default: str) -> str:
+def _netns_file(index: host_dns.ProcessIndex, names: list[str], default: str) -> str:
     """/etc/netns/<name>/<file> when it exists (ip netns exec mounts it over /etc/<file>)."""
     base = os.path.basename(default)
     return next((f"{host_dns.NETNS_ETC}/{n}/{base}" for n in names
-                 if os.path.exists(f"{host_dns.NETNS_ETC}/{n}/{base}")), default)
+                 if base in index.netns_etc.get(n, ())), default)
 
 
 class DnsCollector:
@@ -103,7 +103,7 @@ class DnsCollector:
             names = index.named.get(ctx.inode, [])
             if self._shared_for is not index:
                 self._shared, self._shared_for = {}, index
-            paths = (_netns_file(names, RESOLV), _netns_file(names, HOSTS))
+            paths = (_netns_file(index, names, RESOLV), _netns_file(index, names, HOSTS))
             if paths not in self._shared:
                 self._shared[paths] = _config("", "", "/", *paths, [], [])
             key, config = self._shared[paths]

@@ -46,6 +46,8 @@ class ProcessIndex:
     groups: dict[int, list[ProcessGroup]]
     named: dict[int, list[str]]
     taken_at: float
+    # /etc/netns/<name>/ files `ip netns exec` mounts over /etc/<file>: name -> file names
+    netns_etc: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _link_inode(path: str) -> int | None:
@@ -99,7 +101,17 @@ def process_index() -> ProcessIndex:
             named[os.stat(os.path.join(NAMED_DIR, name)).st_ino].append(name)
         except OSError:
             continue
-    return ProcessIndex(dict(groups), dict(named), time.monotonic())
+    etc: dict[str, set[str]] = {}
+    try:
+        dirs = os.listdir(NETNS_ETC)
+    except OSError:
+        dirs = []
+    for name in dirs:
+        try:
+            etc[name] = set(os.listdir(os.path.join(NETNS_ETC, name)))
+        except OSError:
+            continue
+    return ProcessIndex(dict(groups), dict(named), time.monotonic(), etc)
 
 
 class CachedIndex:
