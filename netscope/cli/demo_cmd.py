@@ -44,7 +44,6 @@ def run(args) -> int:
     from netscope.actions.lab_plan import ns_name
     from netscope.actions.plan import PlanFailed
     from netscope.cli.tui_cmd import _need_terminal, live_feed
-    from netscope.tui.app import NetscopeApp
 
     _need_terminal()
     feed = live_feed()  # checks privileges before anything is created
@@ -56,8 +55,11 @@ def run(args) -> int:
         raise UserError(f"cannot bring up lab {LAB}: {e}") from None
     c1, c2 = ns_name(started.instance, "c1"), ns_name(started.instance, "c2")
     pinger = _pinger(c1, "10.217.0.3")
+    feed.prefetch()  # collecting while Textual loads
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        from netscope.tui.app import NetscopeApp
+
         app = NetscopeApp(
             feed=feed, initial_filter=ns_name(started.instance, ""),
             greeting=f"demo: lab {LAB} is up; {c1} pings {c2} every second.\n"

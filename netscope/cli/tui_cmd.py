@@ -31,10 +31,14 @@ def live_feed():
 
 
 def build_app(args, feed=None):
-    """The app for these arguments: offline on --snapshot FILE, else live (feed given or made)."""
+    """The app for these arguments: offline on --snapshot FILE, else live (feed given or made).
+    A live feed starts collecting before Textual is even imported (first screen sooner)."""
+    path = getattr(args, "tui_snapshot", None)
+    if not path:
+        feed = feed or live_feed()
+        feed.prefetch()
     from netscope.tui.app import NetscopeApp
 
-    path = getattr(args, "tui_snapshot", None)
     if path:
         from netscope.snapshot import SnapshotError, load
 
@@ -45,11 +49,15 @@ def build_app(args, feed=None):
         return NetscopeApp(snapshot, read_only=f"offline snapshot {os.path.basename(path)}",
                            source_note=path)
     read_only = "--read-only" if getattr(args, "tui_read_only", False) else None
-    return NetscopeApp(feed=feed or live_feed(), read_only=read_only)
+    return NetscopeApp(feed=feed, read_only=read_only)
 
 
 def run(args) -> int:
-    app = build_app(args)
-    _need_terminal()
+    if getattr(args, "tui_snapshot", None):
+        app = build_app(args)  # a bad file is reported before the terminal is checked
+        _need_terminal()
+    else:
+        _need_terminal()
+        app = build_app(args)
     app.run()
     return 0

@@ -6,11 +6,13 @@ at least MIN_INTERVAL_S apart, so a storm costs a few collections per second at 
 nothing changes the thread sleeps in poll(): no periodic re-collection.
 
 A whole-host collection is ~120 ms at 200 namespaces (BENCHMARKS.md), fast enough to redo on
-each change inside the 500 ms budget, so changes are not merged piecemeal.
+each change inside the 500 ms budget, so changes are not merged piecemeal. On a host whose
+namespaces churn without pause, collections are spaced by twice their own duration.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +22,9 @@ from netscope.model import Snapshot
 
 COALESCE_S = 0.03
 MIN_INTERVAL_S = 0.25
+# collections are at least this many times their own duration apart, so that a host whose
+# namespaces churn all the time (CI, other tools) costs at most about a third of a core
+BUSY_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class LiveFeed:
         self._watcher: NetworkWatcher | None = None
         self._stopped = False
         self.paused = False
+        self._early: threading.Thread | None = None
+        self._first: Update | None = None
+        self._first_error: BaseException | None = None
+        self._last_collect_s = 0.0
 
     def stop(self) -> None:
         """Make follow() return soon; safe from any thread."""
@@ -57,18 +66,44 @@ class LiveFeed:
     def _take(self, changes: HostChanges | None, publish: Callable[[Update], None]) -> None:
         started = time.perf_counter()
         snapshot = self._collect()
-        publish(Update(snapshot, changes, (time.perf_counter() - started) * 1000))
+        self._last_collect_s = time.perf_counter() - started
+        publish(Update(snapshot, changes, self._last_collect_s * 1000))
         # namespaces only a process holds show up in a collection, not in a directory
         if self._watcher is not None and {
                 ns.inode for ns in snapshot.namespaces} != self._watcher.watched:
             self._watcher.sync()
 
+    def prefetch(self) -> None:
+        """Subscribe and take the first snapshot now, in a thread, while the UI starts."""
+        self._early = threading.Thread(target=self._subscribe_and_collect, daemon=True,
+                                       name="netscope-first-collection")
+        self._early.start()
+
+    def _subscribe_and_collect(self) -> None:
+        try:
+            watcher = self._watcher_factory()
+            self._watcher = watcher
+            watcher.sync()  # subscribed before reading: no change falls in between
+            self._take(None, self._keep_first)
+        except BaseException as e:  # re-raised in follow(), in the worker
+            self._first_error = e
+
+    def _keep_first(self, update: Update) -> None:
+        self._first = update
+
     def follow(self, publish: Callable[[Update], None]) -> None:
         """Publish a first snapshot, then one per change, until stop()."""
-        with self._watcher_factory() as watcher:
-            self._watcher = watcher
-            watcher.sync()
-            self._take(None, publish)
+        if self._early is None:
+            self._subscribe_and_collect()
+        else:
+            self._early.join()
+        if self._first_error is not None:
+            if self._watcher is not None:
+                self._watcher.close()
+            raise self._first_error
+        watcher = self._watcher
+        try:
+            publish(self._first)
             last = time.monotonic()
             pending = HostChanges()
             while not self._stopped:
@@ -78,14 +113,17 @@ class LiveFeed:
                     break
                 if self.paused or not pending:
                     continue
-                time.sleep(max(COALESCE_S, MIN_INTERVAL_S - (time.monotonic() - last)))
+                gap = max(MIN_INTERVAL_S, BUSY_FACTOR * self._last_collect_s)
+                time.sleep(max(COALESCE_S, gap - (time.monotonic() - last)))
                 _merge(pending, watcher.wait(0))
                 if pending.namespaces_changed or pending.overflow:
                     watcher.sync()
                 self._take(pending, publish)
                 last = time.monotonic()
                 pending = HostChanges()
-        self._watcher = None
+        finally:
+            self._watcher = None
+            watcher.close()
 
 
 def _merge(into: HostChanges, more: HostChanges) -> None:

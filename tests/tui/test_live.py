@@ -44,6 +44,9 @@ class ScriptedWatcher:
     def __exit__(self, *exc):
         pass
 
+    def close(self) -> None:
+        pass
+
     def sync(self) -> set[int]:
         self.syncs += 1
         return set()
