@@ -1,5 +1,5 @@
-"""`netscope export FILE --format dot|mermaid|md|html [-o OUT]`: a snapshot as a picture or
-a report to attach to a bug."""
+"""`netscope export FILE --format dot|mermaid|md|html|pcapng [-o OUT]`: a snapshot as a
+picture or a report to attach to a bug; a trace recording as a pcapng capture."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ formats:
   mermaid  Mermaid flowchart of the topology, to paste into a GitHub/GitLab issue
   md       Markdown report: summary, doctor findings, topology (Mermaid), per-namespace tables
   html     one self-contained HTML page (no network access needed to view it)
+  pcapng   from a trace recording (`netscope trace --record FILE`): every hop of every traced
+           packet, its namespace/device/hook/verdict as the packet comment (tshark, Wireshark)
 Redact first for a public report: `netscope snapshot --redact -o host.json`.
 """
 
@@ -28,7 +30,7 @@ def add_parser(sub) -> None:
                     "(Markdown, HTML) with the doctor's findings and per-namespace tables.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("snapshot", metavar="FILE", help="a snapshot written by `netscope snapshot`")
-    p.add_argument("--format", "-f", choices=tuple(FORMATS),
+    p.add_argument("--format", "-f", choices=(*FORMATS, "pcapng"),
                    help="output format (default: from the extension of -o)")
     p.add_argument("-o", "--output", metavar="OUT", action="append",
                    help="file to write (default: standard output); repeat it to write several "
@@ -48,17 +50,21 @@ def _formats(args) -> list[tuple[str | None, str]]:
     for out in outputs:
         fmt = args.format or (format_for_path(out) if out else None)
         if fmt is None:
-            raise UserError("which format? add --format dot|mermaid|md|html "
-                            "(or give -o a .dot, .mmd, .md or .html file name)")
+            raise UserError("which format? add --format dot|mermaid|md|html|pcapng "
+                            "(or give -o a .dot, .mmd, .md, .html or .pcapng file name)")
         pairs.append((out, fmt))
     return pairs
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, content: str | bytes) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        if isinstance(content, bytes):
+            with open(tmp, "wb") as f:
+                f.write(content)
+        else:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(content)
         os.replace(tmp, path)
     except OSError as e:
         if os.path.exists(tmp):
@@ -67,11 +73,48 @@ def _write(path: str, text: str) -> None:
                         "with -o") from None
 
 
+def _pcapng(args, out: str | None) -> int:
+    import datetime
+    import json
+
+    from netscope.report.pcapng import journeys_pcapng, recording_journeys
+    from netscope.trace.recording import load_recording
+
+    try:
+        recording = load_recording(args.snapshot)
+        with open(args.snapshot, encoding="utf-8") as f:
+            captured = json.load(f)["header"].get("captured_at")
+    except FileNotFoundError:
+        raise UserError(f"{args.snapshot}: no such file; record one with "
+                        "`netscope trace ... --record FILE`") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{args.snapshot} is not a trace recording ({e}); record one with "
+                        "`netscope trace ... --record FILE`") from None
+    journeys = recording_journeys(recording)
+    offset = 0
+    if captured and recording.events:  # the recording ends about when it was saved
+        wall = datetime.datetime.fromisoformat(captured).timestamp()
+        offset = int(wall * 1e9) - max(e.ts_ns for e in recording.events)
+    data = journeys_pcapng(journeys, offset)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    _write(out, data)
+    print(f"netscope: wrote {out} (pcapng, {len(journeys)} journeys, "
+          f"{sum(len(j.hops) for j in journeys)} hops)", file=sys.stderr)
+    return 0
+
+
 def run(args) -> int:
     from netscope.report.export import export
     from netscope.snapshot import SnapshotError, load
 
     pairs = _formats(args)
+    if any(fmt == "pcapng" for _out, fmt in pairs):
+        if len(pairs) > 1:
+            raise UserError("pcapng comes from a trace recording, the other formats from a "
+                            "snapshot: export them in separate commands")
+        return _pcapng(args, pairs[0][0])
     try:
         snapshot = load(args.snapshot)
     except SnapshotError as e:

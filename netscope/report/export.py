@@ -58,6 +58,8 @@ def export(snapshot: Snapshot, fmt: str) -> str:
 
 def format_for_path(path: str) -> str | None:
     """The format a file name's extension implies, if any (".html" -> "html")."""
+    if path.endswith((".pcapng", ".pcap")):
+        return "pcapng"  # from a trace recording, not a snapshot: see netscope.report.pcapng
     for name, (_fn, ext, _what) in FORMATS.items():
         if path.endswith(ext) or (name == "md" and path.endswith(".markdown")) or (
                 name == "html" and path.endswith(".htm")) or (
