@@ -4,7 +4,7 @@
  * or a tuple learnt from a NAT rewrite, or when its skb is already followed. A followed skb
  * whose tuple changed was rewritten (DNAT/SNAT): the new tuple and its reverse are learnt, so
  * the rewritten packet and its replies stay followed.
- * -D flags: OFF_* (offsets.py), FOLLOW_MAX, LEARN_MAX, RINGBUF_PAGES,
+ * -D flags: OFF_* (offsets.py), FOLLOW_MAX, LEARN_MAX, SOCK_MAX, RINGBUF_PAGES,
  *   FILTER_SRC4 / FILTER_DST4 (IPv4 as loaded from the packet), FILTER_PROTO, FILTER_PORT.
  */
 #include "netscope_events.h"
@@ -47,9 +47,12 @@ BPF_PERCPU_ARRAY(counters, u64, NS_CNT_SLOTS);
 BPF_TABLE("lru_hash", u64, struct ns_followed, followed, FOLLOW_MAX);
 BPF_HASH(learnt, struct ns_flow, u8, LEARN_MAX);
 BPF_PERCPU_ARRAY(last_rx, struct ns_last_rx, 1);
-/* [0]: some skb was ever followed, [1]: some tuple was ever learnt. While both are 0 the
- * maps are empty, and a packet the filter rejects costs no map lookup at all */
-BPF_ARRAY(state, u32, 2);
+/* local TCP sockets whose own addresses match the filter (journey_sock.bpf.c) -> direction */
+BPF_HASH(socks, u64, u8, SOCK_MAX);
+/* [0]: some skb was ever followed, [1]: some tuple was ever learnt, [2]: some socket is
+ * followed. While all are 0 the maps are empty, and a packet the filter rejects costs no
+ * map lookup at all */
+BPF_ARRAY(state, u32, 3);
 
 static __always_inline u32 ns_state(u32 slot)
 {
@@ -137,7 +140,7 @@ static __always_inline int ns_prefilter(struct ns_tuple *t)
 #endif
     }
 #endif
-    return fwd || rev || ns_state(0) || ns_state(1);
+    return fwd || rev || ns_state(0) || ns_state(1) || ns_state(2);
 }
 
 static __always_inline void ns_flow_of(struct ns_tuple *t, struct ns_flow *f, int reverse)
@@ -202,6 +205,16 @@ static __always_inline int ns_select(u64 skb, struct ns_tuple *t, u8 *flags)
             u8 *learnt_dir = learnt.lookup(&f);
             if (learnt_dir)
                 dir = *learnt_dir;
+        }
+    }
+    if (!dir && skb && t->family && ns_state(2)) {
+        /* sent by a followed socket: nat OUTPUT rewrote it before any hook saw it */
+        u64 sk = ns_ptr(skb, OFF_SKB_SK);
+        u8 *sock_dir = sk ? socks.lookup(&sk) : 0;
+        if (sock_dir) {
+            dir = *sock_dir;
+            *flags |= NS_F_REWRITTEN;
+            ns_learn(t, dir);
         }
     }
     struct ns_followed *fw = skb && ns_state(0) ? followed.lookup(&skb) : 0;

@@ -13,6 +13,7 @@
 #define NS_HOOK_DROP    4   /* skb:kfree_skb: freed as a drop (reason, location) */
 #define NS_HOOK_CONSUME 5   /* skb:consume_skb: freed after normal use (delivered, replied) */
 #define NS_HOOK_FIB     6   /* fib:fib_table_lookup: one routing table looked up */
+#define NS_HOOK_CONNECT 7   /* sock:inet_sock_set_state to SYN_SENT: a local TCP connect() */
 
 /* event flags */
 #define NS_F_REPLY     0x01 /* the packet runs from the filter's destination to its source */

@@ -73,10 +73,9 @@ def run(args) -> int:
     try:
         if args.ebpf:
             from netscope.trace.loader import render
-            from netscope.trace.tracer import trace_settings
+            from netscope.trace.tracer import JOURNEY_FILES, trace_settings
 
-            print(render(["journey_common.bpf.c", "journey_skb.bpf.c", "journey_fib.bpf.c"],
-                         trace_settings(trace_filter(args))))
+            print(render(JOURNEY_FILES, trace_settings(trace_filter(args))))
             return 0
         result = _trace(args)
     except ProbeError as e:

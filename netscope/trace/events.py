@@ -12,7 +12,8 @@ import ipaddress
 import struct
 from typing import NamedTuple
 
-HOOKS = {1: "receive", 2: "queue", 3: "xmit", 4: "drop", 5: "consume", 6: "fib"}
+HOOKS = {1: "receive", 2: "queue", 3: "xmit", 4: "drop", 5: "consume", 6: "fib",
+         7: "connect"}
 F_REPLY, F_TUPLE, F_FOLLOWED, F_REWRITTEN, F_TASK_NS, F_IN_RX = 1, 2, 4, 8, 0x10, 0x20
 PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}

@@ -72,9 +72,10 @@ class HopNamer:
 
 
 def nat_change(old: PacketTuple, new: PacketTuple) -> str:
-    """e.g. "dst 172.17.0.1:8080 -> 10.0.0.2:80" (both ends when both changed)."""
+    """e.g. "dst 172.17.0.1:8080 -> 10.0.0.2:80" (both ends when both changed). A source port
+    0 is one not chosen yet (a connect), not a change."""
     parts = []
-    if (old.src, old.sport) != (new.src, new.sport):
+    if (old.src, old.sport or new.sport) != (new.src, new.sport):
         parts.append(f"src {old.src}:{old.sport} -> {new.src}:{new.sport}")
     if (old.dst, old.dport) != (new.dst, new.dport):
         parts.append(f"dst {old.dst}:{old.dport} -> {new.dst}:{new.dport}")
@@ -133,6 +134,12 @@ def build_hops(group: EventGroup, name: HopNamer) -> list[Hop]:
             continue
         ts = (e.ts_ns - t0) / 1000
         ns, dev, nsi, ix = name.at(e)
+        if e.hook == "connect" and e.tuple:
+            hops.append(Hop(ts, "connect", ns, "-", f"a local socket connects to "
+                            f"{e.tuple.dst}:{e.tuple.dport}", netns=nsi))
+            last_tuple = e.tuple
+            i += 1
+            continue
         if e.rewritten and last_tuple and e.tuple:
             prev_ns = hops[-1].namespace if hops else ns
             hops.append(Hop(ts, "nat", prev_ns, "-", nat_change(last_tuple, e.tuple),
@@ -202,7 +209,7 @@ def _skb_hop(e: ProbeEvent, ts: float, ns: str, dev: str, nsi: int, ix: int,
 
 def _packet_keys(group: EventGroup) -> set[tuple]:
     return {(e.tuple.src, e.tuple.dst, e.tuple.proto, e.tuple.ip_id)
-            for e in group.events if e.tuple and e.hook != "fib"}
+            for e in group.events if e.tuple and e.hook not in ("fib", "connect")}
 
 
 def rule_hop(v: RuleVerdict, name: HopNamer, ts_us: float) -> Hop:
@@ -306,7 +313,7 @@ def journey_of(group: EventGroup, name: HopNamer,
     outcome, summary = outcome_of(hops)
     t = group.first_tuple
     packet = t.describe() if t else "?"
-    if t and all(e.hook == "fib" for e in group.events):
+    if t and all(e.hook in ("fib", "connect") for e in group.events):
         src = t.src if t.src != "0.0.0.0" else "(no source yet)"
         packet = f"{t.proto_name} {src} -> {t.dst}: route lookup only, no packet left"
     return Journey(id=group.id, packet=packet, reply=group.reply,

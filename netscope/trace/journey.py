@@ -37,7 +37,7 @@ class EventGroup:
     @property
     def first_tuple(self) -> PacketTuple | None:
         for e in self.events:
-            if e.tuple and e.hook != "fib":
+            if e.tuple and e.hook not in ("fib", "connect"):
                 return e.tuple
         for e in self.events:
             if e.tuple:
@@ -49,9 +49,14 @@ class EventGroup:
         return self.events[-1].ts_ns if self.events else 0
 
 
-def _lookup_matches(fib: ProbeEvent, t: PacketTuple) -> bool:
-    """Does an output route lookup belong to the packet with tuple t?"""
+def _lookup_matches(fib: ProbeEvent, t: PacketTuple, rewritten: bool = False) -> bool:
+    """Does an output route lookup (or a connect) belong to the packet with tuple t?"""
     f = fib.tuple
+    if fib.hook == "connect":
+        if f is None or f.proto != t.proto or f.src not in ("0.0.0.0", t.src):
+            return False
+        # followed by its socket, nat OUTPUT changed the destination; or it did not
+        return rewritten or (f.dst, f.dport) == (t.dst, t.dport)
     if f is None or f.proto != t.proto or f.dst != t.dst:
         return False
     if f.src not in ("0.0.0.0", t.src):
@@ -80,7 +85,7 @@ class JourneyBuilder:
 
     def add(self, events: list[ProbeEvent]) -> None:
         for e in sorted(events, key=lambda e: e.ts_ns):
-            if e.hook == "fib":
+            if e.hook in ("fib", "connect"):
                 self._add_lookup(e)
             else:
                 self._add_skb_event(e)
@@ -127,7 +132,7 @@ class JourneyBuilder:
         if g is None:
             g = self._new_group(e.reply)
             if e.tuple:
-                self._claim_lookups(g, e.tuple)
+                self._claim_lookups(g, e.tuple, e.rewritten)
         g.events.append(e)
         if e.tuple:
             g.flows.add(e.tuple.flow())
@@ -140,8 +145,8 @@ class JourneyBuilder:
         else:
             self._by_skb[e.skb] = g
 
-    def _claim_lookups(self, g: EventGroup, t: PacketTuple) -> None:
-        claimed = [f for f in self._pending_lookups if _lookup_matches(f, t)]
+    def _claim_lookups(self, g: EventGroup, t: PacketTuple, rewritten: bool) -> None:
+        claimed = [f for f in self._pending_lookups if _lookup_matches(f, t, rewritten)]
         if claimed:
             g.events.extend(claimed)
             self._pending_lookups = [f for f in self._pending_lookups if f not in claimed]

@@ -27,6 +27,11 @@ PROBE_OFFSETS: dict[str, tuple[str, str]] = {
     "OFF_FL4_SPORT": ("flowi4", "uli.ports.sport"),
     "OFF_FL4_DPORT": ("flowi4", "uli.ports.dport"),
     "OFF_NHC_DEV": ("fib_nh_common", "nhc_dev"),
+    "OFF_SK_DADDR": ("sock_common", "skc_daddr"),
+    "OFF_SK_SADDR": ("sock_common", "skc_rcv_saddr"),
+    "OFF_SK_DPORT": ("sock_common", "skc_dport"),
+    "OFF_SK_FAMILY": ("sock_common", "skc_family"),
+    "OFF_SK_PROTOCOL": ("sock", "sk_protocol"),
 }
 
 # sizes the probes assume when they read a member (bytes)
@@ -34,6 +39,8 @@ EXPECTED_SIZES = {
     "OFF_SKB_LEN": 4, "OFF_SKB_PROTOCOL": 2, "OFF_SKB_NETWORK_HEADER": 2, "OFF_DEV_IFINDEX": 4,
     "OFF_NET_INUM": 4, "OFF_FL4_OIF": 4, "OFF_FL4_IIF": 4, "OFF_FL4_PROTO": 1,
     "OFF_FL4_SADDR": 4, "OFF_FL4_DADDR": 4, "OFF_FL4_SPORT": 2, "OFF_FL4_DPORT": 2,
+    "OFF_SK_DADDR": 4, "OFF_SK_SADDR": 4, "OFF_SK_DPORT": 2, "OFF_SK_FAMILY": 2,
+    "OFF_SK_PROTOCOL": 2,
 }
 
 

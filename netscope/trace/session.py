@@ -118,7 +118,9 @@ def _settle(builder: JourneyBuilder, namer: HopNamer, verdicts: list[RuleVerdict
             continue
         if not final and now_ns - g.last_ts < _QUIET_NS:
             continue
-        if all(e.hook == "fib" for e in g.events) and any(e.result == 0 for e in g.events):
+        fibs = [e for e in g.events if e.hook == "fib"]
+        if all(e.hook in ("fib", "connect") for e in g.events) and \
+                (not fibs or any(e.result == 0 for e in fibs)):
             continue  # a route found for a packet that was never sent: nothing to show
         journey = journey_of(g, namer, verdicts)
         shown[g.id] = journey

@@ -10,9 +10,11 @@ from netscope.trace.errors import ProbeError
 from netscope.trace.events import COUNTER_SLOTS, PROTO_NUMBERS, ProbeEvent, decode_event
 from netscope.trace.loader import Program
 
-JOURNEY_FILES = ["journey_common.bpf.c", "journey_skb.bpf.c", "journey_fib.bpf.c"]
+JOURNEY_FILES = ["journey_common.bpf.c", "journey_skb.bpf.c", "journey_fib.bpf.c",
+                 "journey_sock.bpf.c"]
 FOLLOW_MAX = 16384   # skbs followed at once (LRU: the oldest are forgotten)
 LEARN_MAX = 4096     # tuples learnt from NAT rewrites
+SOCK_MAX = 1024      # local TCP sockets followed
 RINGBUF_PAGES = 256  # 1 MiB of events between two reads
 
 
@@ -64,7 +66,8 @@ def filter_settings(flt: TraceFilter) -> dict[str, int | str]:
 
 
 def trace_settings(flt: TraceFilter) -> dict[str, int | str]:
-    return {"FOLLOW_MAX": FOLLOW_MAX, "LEARN_MAX": LEARN_MAX, "RINGBUF_PAGES": RINGBUF_PAGES,
+    return {"FOLLOW_MAX": FOLLOW_MAX, "LEARN_MAX": LEARN_MAX, "SOCK_MAX": SOCK_MAX,
+            "RINGBUF_PAGES": RINGBUF_PAGES,
             **filter_settings(flt)}
 
 

@@ -4,6 +4,7 @@ and a connection to a published port shown with its DNAT rewrite."""
 from __future__ import annotations
 
 import secrets
+import socket
 import threading
 
 import pytest
@@ -106,3 +107,29 @@ def test_connection_to_a_published_port_shows_the_dnat_rewrite(docker_engine, cl
     back = next((h for h in synack.hops if h.hook == "nat"), None)
     assert back is not None and back.nat == f"src {web_ip}:80 -> {host_ip}:18080", text
     assert any(h.namespace == ns and h.hook == "receive" for h in synack.hops), text
+
+
+def test_connection_from_the_host_itself_is_followed_through_nat_output(docker_engine,
+                                                                         docker_run):
+    web = docker_run("trlocal", "-p", "18081:80", cmd=("httpd", "-f", "-p", "80"))
+    snapshot = collect_snapshot()
+    index = SnapshotIndex(snapshot)
+    web_ip = resolve_endpoint(index, web.name)
+    gateway = next(a.address for a in snapshot.addresses
+                   if index.links[a.link].name == "docker0" and a.family == "inet")
+
+    def connect() -> None:
+        # docker0's own address: nat OUTPUT rewrites it before any skb hook sees the SYN
+        with socket.create_connection((gateway, 18081), timeout=3) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            s.recv(100)
+
+    result = trace_while(TraceFilter(dst=gateway, proto="tcp", port=18081), Places(snapshot),
+                         connect)
+    text = hops_text(result)
+    syn = next(j for j in result.journeys if not j.reply)
+    assert [h.hook for h in syn.hops][:2] == ["connect", "nat"], text
+    assert syn.hops[1].nat == f"dst {gateway}:18081 -> {web_ip}:80", text
+    assert syn.outcome == "delivered" and web.name in syn.summary, text
+    synack = next(j for j in result.journeys if j.reply_to == syn.id)
+    assert synack.hops[0].namespace == web.name, text
