@@ -19,6 +19,7 @@ it was turned on).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass
@@ -111,12 +112,14 @@ def _key(proto: str, t: CtTuple, reverse: bool = False) -> tuple:
     return (proto, src, sport, dst, dport, t.icmp_id)
 
 
-def _interesting(e: ConntrackEntry) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _unicast(address: str) -> bool:
+    """Not multicast, loopback or broadcast: a destination a flow between two ends can have."""
     try:
-        dst = ipaddress.ip_address(e.orig.dst)
+        dst = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return not (dst.is_multicast or dst.is_loopback or e.orig.dst == "255.255.255.255")
+    return not (dst.is_multicast or dst.is_loopback or address == "255.255.255.255")
 
 
 class _Host:
@@ -129,6 +132,8 @@ class _Host:
         for a in snapshot.addresses:
             if a.scope != "host" and a.netns not in self.owners[a.address]:
                 self.owners[a.address].append(a.netns)
+        self._places: dict[tuple[str, str], tuple[str | None, str, bool]] = {}
+        self._routing: dict[str, bool] = {}
         self.adjacent: dict[str, set[str]] = defaultdict(set)
         for link in snapshot.links:
             other = self.ix.links.get(link.peer.link) if link.peer and link.peer.link else None
@@ -151,8 +156,10 @@ class _Host:
 
     def routes_between(self, netns: str) -> bool:
         """A namespace that can pass traffic between interfaces (a container host)."""
-        links = [lk for lk in self.ix.links_by_ns.get(netns, []) if lk.kind != "loopback"]
-        return any(lk.kind == "bridge" for lk in links) or len(links) >= 2
+        if netns not in self._routing:
+            links = [lk for lk in self.ix.links_by_ns.get(netns, []) if lk.kind != "loopback"]
+            self._routing[netns] = any(lk.kind == "bridge" for lk in links) or len(links) >= 2
+        return self._routing[netns]
 
     def uplink(self, netns: str) -> str | None:
         """The link id of the namespace's IPv4 default route, if it has one."""
@@ -171,11 +178,19 @@ class _Host:
         return bool(hops) and hops[0].link == uplink
 
     def end(self, address: str, port: int | None, seen_in: str) -> FlowEnd:
-        netns = self.owner(address, seen_in)
-        outside = netns is None or (netns != seen_in and self.routes_between(seen_in)
-                                    and self.via_uplink(seen_in, address))
-        name = self.name(netns) if netns else address
+        netns, name, outside = self._place(address, seen_in)
         return FlowEnd(address, port, netns, name, outside)
+
+    def _place(self, address: str, seen_in: str) -> tuple[str | None, str, bool]:
+        """(owner, name, outside) of an address seen from a namespace; thousands of
+        connections share a few addresses, and a route lookup costs ~0.1 ms."""
+        key = (address, seen_in)
+        if key not in self._places:
+            netns = self.owner(address, seen_in)
+            outside = netns is None or (netns != seen_in and self.routes_between(seen_in)
+                                        and self.via_uplink(seen_in, address))
+            self._places[key] = (netns, self.name(netns) if netns else address, outside)
+        return self._places[key]
 
 
 def _nat(e: ConntrackEntry) -> tuple[str, ...]:
@@ -196,6 +211,9 @@ def _speaker(host: _Host, sightings: list[tuple[str, ConntrackEntry]]
              ) -> tuple[str, ConntrackEntry]:
     """The sighting from a namespace that forwards the flow, else one from a container host,
     else the first."""
+    if len(sightings) == 1:
+        return sightings[0]
+
     def rank(item: tuple[str, ConntrackEntry]) -> tuple[int, int]:
         netns, e = item
         local = any(netns in host.owners.get(a, ()) for a in (e.orig.src, e.reply.src))
@@ -235,7 +253,7 @@ def flows(snapshot: Snapshot) -> list[Flow]:
     sightings: list[tuple[str, ConntrackEntry]] = []
     for table in snapshot.conntrack:
         for e in table.entries:
-            if not _interesting(e):
+            if not _unicast(e.orig.dst):
                 continue
             sightings.append((table.netns, e))
             a, b = find(_key(e.proto, e.orig)), find(_key(e.proto, e.reply, reverse=True))
@@ -252,9 +270,10 @@ def _flow(host: _Host, group: list[tuple[str, ConntrackEntry]]) -> Flow:
     client = host.end(e.orig.src, e.orig.sport, netns)
     server = host.end(e.reply.src, e.reply.sport, netns)
     direction, why = _classify(host, netns, e, client, server)
-    counted = e if e.orig_bytes is not None else next(
+    counted = e if e.orig_bytes is not None or len(group) == 1 else next(
         (s for _, s in group if s.orig_bytes is not None), e)
-    tracked = (netns, *dict.fromkeys(n for n, _ in group if n != netns))
+    tracked = (netns,) if len(group) == 1 else (
+        netns, *dict.fromkeys(n for n, _ in group if n != netns))
     return Flow(id=e.id, proto=e.proto, state=e.state, client=client, server=server,
                 dialled=_hp(e.orig.dst, e.orig.dport), nat=_nat(e), direction=direction,
                 why=why, tracked_in=tracked,
