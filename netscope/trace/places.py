@@ -24,6 +24,7 @@ class Places:
         self._index = SnapshotIndex(snapshot)
         self._refresh = refresh
         self._refreshed_at = time.monotonic()
+        self._owned: tuple[SnapshotIndex, set[tuple[str, str]]] | None = None
 
     @property
     def index(self) -> SnapshotIndex:
@@ -70,9 +71,10 @@ class Places:
 
     def owns(self, inode: int, address: str) -> bool:
         """Does an interface in namespace `inode` hold this IP address?"""
-        here = ns_id(inode)
-        return any(a.netns == here and a.address == address
-                   for a in self._index.snapshot.addresses)
+        if self._owned is None or self._owned[0] is not self._index:
+            pairs = {(a.netns, a.address) for a in self._index.snapshot.addresses}
+            self._owned = (self._index, pairs)
+        return (ns_id(inode), address) in self._owned[1]
 
 
 def resolve_endpoint(index: SnapshotIndex, text: str) -> str:

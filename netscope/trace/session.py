@@ -20,6 +20,7 @@ from netscope.trace.tracer import TraceFilter, Tracer
 TERMINAL = ("delivered", "dropped", "no route", "left")
 _QUIET_NS = 300_000_000     # a journey with no event for this long is complete
 _REPLY_GRACE_S = 0.5        # after the last counted packet, wait this long for its replies
+_FORGET_NS = 5_000_000_000  # shown journeys quiet this long leave the builder (replies are in)
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,12 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
                 if capture is not None:
                     capture.events += events
                 now = time.monotonic()
-                _settle(builder, namer, verdicts, shown, on_journey, time.monotonic_ns(),
-                        final=False)
+                now_ns = time.monotonic_ns()
+                _settle(builder, namer, verdicts, shown, on_journey, now_ns, final=False)
+                builder.forget({g.id for g in builder.groups()
+                                if g.id in shown and now_ns - g.last_ts > _FORGET_NS})
+                if len(verdicts) > 10000:
+                    verdicts = verdicts[-5000:]
                 done = [j for j in shown.values() if not j.reply and j.outcome in TERMINAL]
                 if count and len(done) >= count and stop_at is None:
                     stop_at = now + _REPLY_GRACE_S
