@@ -97,6 +97,10 @@ def _trace(args):
     places = Places(collect_live(quiet=True), refresh=lambda: collect_live(quiet=True))
     flt = trace_filter(args, places.index)
 
+    if not any((flt.src, flt.dst, flt.proto, flt.port)):
+        print("netscope: no filter: every packet on the host is traced (expect lost events "
+              "on a busy host; add --src/--dst/--proto/--port)", file=sys.stderr)
+
     def attached(seconds: float) -> None:
         if not args.json:
             print(f"tracing {flt.describe()} (probes attached in {seconds:.2f} s; "
