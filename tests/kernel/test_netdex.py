@@ -40,14 +40,21 @@ def prefix():
             lock.unlink()
 
 
+# every device name a lab could create: one appearing in (or vanishing from) the namespace
+# netscope runs in would be netdex's doing; other devices there belong to other sessions
+# on this shared machine, which come and go while the test runs
+LAB_DEVICES = {link.name for mode in MODES for link in labs.resolve(mode.lab).links}
+
+
 def _shape(snap: Snapshot, prefix: str) -> dict:
-    """ns name -> sorted (link, kind, addresses) of the namespace netscope runs in and of
-    every namespace of this test's lab instances."""
+    """ns name -> sorted (link, kind, addresses) of the namespace netscope runs in (lab
+    device names only) and of every namespace of this test's lab instances."""
     ours = {ns.id: ns.name for ns in snap.namespaces
             if ns.is_self or ns.name.startswith(f"nsl-{prefix}-")}
+    home = {ns.id for ns in snap.namespaces if ns.is_self}
     out: dict[str, list] = {name: [] for name in ours.values()}
     for link in snap.links:
-        if link.netns in ours:
+        if link.netns in ours and (link.netns not in home or link.name in LAB_DEVICES):
             addrs = sorted(a.cidr for a in snap.addresses if a.link == link.id)
             out[ours[link.netns]].append((link.name, link.kind, tuple(addrs)))
     return {name: sorted(v) for name, v in out.items()}
