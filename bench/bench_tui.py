@@ -109,6 +109,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0)
     args = parser.parse_args()
     scale_lab.up(args.namespaces)
+    total = len(os.listdir("/run/netns"))
+    print(f"host: {total} named namespaces in all ({args.namespaces} of the lab), load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     try:
         firsts, shows = [], []
         for _ in range(args.runs):
@@ -132,7 +135,8 @@ def main() -> None:
         cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         time.sleep(args.idle)
         cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0) * 100
-        print(f"idle CPU over {args.idle:g} s: {cpu:.2f}% of one core")
+        print(f"idle CPU over {args.idle:g} s: {cpu:.2f}% of one core "
+              f"(load average now {os.getloadavg()[0]:.1f})")
         stop_tui()
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)

@@ -22,12 +22,13 @@ def live_feed():
     from netscope.collect.runner import collect_snapshot
     from netscope.host.errors import HostError
     from netscope.tui.live import LiveFeed
+    from netscope.tui.refresh import refresh_namespaces
 
     try:
         require_capabilities()
     except HostError as e:
         raise UserError(f"{e}; or open a saved one: netscope --snapshot FILE") from None
-    return LiveFeed(collect_snapshot)
+    return LiveFeed(collect_snapshot, refresh=refresh_namespaces)
 
 
 def build_app(args, feed=None):

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from netscope.host.watch import HostChanges, NetworkWatcher
 from netscope.model import Snapshot
 
+Refresh = Callable[[Snapshot, set[int]], "Snapshot | None"]
 COALESCE_S = 0.03
+# at most this many namespaces are re-read on their own; more, and the whole host is
+PARTIAL_MAX = 16
+# after partial refreshes, one full collection once nothing changed for this long
+QUIET_S = 5.0
 MIN_INTERVAL_S = 0.25
 # collections are at least this many times their own duration apart, so that a host whose
 # namespaces churn all the time (CI, other tools) costs at most about a third of a core
@@ -40,8 +45,13 @@ class LiveFeed:
     """Snapshots of the live host, one per burst of changes."""
 
     def __init__(self, collect: Callable[[], Snapshot],
-                 watcher_factory: Callable[[], NetworkWatcher] = NetworkWatcher) -> None:
+                 watcher_factory: Callable[[], NetworkWatcher] = NetworkWatcher,
+                 refresh: Refresh | None = None) -> None:
         self._collect = collect
+        self._refresh = refresh
+        self._last: Snapshot | None = None
+        # a partial refresh was published: collect fully once the host is quiet
+        self._full_due = False
         self._watcher_factory = watcher_factory
         self._watcher: NetworkWatcher | None = None
         self._stopped = False
@@ -50,6 +60,7 @@ class LiveFeed:
         self._first: Update | None = None
         self._first_error: BaseException | None = None
         self._last_collect_s = 0.0
+        self._last_full_s = 0.0
 
     def stop(self) -> None:
         """Make follow() return soon; safe from any thread."""
@@ -65,8 +76,18 @@ class LiveFeed:
 
     def _take(self, changes: HostChanges | None, publish: Callable[[Update], None]) -> None:
         started = time.perf_counter()
-        snapshot = self._collect()
+        snapshot = None
+        if (self._refresh is not None and self._last is not None and changes is not None
+                and len(changes.namespaces) <= PARTIAL_MAX and not changes.overflow):
+            snapshot = self._refresh(self._last, set(changes.namespaces))
+        partial = snapshot is not None
+        if snapshot is None:
+            snapshot = self._collect()
+        self._full_due = partial
+        self._last = snapshot
         self._last_collect_s = time.perf_counter() - started
+        if not partial:
+            self._last_full_s = self._last_collect_s
         publish(Update(snapshot, changes, self._last_collect_s * 1000))
         # namespaces only a process holds show up in a collection, not in a directory
         if self._watcher is not None and {
@@ -107,13 +128,19 @@ class LiveFeed:
             last = time.monotonic()
             pending = HostChanges()
             while not self._stopped:
-                got = watcher.wait(None)
+                got = watcher.wait(QUIET_S if self._full_due else None)
                 _merge(pending, got)
                 if self._stopped:
                     break
+                if self._full_due and not pending and not self.paused:
+                    self._take(HostChanges(overflow=True), publish)  # the settling full read
+                    last = time.monotonic()
+                    continue
                 if self.paused or not pending:
                     continue
                 gap = max(MIN_INTERVAL_S, BUSY_FACTOR * self._last_collect_s)
+                if self._refresh is not None and not pending.overflow:
+                    gap = MIN_INTERVAL_S  # a partial refresh costs what changed, not the host
                 time.sleep(max(COALESCE_S, gap - (time.monotonic() - last)))
                 _merge(pending, watcher.wait(0))
                 if pending.namespaces_changed or pending.overflow:
