@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--duration", type=float, default=2.0, metavar="S",
                    help="seconds per measurement (default 2; iperf3 rounds up to whole "
                         "seconds); a mode takes about 2*S plus a second for its lab")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="measure every mode N times, modes alternating, and keep the "
+                        "medians (default 1; 3 or more on a noisy machine)")
     p.add_argument("--json", action="store_true", help="print JSON (netscope-netdex, v1)")
     p.add_argument("--md", metavar="FILE", help="also write the report as Markdown to FILE")
     p.add_argument("--prefix", default="netdex",
@@ -56,6 +59,8 @@ def run(args) -> int:
         raise UserError(missing)
     if args.duration <= 0 or args.duration > 600:
         raise UserError(f"--duration {args.duration:g}: give seconds between 0 and 600")
+    if not 1 <= args.repeat <= 20:
+        raise UserError(f"--repeat {args.repeat}: give a number of rounds from 1 to 20")
     keys = [k for item in args.modes or [] for k in item.split(",") if k]
     try:
         modes = select(keys or None)
@@ -63,7 +68,7 @@ def run(args) -> int:
     except (ModeError, LabError) as e:
         raise UserError(str(e)) from None
     try:
-        result = runner.run(modes, args.duration, args.prefix, _progress)
+        result = runner.run(modes, args.duration, args.prefix, _progress, args.repeat)
     except KeyboardInterrupt:
         print("netscope: netdex interrupted; the lab being measured was taken down",
               file=sys.stderr)

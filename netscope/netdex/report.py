@@ -30,7 +30,7 @@ def relative(result: ModeResult, base: ModeResult | None) -> float | None:
     return result.throughput.gbps / base.throughput.gbps
 
 
-def note(result: ModeResult, base: ModeResult | None) -> str:
+def note(result: ModeResult, base: ModeResult | None, cpus: int = 0) -> str:
     """Why a mode is where it is: an error, the baseline, or why it beats host mode."""
     if result.error:
         return f"not measured: {result.error}"
@@ -43,8 +43,13 @@ def note(result: ModeResult, base: ModeResult | None) -> str:
         return "loopback: crosses no device pair, so it can beat host mode's veth"
     if rel <= 1.0 + NOISE:
         return f"within noise of host mode (+{(rel - 1) * 100:.0f}%, runs vary ~10%)"
+    busy = max((r.load for r in (result, base) if r and r.load is not None), default=None)
+    if busy is not None and cpus and busy >= cpus:
+        return (f"faster than host mode by {(rel - 1) * 100:.0f}%: the machine was busy "
+                f"(load {busy:.1f} on {cpus} CPUs), so runs vary far more than ~10%; rerun "
+                "when it is quiet, with --repeat 3")
     return (f"faster than host mode by {(rel - 1) * 100:.0f}%: beyond the ~10% noise; "
-            "rerun with a longer --duration")
+            "rerun with --repeat 3 and a longer --duration")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -115,7 +120,7 @@ def notes(run: NetdexRun) -> list[str]:
     base = baseline(run)
     out = []
     for r in run.results:
-        text = note(r, base)
+        text = note(r, base, run.cpus)
         out.append(f"{r.mode.key}: {r.mode.crossing}" + (f". {text}" if text else ""))
     return out
 
@@ -125,11 +130,14 @@ def text_report(run: NetdexRun) -> str:
 
 
 def _how(run: NetdexRun) -> str:
+    loads = [r.load for r in run.results if r.load is not None]
+    rounds = f", medians of {run.repeat} alternating rounds" if run.repeat > 1 else ""
+    busy = f"; load average up to {max(loads):.1f}" if loads else ""
     return (f"kernel {run.kernel}, {run.cpus} CPUs, {run.iperf3}; {run.duration_s:g} s per "
-            "measurement. Gbit/s: one iperf3 TCP stream. RTT: 64-byte TCP request/response on "
-            "one connection (python, so tens of us are the interpreter's). conn/s: connect "
-            "and close, one at a time. CPU: iperf3 sender + receiver process time (% of one "
-            "core) per Gbit/s.")
+            f"measurement{rounds}{busy}. Gbit/s: one iperf3 TCP stream. RTT: 64-byte TCP "
+            "request/response on one connection (python, so tens of us are the "
+            "interpreter's). conn/s: connect and close, one at a time. CPU: iperf3 sender + "
+            "receiver process time (% of one core) per Gbit/s.")
 
 
 def markdown(run: NetdexRun) -> str:
@@ -148,11 +156,12 @@ def markdown(run: NetdexRun) -> str:
 
 
 def to_json(run: NetdexRun) -> dict:
-    """{"format", "version", "kernel", "cpus", "started_at", "duration_s", "iperf3",
+    """{"format", "version", "kernel", "cpus", "started_at", "duration_s", "iperf3", "repeat",
     "modes": [{"mode", "lab", "crossing", "client_ns", "server_ns", "address", "gbps",
     "relative_to_host", "cpu_sender_pct", "cpu_receiver_pct", "cpu_pct_per_gbps",
     "retransmits", "rtt_median_us", "rtt_p99_us", "round_trips", "conn_per_s",
-    "connections", "error", "note", "seconds"}]}; unmeasured values are null."""
+    "connections", "error", "note", "seconds", "gbps_runs", "load"}]}; figures are medians
+    over the `repeat` rounds (gbps_runs: each round's); unmeasured values are null."""
     base = baseline(run)
     modes = []
     for r in run.results:
@@ -170,8 +179,9 @@ def to_json(run: NetdexRun) -> dict:
             "round_trips": lat.count if lat else None,
             "conn_per_s": setup.per_second if setup else None,
             "connections": setup.connections if setup else None,
-            "error": r.error, "note": note(r, base), "seconds": r.seconds,
+            "error": r.error, "note": note(r, base, run.cpus), "seconds": r.seconds,
+            "gbps_runs": list(r.gbps_runs), "load": r.load,
         })
     return {"format": JSON_FORMAT, "version": JSON_VERSION, "kernel": run.kernel,
             "cpus": run.cpus, "started_at": run.started_at, "duration_s": run.duration_s,
-            "iperf3": run.iperf3, "modes": modes}
+            "iperf3": run.iperf3, "repeat": run.repeat, "modes": modes}

@@ -9,10 +9,12 @@ after Ctrl-C, and after SIGTERM (turned into KeyboardInterrupt while netdex runs
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import math
 import os
 import signal
+import statistics
 import subprocess
 import threading
 import time
@@ -42,6 +44,8 @@ class ModeResult:
     setup: measure.SetupRate | None = None
     error: str | None = None
     seconds: float = 0.0
+    gbps_runs: tuple[float, ...] = ()   # each run's throughput when measured more than once
+    load: float | None = None           # 1-minute load average after measuring (the worst)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class NetdexRun:
     cpus: int
     started_at: str
     iperf3: str
+    repeat: int = 1
 
 
 def iperf3_version() -> str:
@@ -112,7 +117,8 @@ def run_mode(mode: Mode, duration: float, prefix: str = DEFAULT_PREFIX,
         tput = measure.throughput(client, server, address, duration)
         _say(progress, "round trips and connection setup")
         lat, setup = measure.latency_and_setup(client, server, address, duration)
-        result = ModeResult(mode, address, client, server, tput, lat, setup)
+        result = ModeResult(mode, address, client, server, tput, lat, setup,
+                            gbps_runs=(tput.gbps,), load=round(os.getloadavg()[0], 2))
     except (labs.LabError, PlanFailed, measure.MeasureError) as e:
         result = ModeResult(mode, address, client, server, error=str(e))
     finally:
@@ -126,23 +132,61 @@ def run_mode(mode: Mode, duration: float, prefix: str = DEFAULT_PREFIX,
 
 
 def _timed(result: ModeResult, started: float) -> ModeResult:
-    return ModeResult(result.mode, result.address, result.client_ns, result.server_ns,
-                      result.throughput, result.latency, result.setup, result.error,
-                      round(time.monotonic() - started, 2))
+    return dataclasses.replace(result, seconds=round(time.monotonic() - started, 2))
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def combine(results: list[ModeResult]) -> ModeResult:
+    """One mode measured several times: the median of each figure over the runs that
+    worked (the last error when none did)."""
+    ok = [r for r in results if r.error is None and r.throughput and r.latency and r.setup]
+    if not ok:
+        return results[-1]
+    if len(ok) == 1 and len(results) == 1:
+        return ok[0]
+    t = [r.throughput for r in ok if r.throughput]
+    lat = [r.latency for r in ok if r.latency]
+    setup = [r.setup for r in ok if r.setup]
+    retrans = [x.retransmits for x in t if x.retransmits is not None]
+    return dataclasses.replace(
+        ok[0],
+        throughput=measure.Throughput(_median([x.gbps for x in t]),
+                                      _median([x.cpu_sender_pct for x in t]),
+                                      _median([x.cpu_receiver_pct for x in t]),
+                                      round(_median(retrans)) if retrans else None),
+        latency=measure.Latency(sum(x.count for x in lat), lat[0].size,
+                                _median([x.median_us for x in lat]),
+                                _median([x.p99_us for x in lat])),
+        setup=measure.SetupRate(sum(x.connections for x in setup),
+                                sum(x.seconds for x in setup),
+                                _median([x.per_second for x in setup])),
+        seconds=round(sum(r.seconds for r in results), 2),
+        gbps_runs=tuple(x.gbps for x in t),
+        load=max((r.load for r in ok if r.load is not None), default=None))
 
 
 def run(modes: list[Mode], duration: float, prefix: str = DEFAULT_PREFIX,
-        progress: Progress | None = None) -> NetdexRun:
-    """Measure every mode in turn. On Ctrl-C/SIGTERM the current lab is taken down and
-    KeyboardInterrupt raised; no lab is left up either way."""
+        progress: Progress | None = None, repeat: int = 1) -> NetdexRun:
+    """Measure every mode in turn, `repeat` rounds (modes alternate, medians are kept). On
+    Ctrl-C/SIGTERM the current lab is taken down and KeyboardInterrupt raised; no lab is
+    left up either way."""
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    results = []
+    runs: dict[str, list[ModeResult]] = {m.key: [] for m in modes}
     with sigterm_interrupts():
-        for i, mode in enumerate(modes, 1):
-            def step(text: str, i: int = i, mode: Mode = mode) -> None:
-                _say(progress, f"[{i}/{len(modes)}] {mode.key}: {text}")
-            results.append(run_mode(mode, duration, prefix, step))
-            if results[-1].error:
-                step(f"failed: {results[-1].error}")
-    return NetdexRun(tuple(results), duration, os.uname().release, os.cpu_count() or 0,
-                     started_at, iperf3_version())
+        for round_ in range(1, repeat + 1):
+            for i, mode in enumerate(modes, 1):
+                label = f"[{i}/{len(modes)}" + (f", round {round_}/{repeat}]" if repeat > 1
+                                                 else "]")
+
+                def step(text: str, label: str = label, mode: Mode = mode) -> None:
+                    _say(progress, f"{label} {mode.key}: {text}")
+                result = run_mode(mode, duration, prefix, step)
+                runs[mode.key].append(result)
+                if result.error:
+                    step(f"failed: {result.error}")
+    results = tuple(combine(runs[m.key]) for m in modes)
+    return NetdexRun(results, duration, os.uname().release, os.cpu_count() or 0,
+                     started_at, iperf3_version(), repeat)

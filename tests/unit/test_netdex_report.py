@@ -60,3 +60,23 @@ def test_report_relative_to_host_with_reasons():
     assert "70%" in text and "(not measured)" in text
     md = report.markdown(run)
     assert md.count("\n| ") == 7 and "```" in md and "█" in md
+
+
+def test_rounds_keep_medians_and_busy_machines_are_named():
+    from dataclasses import replace
+
+    from netscope.netdex.runner import combine
+
+    runs = [replace(_result("bridge", g), load=load)
+            for g, load in ((6.0, 0.5), (12.0, 3.5), (9.0, 1.0))]
+    runs.append(_result("bridge", None, error="iperf3 failed"))
+    merged = combine(runs)
+    assert merged.throughput.gbps == 9.0 and merged.gbps_runs == (6.0, 12.0, 9.0)
+    assert merged.error is None and merged.load == 3.5
+    assert merged.latency.count == 3000
+    assert combine([runs[-1]]).error == "iperf3 failed"
+
+    busy = _run(replace(_result("host", 8.0), load=6.0), replace(_result("bridge", 10.0),
+                                                                 load=6.2))
+    text = report.note(busy.results[1], busy.results[0], busy.cpus)
+    assert "busy (load 6.2 on 2 CPUs)" in text and "--repeat" in text
