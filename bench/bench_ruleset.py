@@ -143,14 +143,13 @@ def many_namespaces(tag: str, count: int, runs: int) -> None:
     names = [f"{tag}-{i:03d}" for i in range(count)]
     sh("ip", "-batch", "-", stdin="".join(f"netns add {n}\n" for n in names))
     try:
-        rulesets = NetfilterCollector()
-        collectors = (rulesets, ConntrackCollector(rulesets=rulesets))  # as registry.py
+        collectors = (NetfilterCollector(), ConntrackCollector())  # as registry.py
 
         def netscope_all() -> None:
             for name in names:
                 with Entered(name) as ctx:
                     for c in collectors:
-                        c.collect(ctx)
+                        ctx.results[c.field] = c.collect(ctx)
 
         def subprocesses_all() -> None:
             for name in names:

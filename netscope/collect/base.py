@@ -22,6 +22,8 @@ class NsContext:
     sock: RtnlSocket
     # ifindex -> link id, filled by the links collector for the others to use
     links: dict[int, str] = field(default_factory=dict)
+    # what the collectors that already ran here found, by Snapshot field ("tables" ...)
+    results: dict[str, list] = field(default_factory=dict)
 
     @property
     def netns(self) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import struct
 
 from netscope.collect.base import NsContext
-from netscope.collect.netfilter import NetfilterCollector
 from netscope.host import conntrack, nfnl
 from netscope.model.netfilter import ConntrackTable, NfTable, conntrack_users
 
@@ -54,11 +53,8 @@ class ConntrackCollector:
     name = "conntrack"
     field = "conntrack"
 
-    def __init__(self, cap: int = CONNTRACK_CAP, rulesets: NetfilterCollector | None = None
-                 ) -> None:
+    def __init__(self, cap: int = CONNTRACK_CAP) -> None:
         self.cap = cap
-        # the netfilter collector of the same run, whose tables tell what uses conntrack
-        self.rulesets = rulesets
 
     def can_run(self) -> str | None:
         return None
@@ -71,7 +67,8 @@ class ConntrackCollector:
                 id=ident, netns=ctx.netns, active=False,
                 reason="nf_conntrack is not loaded (no net.netfilter.nf_conntrack_count): "
                        "nothing on this host tracks connections")]
-        tables = self.rulesets.tables_read_for(ctx) if self.rulesets else None
+        # the netfilter collector runs first here: its tables tell what uses conntrack
+        tables = ctx.results.get("tables")
         reason = why_inactive(count, tables)
         if reason:
             return [ConntrackTable(id=ident, netns=ctx.netns, active=False, reason=reason,

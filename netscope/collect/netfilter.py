@@ -12,7 +12,6 @@ import contextlib
 import gc
 import shutil
 import subprocess
-import weakref
 from collections.abc import Callable, Iterator
 
 from netscope.collect.base import NsContext
@@ -23,32 +22,19 @@ FAMILIES = ("ip", "ip6")
 
 
 class NetfilterCollector:
-    """Reads the rulesets; keeps the last namespace's tables (for as long as its NsContext
-    lives) so that the conntrack collector need not read them again."""
+    """Reads the rulesets (the conntrack collector then finds them in ctx.results)."""
 
     name = "netfilter"
     field = "tables"
-
-    def __init__(self) -> None:
-        self._last: tuple[weakref.ref[NsContext], list[NfTable]] | None = None
 
     def can_run(self) -> str | None:
         if not (shutil.which("iptables-save") or shutil.which("nft")):
             return "neither iptables-save nor nft is installed (packages iptables, nftables)"
         return None
 
-    def tables_read_for(self, ctx: NsContext) -> list[NfTable] | None:
-        """The tables this collector read for `ctx`, or None when it has not read them."""
-        if self._last is not None and self._last[0]() is ctx:
-            return self._last[1]
-        return None
-
     def collect(self, ctx: NsContext) -> list[NfTable]:
-        self._last = None
         with gc_paused():
-            tables = self._read(ctx)
-        self._last = (weakref.ref(ctx), tables)
-        return tables
+            return self._read(ctx)
 
     def _read(self, ctx: NsContext) -> list[NfTable]:
         # The tools start first and run (on another core) while netlink is asked what they

@@ -15,9 +15,6 @@ from netscope.collect.l3 import (
 from netscope.collect.links import LinksCollector
 from netscope.collect.netfilter import NetfilterCollector
 
-# the conntrack collector reads what the netfilter one read in the same namespace
-_NETFILTER = NetfilterCollector()
-
 # Links first: the others name interfaces by the ids it records.
 NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     LinksCollector(),
@@ -26,7 +23,7 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     RulesCollector(),
     NeighboursCollector(),
     FdbCollector(),
-    _NETFILTER,
-    ConntrackCollector(rulesets=_NETFILTER),
+    NetfilterCollector(),
+    ConntrackCollector(),  # after netfilter: reads its tables to tell what uses conntrack
     DnsCollector(),
 )

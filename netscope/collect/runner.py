@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from netscope import __version__
-from netscope.collect.base import NsContext
+from netscope.collect.base import NamespaceCollector, NsContext
 from netscope.collect.containers import collect_containers
 from netscope.collect.links import resolve_peers
 from netscope.collect.privileges import require_capabilities
@@ -103,16 +103,25 @@ def _can_route(links: list) -> bool:
             or sum(link.kind != "loopback" for link in links) >= 2)
 
 
-def _collect_namespace(ctx: NsContext, objects: dict[str, list],
-                       errors: list[CollectorError]) -> None:
-    for collector in NAMESPACE_COLLECTORS:
+def _collect_namespace(ctx: NsContext, collectors: list[NamespaceCollector],
+                       objects: dict[str, list], errors: list[CollectorError]) -> None:
+    for collector in collectors:
         try:
-            objects[collector.field].extend(collector.collect(ctx))
+            found = collector.collect(ctx)
         except OSError as e:
             errors.append(CollectorError(collector.name, str(e), ctx.netns))
+            continue
+        except Exception as e:  # a bug in one collector must not cost the whole snapshot
+            errors.append(CollectorError(
+                collector.name, f"internal error ({type(e).__name__}: {e}): a bug in "
+                "netscope; the rest of the snapshot is complete", ctx.netns))
+            continue
+        ctx.results[collector.field] = found
+        objects[collector.field].extend(found)
 
 
-def _visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, list],
+def _visit_namespaces(found: dict[int, netns.FoundNamespace],
+                      collectors: list[NamespaceCollector], objects: dict[str, list],
                       errors: list[CollectorError]) -> dict[int, dict[str, str]]:
     """Enter each namespace once, run every collector there; resolve veth peers after.
     Returns the namespace-wide sysctls by inode."""
@@ -130,7 +139,7 @@ def _visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str,
             with netns.entered(fd, home):
                 sock = opened.socks[inode] = RtnlSocket()
                 links_before = len(objects["links"])
-                _collect_namespace(NsContext(inode, fd, sock), objects, errors)
+                _collect_namespace(NsContext(inode, fd, sock), collectors, objects, errors)
                 sysctls[inode] = read_namespace_sysctls(
                     sock, _can_route(objects["links"][links_before:]))
         objects["links"] = resolve_peers(objects["links"], opened.nsid_to_inode)
@@ -149,11 +158,18 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
         progress(f"found {len(found)} network namespaces")
     errors: list[CollectorError] = []
     objects: dict[str, list] = defaultdict(list)
+    collectors = []
+    for collector in NAMESPACE_COLLECTORS:
+        reason = collector.can_run()
+        if reason is None:
+            collectors.append(collector)
+        else:
+            errors.append(CollectorError(collector.name, f"not collected: {reason}"))
     # In a thread of its own: /proc/<pid>/ns/net shows the main thread's namespace, and tools
     # that stop "every process in namespace X" (`ip netns pids X | xargs kill`) must never
     # find netscope there while it visits.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="netscope-netns") as pool:
-        sysctls = pool.submit(_visit_namespaces, found, objects, errors).result()
+        sysctls = pool.submit(_visit_namespaces, found, collectors, objects, errors).result()
     containers: list[Container] = []
     if docker.docker_socket_present():
         self_inode = next(i for i, f in found.items() if f.is_self)
@@ -174,7 +190,7 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
         captured_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
         note=note,
-        collectors=tuple(c.name for c in NAMESPACE_COLLECTORS) + (
+        collectors=tuple(c.name for c in collectors) + (
             ("containers",) if docker.docker_socket_present() else ()),
     )
     return Snapshot(
