@@ -105,6 +105,13 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
         raise UserError(f"--wait {args.wait:g}: give seconds between 0 and 3600")
     from netscope.analysis.flows import neighbourhood
 
+    try:
+        # values an earlier, killed netscope left on go back first, so that what is off
+        # below is what the user really has
+        if accounting.restore_orphans(_say):
+            _say("restored the conntrack accounting a killed netscope had left on")
+    except accounting.AccountingError as e:
+        raise UserError(str(e)) from None
     before = collect_live(quiet=True)
     names = {n.id: n for n in before.namespaces}
     wanted = select_ns(before, args.ns)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import secrets
 import select
+import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from netscope.actions import labs
+from netscope.actions import accounting, labs
 from netscope.actions.lab_plan import ns_name
 from netscope.netdex.measure import ENDPOINT_SCRIPT, Processes, in_ns
 from tests.support.netns import require_root
@@ -135,3 +136,47 @@ def test_known_traffic_counted_and_classified(lab):
     assert _near(mine["received_bytes"], ANSWER)
     assert rows[(pub["id"], "server")]["sent_bytes"] == pub["to_client_bytes"]
     assert all(r["netns"] == doc["rows"][0]["netns"] for r in doc["rows"]), "--ns c1 only"
+
+
+def _start_counting(c1: str, wait: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netscope", "flows", "--ns", c1, "--enable-accounting",
+         "--wait", wait], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said = ""
+    deadline = time.monotonic() + 30
+    while "turned on" not in said:
+        assert time.monotonic() < deadline and proc.poll() is None, said
+        if select.select([proc.stderr], [], [], 1)[0]:
+            said += proc.stderr.readline()
+    return proc, said
+
+
+def test_sigterm_while_counting_turns_accounting_back_off(lab):
+    c1, host = ns_name(lab, "c1"), ns_name(lab, "host")
+    proc, _ = _start_counting(c1, "120")
+    try:
+        assert _acct(host) == "1"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "turned back off" in err, err
+    assert _acct(host) == "0"
+    assert "source: conntrack" in out
+
+
+def test_accounting_left_on_by_a_killed_netscope_is_restored_next_time(lab):
+    c1, host = ns_name(lab, "c1"), ns_name(lab, "host")
+    proc, _ = _start_counting(c1, "120")
+    proc.kill()  # SIGKILL: no chance to restore
+    proc.communicate()
+    assert _acct(host) == "1"
+    orphans = list(accounting.accounting_dir().glob("*.json"))
+    assert orphans
+    again, _ = _start_counting(c1, "0.5")
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err
+    assert _acct(host) == "0"
+    assert not [p for p in orphans if p.exists()]
