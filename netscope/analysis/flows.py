@@ -250,17 +250,19 @@ def flows(snapshot: Snapshot) -> list[Flow]:
             k = parent[k]
         return k
 
-    sightings: list[tuple[str, ConntrackEntry]] = []
+    sightings: list[tuple[str, ConntrackEntry, tuple]] = []
     for table in snapshot.conntrack:
         for e in table.entries:
             if not _unicast(e.orig.dst):
                 continue
-            sightings.append((table.netns, e))
-            a, b = find(_key(e.proto, e.orig)), find(_key(e.proto, e.reply, reverse=True))
-            parent[a] = b
+            key = _key(e.proto, e.orig)
+            sightings.append((table.netns, e, key))
+            after_nat = _key(e.proto, e.reply, reverse=True)
+            if after_nat != key:  # only NAT links a sighting to another tuple
+                parent[find(key)] = find(after_nat)
     groups: dict[tuple, list[tuple[str, ConntrackEntry]]] = defaultdict(list)
-    for netns, e in sightings:
-        groups[find(_key(e.proto, e.orig))].append((netns, e))
+    for netns, e, key in sightings:
+        groups[find(key) if parent else key].append((netns, e))
     out = [_flow(host, group) for group in groups.values()]
     return sorted(out, key=lambda f: (-f.total_bytes, f.id))
 
