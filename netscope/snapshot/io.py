@@ -20,7 +20,15 @@ def dumps(snapshot: Snapshot) -> str:
 
 
 def save(snapshot: Snapshot, path: str) -> None:
-    """Write atomically: a crash never leaves a half-written snapshot under `path`."""
+    """Write atomically: a crash never leaves a half-written snapshot under `path`.
+
+    Anything that is not a regular file (/dev/null, a pipe, /dev/stdout) is written to
+    directly: renaming over it would replace the device with a file.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w") as f:
+            f.write(dumps(snapshot))
+        return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".netscope-", suffix=".json", dir=directory)
     umask = os.umask(0)

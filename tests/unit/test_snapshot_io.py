@@ -87,3 +87,23 @@ def test_cli_missing_file_says_how_to_make_one(tmp_path):
                         str(tmp_path / "nope.json")], capture_output=True, text=True)
     assert p.returncode == 2
     assert "no such file" in p.stderr and "netscope snapshot -o" in p.stderr
+
+
+def test_saving_to_a_device_writes_into_it_and_keeps_it(docker_like_lab, tmp_path):
+    import os
+    import stat
+    import threading
+
+    from netscope.snapshot import save
+
+    save(docker_like_lab, "/dev/null")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    save(docker_like_lab, str(fifo))
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received and received[0].startswith(b"{")
