@@ -12,6 +12,7 @@ from netscope.analysis.doctor.checks.flows import (
 from netscope.analysis.doctor.finding import Check
 from netscope.analysis.doctor.view import DoctorView, op
 from netscope.analysis.path import netfilter as nf
+from netscope.analysis.path.routing import route_lookup
 
 
 def _has_snat(view: DoctorView, net, src: str, dst: str) -> bool:
@@ -24,8 +25,6 @@ def _has_snat(view: DoctorView, net, src: str, dst: str) -> bool:
 
 def _upstream_routes_back(view: DoctorView, net) -> bool:
     """The namespace behind the egress gateway has a route to the bridge subnet itself."""
-    from netscope.analysis.path.routing import route_lookup
-
     owners = [a.netns for a in view.snapshot.addresses if a.address == net.upstream]
     for owner in owners:
         lk = route_lookup(view.routes(owner), view.rules(owner), "inet", "0.0.0.0",
@@ -146,8 +145,27 @@ def run_docker_user(view: DoctorView):
             if delete else [])
 
 
+def _backend_missing(view: DoctorView, netns: str, target: str) -> str | None:
+    """Why the DNAT target leads nowhere, or None. Judged only when `target` is on a subnet
+    directly attached to `netns` (no gateway) on a network netscope sees whole."""
+    lk = route_lookup(view.routes(netns), view.rules(netns), "inet", "0.0.0.0", target)
+    if lk.kind != "unicast" or lk.route is None or not lk.route.nexthops:
+        return f"there is no route to {target}" if lk.kind != "local" else None
+    hop = lk.route.nexthops[0]
+    if hop.gateway or hop.link not in view.ix.links or not view.segment_is_visible(hop.link):
+        return None
+    if any(a.address == target for a in view.segment_addresses(hop.link)):
+        return None
+    # a backend that exists behind one of this namespace's veths but is cut off from the
+    # bridge is not "missing": the link checks name that cause
+    for link in view.ix.links_by_ns.get(netns, []):
+        far = view.far_end(link) if link.kind == "veth" else None
+        if far is not None and view.is_local(far.netns, target):
+            return None
+    return f"no interface on {view.ix.links[hop.link].name}'s network owns {target}"
+
+
 def run_dnat_backend(view: DoctorView):
-    owned = {a.address for a in view.snapshot.addresses}
     for t in view.tables:
         for c in t.chains:
             for rule in c.rules:
@@ -155,12 +173,12 @@ def run_dnat_backend(view: DoctorView):
                     continue
                 target = rule.nat_to.rsplit(":", 1)[0] if rule.nat_to.count(":") == 1 \
                     else rule.nat_to.strip("[]").split("]:")[0]
-                if target in owned:
+                why = None if ":" in target else _backend_missing(view, rule.netns, target)
+                if why is None:
                     continue
                 yield DNAT_MISSING_BACKEND.finding(
                     view.where(rule.netns, f"{rule.chain}/{rule.position}"),
-                    f"'{rule.text}' sends connections to {rule.nat_to}, but no interface on "
-                    f"this host has {target}",
+                    f"'{rule.text}' sends connections to {rule.nat_to}, but {why}",
                     evidence=(rule.id,), subject=rule.id)
 
 
