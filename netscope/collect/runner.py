@@ -69,7 +69,7 @@ class _Opened:
             os.close(fd)
 
 
-def _origins(found: netns.FoundNamespace) -> tuple[NsOrigin, ...]:
+def namespace_origins(found: netns.FoundNamespace) -> tuple[NsOrigin, ...]:
     out = []
     if found.is_self:
         out.append(NsOrigin("self", "/proc/self/ns/net"))
@@ -79,7 +79,8 @@ def _origins(found: netns.FoundNamespace) -> tuple[NsOrigin, ...]:
     return tuple(out)
 
 
-def _human_name(found: netns.FoundNamespace, containers: list[Container]) -> str:
+def namespace_name(found: netns.FoundNamespace, containers: list[Container]) -> str:
+    """The best human name: host, a container's, the ip-netns name, docker/<id>, comm[pid]."""
     here = ns_id(found.inode)
     # a container that joined another's namespace does not name it
     names = [c.name for c in containers if c.netns == here and not c.shares_netns_with]
@@ -120,11 +121,36 @@ def _collect_namespace(ctx: NsContext, collectors: list[NamespaceCollector],
         objects[collector.field].extend(found)
 
 
-def _visit_namespaces(found: dict[int, netns.FoundNamespace],
-                      collectors: list[NamespaceCollector], objects: dict[str, list],
-                      errors: list[CollectorError]) -> dict[int, dict[str, str]]:
-    """Enter each namespace once, run every collector there; resolve veth peers after.
-    Returns the namespace-wide sysctls by inode."""
+def runnable_collectors(errors: list[CollectorError]) -> list[NamespaceCollector]:
+    """The registered collectors that can run here; each one that cannot is an error."""
+    collectors = []
+    for collector in NAMESPACE_COLLECTORS:
+        reason = collector.can_run()
+        if reason is None:
+            collectors.append(collector)
+        else:
+            errors.append(CollectorError(collector.name, f"not collected: {reason}"))
+    return collectors
+
+
+def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, list],
+                     errors: list[CollectorError],
+                     collectors: list[NamespaceCollector] | None = None
+                     ) -> dict[int, dict[str, str]]:
+    """Read the namespaces `found` (all, or a subset): enter each once from a worker thread,
+    run every collector there, resolve veth peers among them. Objects go to `objects` by
+    Snapshot field; returns the namespace-wide sysctls by inode."""
+    if collectors is None:
+        collectors = runnable_collectors(errors)
+    # In a thread of its own: /proc/<pid>/ns/net shows the main thread's namespace, and tools
+    # that stop "every process in namespace X" (`ip netns pids X | xargs kill`) must never
+    # find netscope there while it visits.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="netscope-netns") as pool:
+        return pool.submit(_visit, found, collectors, objects, errors).result()
+
+
+def _visit(found: dict[int, netns.FoundNamespace], collectors: list[NamespaceCollector],
+           objects: dict[str, list], errors: list[CollectorError]) -> dict[int, dict[str, str]]:
     sysctls: dict[int, dict[str, str]] = {}
     opened = _Opened()
     home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
@@ -158,18 +184,8 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
         progress(f"found {len(found)} network namespaces")
     errors: list[CollectorError] = []
     objects: dict[str, list] = defaultdict(list)
-    collectors = []
-    for collector in NAMESPACE_COLLECTORS:
-        reason = collector.can_run()
-        if reason is None:
-            collectors.append(collector)
-        else:
-            errors.append(CollectorError(collector.name, f"not collected: {reason}"))
-    # In a thread of its own: /proc/<pid>/ns/net shows the main thread's namespace, and tools
-    # that stop "every process in namespace X" (`ip netns pids X | xargs kill`) must never
-    # find netscope there while it visits.
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="netscope-netns") as pool:
-        sysctls = pool.submit(_visit_namespaces, found, collectors, objects, errors).result()
+    collectors = runnable_collectors(errors)
+    sysctls = visit_namespaces(found, objects, errors, collectors)
     containers: list[Container] = []
     if docker.docker_socket_present():
         self_inode = next(i for i, f in found.items() if f.is_self)
@@ -179,8 +195,8 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
             errors.append(CollectorError("containers", str(e)))
 
     namespaces = tuple(
-        Namespace(id=ns_id(inode), inode=inode, name=_human_name(f, containers),
-                  origins=_origins(f), is_self=f.is_self, sysctls=sysctls[inode])
+        Namespace(id=ns_id(inode), inode=inode, name=namespace_name(f, containers),
+                  origins=namespace_origins(f), is_self=f.is_self, sysctls=sysctls[inode])
         for inode, f in found.items() if inode in sysctls
     )
     header = Header(

@@ -360,7 +360,12 @@ class NetscopeApp(App[None]):
     def on_doctor_screen_repair_requested(self, message: DoctorScreen.RepairRequested) -> None:
         if self._mutation_refused("repair"):
             return
-        commands, apply = self._backends.get("repair").plan(message.finding)
+        repair = self._backends.get("repair")
+        try:
+            commands, apply = repair.plan(message.finding)
+        except repair.error as e:
+            self.notice(str(e))
+            return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -388,6 +393,8 @@ class NetscopeApp(App[None]):
     def run_host_change(self, change: Callable[[], object], done: str) -> None:
         change()
         self.call_from_thread(self.notice, done)
+        if self._feed is not None:  # iptables and sysctl changes send no netlink notice
+            self._feed.refresh_now()
 
     # --- save, pause, help, palette ---------------------------------------------------
 

@@ -8,8 +8,8 @@ the one-line notice in NOT_YET instead of a result. What the TUI calls:
 - trace: `trace_once(snapshot, src, dst) -> Journey | None` (netscope.trace.session)
 - labs: `list_labs() -> [(name, summary)]`, `lab_status() -> set of names up`,
   `lab_up(name)`, `lab_down(name)` (netscope.actions.labs)
-- repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`
-  (netscope.actions.repair, not written yet)
+- repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`, `error`
+  (the exception class they raise) (netscope.actions.repair)
 """
 
 from __future__ import annotations
@@ -84,8 +84,21 @@ def _labs():
 
 
 def _repair():
-    module = importlib.import_module("netscope.actions.repair")
-    return module if hasattr(module, "plan") and hasattr(module, "undo_last") else None
+    from netscope.actions import repair
+    from netscope.actions.plan import preview
+
+    def plan(finding):
+        """(shell commands, apply) for a finding; RepairError when it has no repair."""
+        ops = repair.plan_of(finding)
+        return preview(ops), lambda: repair.apply_repair(finding)
+
+    def undo_last() -> str:
+        journal, errors = repair.undo_last()
+        if errors:
+            raise repair.RepairError(f"undo incomplete: {errors[0]}")
+        return str(journal.meta.get("finding", journal.title))
+
+    return SimpleNamespace(plan=plan, undo_last=undo_last, error=repair.RepairError)
 
 
 # feature -> (modules that must exist, the adapter)

@@ -68,6 +68,12 @@ class LiveFeed:
         if self._watcher is not None:
             self._watcher.wake()
 
+    def refresh_now(self) -> None:
+        """Collect the whole host soon (after netscope itself changed it); any thread."""
+        self._full_due = True
+        if self._watcher is not None:
+            self._watcher.wake()
+
     def set_paused(self, paused: bool) -> None:
         """While paused, changes are remembered but not collected; resuming collects once."""
         self.paused = paused

@@ -6,8 +6,8 @@ change in one namespace re-reads that namespace alone. Veth peers outside the re
 keep the pairing the last full collection resolved. The live feed follows a burst of partial
 refreshes with one full collection once the host has been quiet for a moment.
 
-This uses the runner's per-namespace visit (`_visit_namespaces`); when it is not there, or
-something cannot be merged, `refresh_namespaces` returns None and the caller collects fully.
+This uses the runner's per-namespace visit (`visit_namespaces`); when something cannot be
+merged, `refresh_namespaces` returns None and the caller collects fully.
 """
 
 from __future__ import annotations
@@ -43,12 +43,8 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     from netscope.host import netns
     from netscope.model import Namespace
 
-    visit = getattr(runner, "_visit_namespaces", None)
-    name_of = getattr(runner, "_human_name", None)
-    origins_of = getattr(runner, "_origins", None)
     names = {f.name for f in fields(Snapshot)}
-    if None in (visit, name_of, origins_of) or not set(PER_NAMESPACE) >= (
-            names - {"header", "namespaces", "containers", "errors"}):
+    if not set(PER_NAMESPACE) >= (names - {"header", "namespaces", "containers", "errors"}):
         return None
     found = netns.discover()
     known = {ns.inode for ns in previous.namespaces}
@@ -56,7 +52,7 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     read = (inodes & set(found)) | new
     objects: dict[str, list] = defaultdict(list)
     errors: list[CollectorError] = []
-    sysctls = visit({i: found[i] for i in read}, objects, errors)
+    sysctls = runner.visit_namespaces({i: found[i] for i in read}, objects, errors)
     replaced = {ns_id(i) for i in read} | {ns_id(i) for i in known - set(found)}
     merged = {}
     for name in PER_NAMESPACE:
@@ -70,8 +66,9 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     containers = list(previous.containers)
     namespaces = [replace(ns, sysctls=sysctls.get(ns.inode, ns.sysctls))
                   for ns in previous.namespaces if ns.inode in found]
-    namespaces += [Namespace(id=ns_id(i), inode=i, name=name_of(found[i], containers),
-                             origins=origins_of(found[i]), is_self=found[i].is_self,
+    namespaces += [Namespace(id=ns_id(i), inode=i,
+                             name=runner.namespace_name(found[i], containers),
+                             origins=runner.namespace_origins(found[i]), is_self=found[i].is_self,
                              sysctls=sysctls[i]) for i in sorted(new) if i in sysctls]
     kept_errors = tuple(e for e in previous.errors if e.netns not in replaced)
     return replace(previous, namespaces=tuple(namespaces), errors=kept_errors + tuple(errors),
