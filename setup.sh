@@ -7,7 +7,7 @@
 # Every install step is idempotent and checks before it works: a second run downloads nothing.
 set -euo pipefail
 
-DEFAULT_RUN_ARGS=(show)
+DEFAULT_RUN_ARGS=(demo)
 
 DEBIAN_PACKAGES=(
     python3 python3-venv python3-pip python3-bpfcc bpftool linux-headers-amd64

@@ -1,0 +1,36 @@
+"""Make docs/screenshot.svg: the TUI on the recorded docker-bridge lab (forward_policy_drop
+variant), a recorded trace stepped to the hop where the packet dies. No root needed.
+
+    .venv/bin/python docs/make_screenshot.py
+"""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.tui.conftest import FROZEN, journey  # noqa: E402
+
+from netscope.snapshot import load  # noqa: E402
+from netscope.tui.app import NetscopeApp  # noqa: E402
+from netscope.tui.backends import Backends  # noqa: E402
+
+
+async def main() -> None:
+    os.environ["TZ"] = "UTC"
+    os.environ["TEXTUAL_ANIMATIONS"] = "none"
+    app = NetscopeApp(load(str(ROOT / "fixtures" / "tui-forward-drop.json")),
+                      read_only="offline snapshot", backends=Backends.none(),
+                      clock=lambda: FROZEN, source_note="fixtures/tui-forward-drop.json")
+    async with app.run_test(size=(160, 44)) as pilot:
+        await pilot.pause()
+        app.show_journey(journey("forward-drop"))
+        await pilot.press(*["right_square_bracket"] * 6)
+        await pilot.pause()
+        app.save_screenshot("screenshot.svg", str(ROOT / "docs"))
+
+
+asyncio.run(main())
