@@ -8,6 +8,7 @@ families, configured only by -D flags: struct offsets from BTF plus the caller's
 from __future__ import annotations
 
 import contextlib
+import ctypes as ct
 import signal
 import sys
 import time
@@ -57,8 +58,11 @@ class Program:
     `detach_on_signals`) detaches every probe and closes every map.
     """
 
-    def __init__(self, files: list[str], settings: dict[str, int | str]) -> None:
+    def __init__(self, files: list[str], settings: dict[str, int | str],
+                 tail_calls: dict[str, str] | None = None) -> None:
+        """tail_calls: prog-array table -> the function loaded into its slot 0."""
         started = time.perf_counter()  # attach time: from the BTF read to live probes
+        cpu_started = time.process_time()
         require_ebpf()
         text = program_source(files)
         cflags = program_cflags(settings)
@@ -68,11 +72,17 @@ class Program:
             raise ProbeError(f"cannot import bcc ({e}): apt-get install python3-bpfcc") from None
         try:
             self.bpf = BPF(text=text.encode(), cflags=cflags)
+            for table, func in (tail_calls or {}).items():
+                fn = self.bpf.load_func(func.encode(), BPF.RAW_TRACEPOINT)
+                self.bpf[table.encode()][ct.c_int(0)] = ct.c_int(fn.fd)
         except Exception as e:  # bcc raises bare Exception for compile and attach failures
+            self.close()
             raise ProbeError(f"loading {', '.join(files)} failed: {e} "
                              "(see the compiler output above; `netscope probes` lists what "
                              "this kernel offers)") from None
         self.attach_seconds = time.perf_counter() - started
+        # CPU time of the same (clang runs in-process): what attaching costs on an idle host
+        self.attach_cpu_seconds = time.process_time() - cpu_started
 
     def __getitem__(self, name: str):
         return self.bpf[name.encode()]

@@ -108,6 +108,17 @@ class Sender:
     def send(self) -> None:
         self._out.sendto(self.data, (self.packet.dst, 0))
 
+    def read_replies(self, most: int = 10) -> None:
+        """Read ICMP replies from the listening socket, so the kernel delivers them to a
+        socket (a deliver hop) instead of dropping them for want of one."""
+        if self._listen is None:
+            return
+        for _ in range(most):
+            try:
+                self._listen.recv(2048)
+            except OSError:  # the 0.2 s timeout, or the socket closed under us
+                break
+
     def close(self) -> None:
         self._out.close()
         if self._listen:

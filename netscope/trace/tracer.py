@@ -80,7 +80,8 @@ class Tracer:
     def __init__(self, flt: TraceFilter) -> None:
         self.filter = flt
         self._pending: list[ProbeEvent] = []
-        self.program = Program(JOURNEY_FILES, trace_settings(flt))
+        self.program = Program(JOURNEY_FILES, trace_settings(flt),
+                               tail_calls={"skb_workers": "ns_skb_worker"})
         try:
             self.program["events"].open_ring_buffer(self._on_record)
         except Exception:
