@@ -12,11 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.tui.conftest import FROZEN, journey  # noqa: E402
-
 from netscope.snapshot import load  # noqa: E402
 from netscope.tui.app import NetscopeApp  # noqa: E402
 from netscope.tui.backends import Backends  # noqa: E402
+from tests.tui.conftest import FROZEN, journey  # noqa: E402
 
 
 async def main() -> None:

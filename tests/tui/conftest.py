@@ -4,6 +4,7 @@ frozen so SVG screenshots are the same on every run."""
 import asyncio
 import functools
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def journey(name: str) -> Journey:
 
 
 def offline_app(name: str, backends: Backends | None = None, **kwargs) -> NetscopeApp:
-    """The app on a fixture, as `netscope --snapshot fixtures/<name>` opens it."""
+    """The app on a fixture, as `netscope --snapshot fixtures/<name>` opens it; `s` saves
+    into a temporary directory, never into the working tree."""
+    kwargs.setdefault("save_dir", tempfile.mkdtemp(prefix="netscope-tui-test-"))
     return NetscopeApp(load(snapshot_path(name)), read_only=f"offline snapshot {name}",
                        backends=backends or Backends.none(), clock=lambda: FROZEN,
                        source_note=os.path.join("fixtures", name), **kwargs)
