@@ -32,9 +32,9 @@ def _by_id(items) -> dict:
 def _namespace_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     out = []
     for ns_id in new.namespaces.keys() - old.namespaces.keys():
-        out.append(Change("namespace", f"namespace {new.ns_name(ns_id)} appeared", (ns_id,)))
+        out.append(Change("namespace", f"{new.ns_name(ns_id)} appeared", (ns_id,)))
     for ns_id in old.namespaces.keys() - new.namespaces.keys():
-        out.append(Change("namespace", f"namespace {old.ns_name(ns_id)} is gone", ()))
+        out.append(Change("namespace", f"{old.ns_name(ns_id)} is gone", ()))
     return out
 
 

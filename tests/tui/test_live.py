@@ -82,8 +82,8 @@ def test_diff_reports_namespaces_that_come_and_go():
     gone = next(n for n in before.namespaces if n.name.endswith("-inet"))
     after = replace(before, namespaces=tuple(n for n in before.namespaces if n is not gone),
                     links=tuple(x for x in before.links if x.netns != gone.id))
-    assert "namespace nsl-nstui-inet is gone" in [c.text for c in diff_snapshots(before, after)]
-    assert "namespace nsl-nstui-inet appeared" in [c.text for c in diff_snapshots(after, before)]
+    assert "nsl-nstui-inet is gone" in [c.text for c in diff_snapshots(before, after)]
+    assert "nsl-nstui-inet appeared" in [c.text for c in diff_snapshots(after, before)]
 
 
 def test_filter_matches_names_devices_and_addresses():
