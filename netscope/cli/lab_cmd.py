@@ -60,8 +60,12 @@ def add_parser(sub) -> None:
 
 
 def _require_root(what: str) -> None:
-    if os.geteuid() != 0:
-        raise UserError(f"netscope lab {what} changes network namespaces: run it as root (sudo)")
+    from netscope.collect.privileges import CAP_NET_ADMIN, CAP_SYS_ADMIN, effective_caps
+
+    caps = effective_caps()
+    if os.geteuid() != 0 or not (caps >> CAP_SYS_ADMIN & 1 and caps >> CAP_NET_ADMIN & 1):
+        raise UserError(f"netscope lab {what} changes network namespaces (CAP_SYS_ADMIN, "
+                        "CAP_NET_ADMIN): run it as root (sudo)")
 
 
 def _labs():

@@ -15,21 +15,26 @@ from netscope import __version__
 from netscope.cli.errors import UserError
 
 SUBCOMMANDS = (
-    "netscope.cli.snapshot_cmd",
+    # see the host
     "netscope.cli.show_cmd",
-    "netscope.cli.repair_cmd",
+    "netscope.cli.snapshot_cmd",
+    "netscope.cli.conntrack_cmd",
+    "netscope.cli.flows_cmd",
+    "netscope.cli.dns_cmd",
+    # find what is wrong, and repair it
     "netscope.cli.doctor_cmd",
     "netscope.cli.path_cmd",
-    "netscope.cli.drops_cmd",
+    "netscope.cli.repair_cmd",
+    # watch packets (eBPF)
     "netscope.cli.trace_cmd",
-    "netscope.cli.probes_cmd",
+    "netscope.cli.drops_cmd",
     "netscope.cli.check_cmd",
-    "netscope.cli.conntrack_cmd",
+    "netscope.cli.probes_cmd",
+    # learn and compare
     "netscope.cli.lab_cmd",
     "netscope.cli.demo_cmd",
     "netscope.cli.netdex_cmd",
-    "netscope.cli.flows_cmd",
-    "netscope.cli.dns_cmd",
+    # report
     "netscope.cli.diff_cmd",
     "netscope.cli.export_cmd",
 )
@@ -37,8 +42,11 @@ SUBCOMMANDS = (
 DESCRIPTION = """\
 netscope: where does my packet go on this host, where does it die, and why?
 
-Reads every network namespace (named, Docker's, those of processes), resolves veth pairs
-across them, and shows interfaces, bridges, addresses, routes, rules and neighbours.
+Without a command, netscope opens the terminal UI on the live host (or on --snapshot FILE).
+It reads every network namespace (named, Docker's, those of processes), pairs veth ends
+across them, reads routes, rules, neighbours, bridges, iptables/nftables and conntrack;
+explains what is wrong (doctor), walks the expected path of a packet (path), repairs with a
+preview and an undo (repair, undo), and follows real packets with eBPF (trace, drops, check).
 Reading the live host needs root (CAP_SYS_ADMIN to enter namespaces, CAP_NET_ADMIN).
 """
 
