@@ -36,14 +36,7 @@ int ns_skb_worker(struct bpf_raw_tracepoint_args *ctx)
     u8 hook = a->hook;
     int l3_at_data = a->l3_at_data;
     struct ns_event ev = {};
-    struct ns_last_rx *rx = 0;
-    if (hook == NS_HOOK_RECEIVE) {
-        rx = last_rx.lookup(&zero);
-        if (rx) {
-            rx->skb = skb;
-            rx->selected = 0;
-        }
-    }
+    struct ns_last_rx *rx = hook == NS_HOOK_RECEIVE ? last_rx.lookup(&zero) : 0;
     if (ns_parse_skb(skb, l3_at_data, &ev.tuple) == -2)
         return 0;
     if (!ns_select(skb, &ev.tuple, &ev.flags))
@@ -75,14 +68,42 @@ int ns_skb_worker(struct bpf_raw_tracepoint_args *ctx)
     return 0;
 }
 
+/* Could this packet be wanted? Answered from its IP header alone while nothing is
+ * followed: most packets on a busy host stop here, before any tail call. */
+static __always_inline int ns_maybe_wanted(u64 skb, int l3_at_data)
+{
+    if (ns_state(0) || ns_state(1) || ns_state(2))
+        return 1;
+    struct ns_tuple t = {};
+    int family = ns_peek_ip4(skb, l3_at_data, &t);
+    if (family == 4)
+        return ns_prefilter(&t);
+#if defined(FILTER_SRC4) || defined(FILTER_DST4)
+    return 0;  /* an IPv4 address filter never matches IPv6 or non-IP */
+#else
+    return family == 6;
+#endif
+}
+
 static __always_inline int ns_hook(struct bpf_raw_tracepoint_args *ctx, u8 hook, u64 dev,
                                    u64 location, u32 reason, s32 result)
 {
     u32 zero = 0;
+    u64 skb = ctx->args[0];
+    if (hook == NS_HOOK_RECEIVE) {
+        /* every receive resets this CPU's "packet being handled" (journey_fib.bpf.c) */
+        struct ns_last_rx *rx = last_rx.lookup(&zero);
+        if (rx) {
+            rx->skb = skb;
+            rx->selected = 0;
+        }
+    }
+    if (!ns_maybe_wanted(skb, hook == NS_HOOK_RECEIVE))
+        return 0;
     struct ns_hook_args *a = hook_args.lookup(&zero);
     if (!a)
         return 0;
-    a->skb = ctx->args[0];
+    a->skb = skb;
     a->dev = dev;
     a->location = location;
     a->reason = reason;

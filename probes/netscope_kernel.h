@@ -183,23 +183,46 @@ static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
     return -1;
 }
 
-/* Parse an skb. At receive the IP header is at skb->data (the MAC header was pulled);
- * elsewhere it is at head + network_header. */
+/* Where an skb's IP header is, or 0: at receive it is at skb->data (the MAC header was
+ * pulled); elsewhere at head + network_header. */
+static __always_inline u64 ns_skb_l3(u64 skb, int l3_at_data, u16 *protocol)
+{
+    *protocol = ns_u16(skb, OFF_SKB_PROTOCOL);
+    if (*protocol != NS_ETH_P_IP && *protocol != NS_ETH_P_IPV6)
+        return 0;
+    if (l3_at_data)
+        return ns_ptr(skb, OFF_SKB_DATA);
+    u16 nh = ns_u16(skb, OFF_SKB_NETWORK_HEADER);
+    if (nh == 0xffff)
+        return 0;
+    return ns_ptr(skb, OFF_SKB_HEAD) + nh;
+}
+
 static __always_inline int ns_parse_skb(u64 skb, int l3_at_data, struct ns_tuple *t)
 {
-    u16 protocol = ns_u16(skb, OFF_SKB_PROTOCOL);
-    if (protocol != NS_ETH_P_IP && protocol != NS_ETH_P_IPV6)
-        return -1;
-    u64 l3;
-    if (l3_at_data) {
-        l3 = ns_ptr(skb, OFF_SKB_DATA);
-    } else {
-        u16 nh = ns_u16(skb, OFF_SKB_NETWORK_HEADER);
-        if (nh == 0xffff)
-            return -1;
-        l3 = ns_ptr(skb, OFF_SKB_HEAD) + nh;
-    }
-    return ns_parse_l3(l3, protocol, t);
+    u16 protocol;
+    u64 l3 = ns_skb_l3(skb, l3_at_data, &protocol);
+    return l3 ? ns_parse_l3(l3, protocol, t) : -1;
+}
+
+/* Just the IPv4 addresses and protocol (no ports): what a cheap first look needs.
+ * Returns the family (4), 6 for IPv6 (addresses not read), 0 for anything else. */
+static __always_inline int ns_peek_ip4(u64 skb, int l3_at_data, struct ns_tuple *t)
+{
+    u16 protocol;
+    u64 l3 = ns_skb_l3(skb, l3_at_data, &protocol);
+    if (!l3)
+        return 0;
+    if (protocol == NS_ETH_P_IPV6)
+        return 6;
+    struct ns_ip4_hdr ip = {};
+    if (bpf_probe_read_kernel(&ip, sizeof(ip), (void *)l3) || (ip.ver_ihl >> 4) != 4)
+        return 0;
+    t->family = 4;
+    t->proto = ip.protocol;
+    __builtin_memcpy(t->saddr, &ip.saddr, 4);
+    __builtin_memcpy(t->daddr, &ip.daddr, 4);
+    return 4;
 }
 
 #endif
