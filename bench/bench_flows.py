@@ -52,8 +52,9 @@ def set_acct(netns: str, value: str) -> None:
                    check=True)
 
 
-def accuracy(ns: dict[str, str], runs: int) -> list[tuple[str, float, float]]:
-    """(direction, error to the server %, error back %) per flow per run."""
+def accuracy(ns: dict[str, str], runs: int) -> list[tuple[str, float, float, float, float]]:
+    """(direction, IP bytes error to the server %, back %, payload error to the server %,
+    back %) per flow per run."""
     out = []
     with Processes() as procs:
         for server in ("c2", "inet"):
@@ -65,7 +66,9 @@ def accuracy(ns: dict[str, str], runs: int) -> list[tuple[str, float, float]]:
             for f in flows(snap):
                 if f.client.port in ports and f.server.port == PORT:
                     out.append((f.direction, 100 * (f.to_server_bytes - SENT) / SENT,
-                                100 * (f.to_client_bytes - ANSWER) / ANSWER))
+                                100 * (f.to_client_bytes - ANSWER) / ANSWER,
+                                100 * (f.to_server_payload - SENT) / SENT,
+                                100 * (f.to_client_payload - ANSWER) / ANSWER))
     return out
 
 
@@ -122,11 +125,12 @@ def main() -> int:
             accounting.restore(journal)
         labs.down(INSTANCE)
     for direction in ("east-west", "north-south"):
-        there = [a[1] for a in acc if a[0] == direction]
-        back = [a[2] for a in acc if a[0] == direction]
-        print(f"{direction}: {len(there)} flows; (reported - sent) / sent, to the server: "
-              f"median {statistics.median(there):+.2f}% (max {max(there):+.2f}%); back: "
-              f"median {statistics.median(back):+.2f}% (max {max(back):+.2f}%)")
+        for what, i in (("IP bytes", 1), ("payload", 3)):
+            there = [a[i] for a in acc if a[0] == direction]
+            back = [a[i + 1] for a in acc if a[0] == direction]
+            print(f"{direction} {what}: {len(there)} flows; (reported - sent) / sent, to the "
+                  f"server: median {statistics.median(there):+.2f}% (max {max(there):+.2f}%);"
+                  f" back: median {statistics.median(back):+.2f}% (max {max(back):+.2f}%)")
     off, on = statistics.median(cost["0"]), statistics.median(cost["1"])
     print(f"iperf3 c1 -> inet, {args.runs} runs each: accounting off {off:.2f} Gbit/s, on "
           f"{on:.2f} Gbit/s, ratio {on / off:.3f}  (off {cost['0']}, on {cost['1']})")

@@ -13,8 +13,11 @@ where accounting is off, and the output says so.
 it on in for this run], "flows": [flow], "rows": [{"netns", "name", "role", "peer", "flow",
 "sent_bytes", "sent_packets", "received_bytes", "received_packets"}]}; a flow is {"id",
 "proto", "state", "client", "server", "dialled", "nat", "direction", "why", "tracked_in",
-"to_server_packets", "to_server_bytes", "to_client_packets", "to_client_bytes"} and an end
-{"address", "port", "netns", "name", "outside"}; counters are null when not counted.
+"to_server_packets", "to_server_bytes", "to_client_packets", "to_client_bytes", "family",
+"to_server_payload", "to_client_payload"} and an end {"address", "port", "netns", "name",
+"outside"}; bytes are IP bytes as conntrack counts them, payload the application's bytes
+estimated from them (TCP/UDP: bytes minus one header a packet); rows also carry
+"sent_payload" and "received_payload"; counters are null when not counted.
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ def run(args) -> int:
         json.dump({"format": JSON_FORMAT, "version": JSON_VERSION,
                    "sources": [dataclasses.asdict(s) for s in srcs],
                    "accounting_enabled": enabled,
-                   "flows": [dataclasses.asdict(f) for f in chosen],
+                   "flows": [_flow_json(f) for f in chosen],
                    "rows": [_row_json(r) for r in rows]}, sys.stdout, indent=1)
         print()
         return 0
@@ -173,11 +176,17 @@ def run(args) -> int:
     return 0
 
 
+def _flow_json(f) -> dict:
+    return {**dataclasses.asdict(f), "to_server_payload": f.to_server_payload,
+            "to_client_payload": f.to_client_payload}
+
+
 def _row_json(r) -> dict:
     return {"netns": r.netns, "name": r.name, "role": r.role,
             "peer": dataclasses.asdict(r.peer), "flow": r.flow.id,
             "sent_bytes": r.sent_bytes, "sent_packets": r.sent_packets,
-            "received_bytes": r.received_bytes, "received_packets": r.received_packets}
+            "sent_payload": r.sent_payload, "received_bytes": r.received_bytes,
+            "received_packets": r.received_packets, "received_payload": r.received_payload}
 
 
 def source_text(srcs, enabled: list[str]) -> str:
@@ -185,7 +194,8 @@ def source_text(srcs, enabled: list[str]) -> str:
     counting = [s.name for s in srcs if s.active and s.accounting]
     blind = [s.name for s in srcs if s.active and not s.accounting]
     idle = [s.name for s in srcs if not s.active]
-    lines = ["source: conntrack (bytes are IP bytes, headers included)"]
+    lines = ["source: conntrack (bytes are IP bytes, headers included; data: the "
+             "application's bytes, estimated)"]
     if counting:
         how = " (turned on by netscope for this run)" if enabled else ""
         lines.append(f"  accounting on{how}: {', '.join(counting)}")
@@ -198,10 +208,11 @@ def source_text(srcs, enabled: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _count(nbytes: int | None, packets: int | None) -> str:
+def _count(nbytes: int | None, packets: int | None, data: int | None) -> str:
     if nbytes is None:
         return "?"
-    return f"{human_bytes(nbytes)} ({packets or 0} pkts)"
+    text = f"{human_bytes(nbytes)} ({packets or 0} pkts"
+    return text + (f", {human_bytes(data)} data)" if data is not None else ")")
 
 
 def rows_text(rows) -> str:
@@ -217,8 +228,8 @@ def rows_text(rows) -> str:
         arrow = "->" if r.role == "client" else "<-"
         peer = r.peer.text() + ("" if r.peer.netns is None else f" ({r.peer.name})")
         out.append(f"  {f.proto:<4} {arrow} {peer:<38} {f.direction:<11} "
-                   f"sent {_count(r.sent_bytes, r.sent_packets):<22} "
-                   f"received {_count(r.received_bytes, r.received_packets)}")
+                   f"sent {_count(r.sent_bytes, r.sent_packets, r.sent_payload):<36} "
+                   f"received {_count(r.received_bytes, r.received_packets, r.received_payload)}")
         detail = [f.why, *f.nat]
         if r.role == "server" and f.dialled != r.flow.server.text():
             detail.append(f"dialled {f.dialled}")

@@ -18,6 +18,7 @@ from netscope.analysis.flows import (
     flow_rows,
     flows,
     neighbourhood,
+    payload,
     sources,
 )
 from netscope.model.netfilter import ConntrackEntry, ConntrackTable, CtTuple
@@ -51,18 +52,19 @@ def test_known_traffic_is_counted_and_classified(lab):
     found = flows(lab)
     (east,) = [f for f in _by(found, "-c1", "-c2") if f.server.port == 7001]
     assert east.direction == EAST_WEST and east.nat == ()
-    assert _near(east.to_server_bytes, SENT) and _near(east.to_client_bytes, ANSWER)
+    assert _near(east.to_server_payload, SENT) and _near(east.to_client_payload, ANSWER)
+    assert east.to_client_bytes > east.to_client_payload  # IP bytes: headers, and the ACKs
 
     (north,) = [f for f in _by(found, "-c1", "-inet") if f.server.port == 7001]
     assert north.direction == NORTH_SOUTH and north.server.outside
-    assert _near(north.to_server_bytes, SENT) and _near(north.to_client_bytes, ANSWER)
+    assert _near(north.to_server_payload, SENT) and _near(north.to_client_payload, ANSWER)
     assert north.nat[0].startswith("SNAT 10.217.0.2:") and "198.18.17.2" in north.nat[0]
     assert "uplink" in north.why
 
     (pub,) = [f for f in _by(found, "-inet", "-c1") if f.dialled == "198.18.17.2:8080"]
     assert pub.direction == NORTH_SOUTH and "published port 198.18.17.2:8080" in pub.why
     assert pub.nat == ("DNAT 198.18.17.2:8080 -> 10.217.0.2:80",)
-    assert pub.server.text() == "10.217.0.2:80" and _near(pub.to_client_bytes, BIG)
+    assert pub.server.text() == "10.217.0.2:80" and _near(pub.to_client_payload, BIG)
     # largest first
     assert found.index(east) < found.index(pub) and found.index(north) < found.index(pub)
 
@@ -72,9 +74,10 @@ def test_rows_are_per_namespace_from_its_side(lab):
     rows = flow_rows(lab, c1)
     assert rows and {r.netns for r in rows} == {c1}
     out = next(r for r in rows if r.role == "client" and r.peer.netns == c2)
-    assert _near(out.sent_bytes, SENT) and _near(out.received_bytes, ANSWER)
+    assert _near(out.sent_payload, SENT) and _near(out.received_payload, ANSWER)
     served = next(r for r in rows if r.role == "server")
-    assert served.sent_bytes == served.flow.to_client_bytes and _near(served.sent_bytes, BIG)
+    assert served.sent_bytes == served.flow.to_client_bytes
+    assert _near(served.sent_payload, BIG)
     # c2 sees the same flow the other way round; the outside end gets no row
     back = next(r for r in flow_rows(lab, c2) if r.peer.netns == c1)
     assert (back.sent_bytes, back.received_bytes) == (out.received_bytes, out.sent_bytes)
@@ -164,3 +167,15 @@ def test_accounting_plan_and_orphans(tmp_path, monkeypatch):
     orphan.save()
     assert accounting.restore_orphans() == 1
     assert not orphan.path.exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    ((66028, 9, "ipv4", "tcp"), 65560),      # 65552 sent: the SYN's header is 8 bytes longer
+    ((1000, 10, "ipv6", "tcp"), 280),
+    ((328, 1, "ipv4", "udp"), 300),
+    ((84, 1, "ipv4", "icmp"), None),
+    ((None, None, "ipv4", "tcp"), None),
+    ((40, 1, "ipv4", "tcp"), 0),
+])
+def test_payload(args, expected):
+    assert payload(*args) == expected
