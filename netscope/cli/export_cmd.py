@@ -1,5 +1,9 @@
-"""`netscope export FILE --format dot|mermaid|md|html|pcapng [-o OUT]`: a snapshot as a
-picture or a report to attach to a bug; a trace recording as a pcapng capture."""
+"""`netscope export FILE|--live [--redact] --format dot|mermaid|md|html|json|pcapng [-o OUT]`:
+a snapshot as a picture or a report to attach to a bug; a trace recording as pcapng.
+
+`sudo netscope export --live --redact -o host.json -o host.html -o host.md` is the whole
+bug-report bundle in one process: collect, redact, then every format from that one snapshot.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ formats:
   mermaid  Mermaid flowchart of the topology, to paste into a GitHub/GitLab issue
   md       Markdown report: summary, doctor findings, topology (Mermaid), per-namespace tables
   html     one self-contained HTML page (no network access needed to view it)
+  json     the snapshot itself (with --redact: redacted; `netscope show --snapshot` opens it)
   pcapng   from a trace recording (`netscope trace --record FILE`): every hop of every traced
            packet, its namespace/device/hook/verdict as the packet comment (tshark, Wireshark)
-Redact first for a public report: `netscope snapshot --redact -o host.json`.
+A bug-report bundle in one command (about 1 s at 200 namespaces; needs root):
+  netscope export --live --redact -o host.json -o host.html -o host.md
 """
 
 
@@ -25,11 +31,21 @@ def add_parser(sub) -> None:
     from netscope.report.export import FORMATS
 
     p = sub.add_parser(
-        "export", help="write a snapshot as DOT, Mermaid, Markdown or HTML",
-        description="Render a saved snapshot as a topology picture (DOT, Mermaid) or a report "
-                    "(Markdown, HTML) with the doctor's findings and per-namespace tables.",
+        "export", help="write a snapshot as DOT, Mermaid, Markdown, HTML (a bug-report bundle)",
+        description="Render a saved snapshot (or the live host) as a topology picture (DOT, "
+                    "Mermaid) or a report (Markdown, HTML) with the doctor's findings and "
+                    "per-namespace tables, redacted on request; a trace recording as pcapng.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("snapshot", metavar="FILE", help="a snapshot written by `netscope snapshot`")
+    p.add_argument("snapshot", metavar="FILE", nargs="?",
+                   help="a snapshot written by `netscope snapshot` (or a trace recording, for "
+                        "pcapng)")
+    p.add_argument("--live", action="store_true",
+                   help="read the live host instead of FILE (needs root)")
+    p.add_argument("--redact", action="store_true",
+                   help="redact first, as `netscope snapshot --redact` does (addresses, MACs, "
+                        "hostname, note, comments, aliases, DNS names)")
+    p.add_argument("--redact-names", action="store_true",
+                   help="with --redact: also container names, ids, images and namespace names")
     p.add_argument("--format", "-f", choices=(*FORMATS, "pcapng"),
                    help="output format (default: from the extension of -o)")
     p.add_argument("-o", "--output", metavar="OUT", action="append",
@@ -50,8 +66,8 @@ def _formats(args) -> list[tuple[str | None, str]]:
     for out in outputs:
         fmt = args.format or (format_for_path(out) if out else None)
         if fmt is None:
-            raise UserError("which format? add --format dot|mermaid|md|html|pcapng "
-                            "(or give -o a .dot, .mmd, .md, .html or .pcapng file name)")
+            raise UserError("which format? add --format dot|mermaid|md|html|json|pcapng "
+                            "(or give -o a .dot, .mmd, .md, .html, .json or .pcapng file name)")
         pairs.append((out, fmt))
     return pairs
 
@@ -105,22 +121,41 @@ def _pcapng(args, out: str | None) -> int:
     return 0
 
 
-def run(args) -> int:
-    from netscope.report.export import export
+def _source(args):
+    """The snapshot to export, and the redacted file text when redacting."""
+    from netscope.cli.source import collect_live
     from netscope.snapshot import SnapshotError, load
 
+    if args.live:
+        snapshot = collect_live(quiet=True)
+    else:
+        try:
+            snapshot = load(args.snapshot)
+        except SnapshotError as e:
+            raise UserError(str(e)) from None
+    if not (args.redact or args.redact_names):
+        return snapshot, None
+    from netscope.report.redact import redact
+
+    redaction = redact(snapshot, names=args.redact_names)
+    return redaction.snapshot, redaction.text
+
+
+def run(args) -> int:
+    from netscope.report.export import export
+
+    if args.live == bool(args.snapshot):
+        raise UserError("export what? give a snapshot FILE, or --live for the live host")
     pairs = _formats(args)
     if any(fmt == "pcapng" for _out, fmt in pairs):
-        if len(pairs) > 1:
-            raise UserError("pcapng comes from a trace recording, the other formats from a "
-                            "snapshot: export them in separate commands")
+        if len(pairs) > 1 or args.live or args.redact or args.redact_names:
+            raise UserError("pcapng comes from a trace recording FILE (no --live, no "
+                            "--redact), the other formats from a snapshot: export them in "
+                            "separate commands")
         return _pcapng(args, pairs[0][0])
-    try:
-        snapshot = load(args.snapshot)
-    except SnapshotError as e:
-        raise UserError(str(e)) from None
+    snapshot, redacted_text = _source(args)
     for out, fmt in pairs:
-        text = export(snapshot, fmt)
+        text = redacted_text if fmt == "json" and redacted_text else export(snapshot, fmt)
         if out is None:
             sys.stdout.write(text)
             continue

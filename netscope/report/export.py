@@ -42,12 +42,19 @@ def _html(snapshot: Snapshot) -> str:
     return to_html(snapshot, _report(snapshot))
 
 
+def _json(snapshot: Snapshot) -> str:
+    from netscope.snapshot import dumps
+
+    return dumps(snapshot)
+
+
 # format name -> (writer, usual file extension, what it is)
 FORMATS: dict[str, tuple[Callable[[Snapshot], str], str, str]] = {
     "dot": (_dot, ".dot", "Graphviz DOT topology (render with `dot -Tsvg`)"),
     "mermaid": (_mermaid, ".mmd", "Mermaid flowchart of the topology, to paste into an issue"),
     "md": (_markdown, ".md", "Markdown report: summary, doctor findings, topology, tables"),
     "html": (_html, ".html", "one self-contained HTML page: findings, topology drawn, tables"),
+    "json": (_json, ".json", "the snapshot itself (docs/snapshot.md)"),
 }
 
 

@@ -74,11 +74,17 @@ class Redaction:
     comments: dict[str, str] = field(default_factory=dict)
     _words_re: re.Pattern | None = None
     _memo: dict[str, str] = field(default_factory=dict)
+    original: Snapshot | None = None
 
     @cached_property
     def snapshot(self) -> Snapshot:
-        """The redacted snapshot, loaded (and so checked) like a file."""
-        return loads(self.text, "the redacted snapshot")
+        """The redacted snapshot. Built from `text` along the original's structure (only
+        strings differ), several times faster than a strict load, and equal to it."""
+        if self.original is None:
+            return loads(self.text, "the redacted snapshot")
+        document = json.loads(self.text)
+        return _rebuild(self.original, {k: v for k, v in document.items()
+                                        if k not in ("format", "version")})
 
     def _v4_token(self, m: re.Match) -> str:
         text = m.group(0)
@@ -136,6 +142,17 @@ def _encode(obj: Any) -> Any:
     if names is None:
         names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
     return {name: _encode(getattr(obj, name)) for name in names}
+
+
+def _rebuild(obj: Any, doc: Any) -> Any:
+    """A model object of `obj`'s shape holding `doc`'s values (the inverse of `_encode`)."""
+    kind = type(obj)
+    if kind is tuple:
+        return tuple(_rebuild(o, d) for o, d in zip(obj, doc, strict=True))
+    if kind in _FIELD_NAMES:
+        return kind(**{name: _rebuild(getattr(obj, name), doc[name])
+                       for name in _FIELD_NAMES[kind]})
+    return doc  # scalars, and dicts of scalars (sysctls, details, action_args)
 
 
 def _redact_comments(data: dict) -> dict[str, str]:
@@ -270,6 +287,7 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
         if not clashes:
             break
     _clash_count, redaction, redacted = best
+    redaction.original = snapshot
     redaction.text = (f'{{\n "format": "{FORMAT_NAME}",\n "version": {FORMAT_VERSION},\n'
                       f' "header": {json.dumps(header)},\n{redacted}\n}}\n')
     return redaction

@@ -76,6 +76,24 @@ def test_redacted_live_snapshot_leaves_nothing_of_the_lab(lab, tmp_path):
     assert shown.startswith("redacted-host")
 
 
+def test_one_command_bundle_from_the_live_host(lab, tmp_path):
+    outs = [tmp_path / f"host.{ext}" for ext in ("json", "html", "md")]
+    run(*NETSCOPE, "export", "--live", "--redact", "--redact-names",
+        *(x for o in outs for x in ("-o", str(o))))
+    ips, macs = _lab_values(lab)
+    for out in outs:
+        text = out.read_text()
+        assert lab not in text, out.name
+        for ip in ips:
+            boundary = r"[\d.]" if "." in ip else r"[0-9a-f:]"
+            assert not re.search(rf"(?<!{boundary}){re.escape(ip)}(?!{boundary})", text), ip
+        for mac in macs:
+            assert mac not in text.lower(), mac
+    shown = run(*NETSCOPE, "show", "--snapshot", str(outs[0])).stdout
+    assert shown.startswith("redacted-host")
+    assert shown.count("netns-") >= 4  # the lab's namespaces, renamed
+
+
 def test_live_redaction_keeps_doctor_findings(lab):
     snap = collect_snapshot()
     red = redact(snap, names=True)

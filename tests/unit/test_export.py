@@ -158,7 +158,22 @@ def test_cli_export(tmp_path, capsys):
     assert main(["export", str(bad), "--format", "md"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not valid JSON" in err
-    assert set(FORMATS) == {"dot", "mermaid", "md", "html"}
+    assert set(FORMATS) == {"dot", "mermaid", "md", "html", "json"}
+    assert main(["export", "--format", "md"]) == 2
+    assert "give a snapshot FILE, or --live" in capsys.readouterr().err
+
+
+def test_cli_export_redacts_a_file_into_a_bundle(tmp_path):
+    src = FIXTURES / "bundle-after.json"
+    outs = [tmp_path / f"public.{ext}" for ext in ("json", "html", "md")]
+    assert main(["export", str(src), "--redact", *(x for o in outs for x in ("-o", str(o)))]) == 0
+    red = load(str(outs[0]))
+    assert red.header.redacted and red.header.hostname == "redacted-host"
+    for out in outs:
+        text = out.read_text()
+        for original in ("10.217.0.2", "198.18.17.1", "2001:db8:17::2", "ACME", "ticket 4711"):
+            assert original not in text, (out.name, original)
+    assert "missing_masquerade@" in outs[1].read_text()
 
 
 def test_export_of_redacted_snapshot_leaks_nothing(tmp_path):

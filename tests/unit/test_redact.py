@@ -160,6 +160,7 @@ def test_comment_and_alias_replaced_where_they_appear():
 
 
 def test_redacted_snapshot_loads_and_shows(original, redacted):
+    assert loads(redacted.text) == redacted.snapshot  # the fast rebuild equals a strict load
     again = loads(dumps(redacted.snapshot))
     assert again == redacted.snapshot
     tree = list(render_tree(redacted.snapshot))
