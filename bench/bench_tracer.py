@@ -117,6 +117,29 @@ def run_mode(lab: Lab, mode: str, seconds: float, rate: str | None = None) -> di
                 "probe_cpu_share": run_ns / 1e9 / elapsed}
 
 
+EMPTY_PROBES = "".join(f"RAW_TRACEPOINT_PROBE({tp}) {{ return 0; }}\n" for tp in (
+    "netif_receive_skb", "net_dev_queue", "net_dev_xmit", "kfree_skb", "consume_skb",
+    "fib_table_lookup"))
+
+
+def empty_probe_floor(lab: Lab, seconds: float) -> dict:
+    """The same hooks with programs that do nothing: the cost no probe can go below."""
+    from bcc import BPF  # noqa: TID251 - the benchmark measures bcc itself here
+
+    before = set(bpf_prog_stats())
+    bpf = BPF(text=EMPTY_PROBES.encode())
+    try:
+        started = time.monotonic()
+        gbps = lab.iperf(seconds)
+        elapsed = time.monotonic() - started
+        stats = [v for k, v in bpf_prog_stats().items() if k not in before]
+    finally:
+        bpf.cleanup()
+    runs, run_ns = sum(c for c, _ in stats), sum(t for _, t in stats)
+    return {"gbps": gbps, "probe_runs_per_s": runs / elapsed, "ns_per_run": run_ns / max(runs, 1),
+            "probe_cpu_share": run_ns / 1e9 / elapsed}
+
+
 def attach_times(runs: int) -> dict[str, list[tuple[float, float]]]:
     """(wall, CPU) seconds per load: the CPU time is what it costs on an idle host."""
     out: dict[str, list[tuple[float, float]]] = {"journey": [], "drops": []}
@@ -155,6 +178,7 @@ def main() -> int:
             by_rate.append((rate, r))
             print(f"rate {rate}: {r}", file=sys.stderr)
         attach = attach_times(args.runs)
+        floor = empty_probe_floor(lab, args.seconds)
     finally:
         lab.down()
         Path("/proc/sys/kernel/bpf_stats_enabled").write_text(stats_was)
@@ -176,6 +200,9 @@ def main() -> int:
         print(f"  probe cost, {mode:8}: {med(mode, 'probe_runs_per_s'):9,.0f} probe runs/s x "
               f"{med(mode, 'ns_per_run'):4.0f} ns = {med(mode, 'probe_cpu_share'):.1%} of one "
               "CPU (kernel.bpf_stats_enabled)")
+    print(f"  floor, empty programs on the same hooks: {floor['probe_runs_per_s']:9,.0f} runs/s x "
+          f"{floor['ns_per_run']:4.0f} ns = {floor['probe_cpu_share']:.1%} of one CPU "
+          f"({floor['gbps']:.2f} Gbit/s, one run)")
     print("  matching flow at capped rates (iperf3 -b):")
     for rate, r in by_rate:
         print(f"    {rate:>4}: {r['gbps']:5.2f} Gbit/s, {r['events_per_s']:9,.0f} events/s, "

@@ -187,12 +187,20 @@ static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
  * pulled); elsewhere at head + network_header. */
 static __always_inline u64 ns_skb_l3(u64 skb, int l3_at_data, u16 *protocol)
 {
+    /* every packet of the host passes here: one read where the layout allows two fields */
+#if OFF_SKB_NETWORK_HEADER == OFF_SKB_PROTOCOL + 4
+    u64 words = 0;
+    bpf_probe_read_kernel(&words, sizeof(words), (void *)(skb + OFF_SKB_PROTOCOL));
+    *protocol = (u16)words;
+    u16 nh = (u16)(words >> 32);
+#else
     *protocol = ns_u16(skb, OFF_SKB_PROTOCOL);
+    u16 nh = ns_u16(skb, OFF_SKB_NETWORK_HEADER);
+#endif
     if (*protocol != NS_ETH_P_IP && *protocol != NS_ETH_P_IPV6)
         return 0;
     if (l3_at_data)
         return ns_ptr(skb, OFF_SKB_DATA);
-    u16 nh = ns_u16(skb, OFF_SKB_NETWORK_HEADER);
     if (nh == 0xffff)
         return 0;
     return ns_ptr(skb, OFF_SKB_HEAD) + nh;
