@@ -71,10 +71,10 @@ def _default_rule(r) -> bool:
             and not r.dst and not r.iif and not r.oif and not r.fwmark and not r.invert)
 
 
-def _policy_rules(snapshot: Snapshot, ns_id: str) -> Table:
+def _policy_rules(ix: SnapshotIndex, ns_id: str) -> Table:
     rows = []
-    for r in snapshot.rules:
-        if r.netns != ns_id or _default_rule(r):
+    for r in ix.rules_by_ns.get(ns_id, ()):
+        if _default_rule(r):
             continue
         sel = " ".join(p for p in (f"from {r.src or 'all'}", f"to {r.dst}" if r.dst else "",
                                    f"iif {r.iif}" if r.iif else "",
@@ -85,11 +85,9 @@ def _policy_rules(snapshot: Snapshot, ns_id: str) -> Table:
                  ("family", "priority", "selector", "action"), tuple(rows))
 
 
-def _netfilter(snapshot: Snapshot, ns_id: str) -> Table:
+def _netfilter(tables: list) -> Table:
     rows = []
-    for table in snapshot.tables:
-        if table.netns != ns_id:
-            continue
+    for table in tables:
         for chain in table.chains:
             where = f"{table.family} {table.name} {chain.name}"
             if chain.policy:
@@ -101,11 +99,9 @@ def _netfilter(snapshot: Snapshot, ns_id: str) -> Table:
     return Table("Netfilter rules", ("chain", "#", "rule", "packets"), tuple(rows))
 
 
-def _conntrack(snapshot: Snapshot, ns_id: str) -> Table:
+def _conntrack(conntrack: list) -> Table:
     rows = []
-    for t in snapshot.conntrack:
-        if t.netns != ns_id:
-            continue
+    for t in conntrack:
         if not t.active:
             rows.append(("inactive", t.reason or "", ""))
             continue
@@ -132,10 +128,16 @@ def build_report(snapshot: Snapshot) -> Report:
               ("routes", len(snapshot.routes)), ("netfilter rules", nf_rules),
               ("conntrack entries", sum(len(t.entries) for t in snapshot.conntrack)),
               ("collector errors", len(snapshot.errors)))
+    nf_by_ns: dict[str, list] = {}
+    for t in snapshot.tables:
+        nf_by_ns.setdefault(t.netns, []).append(t)
+    ct_by_ns: dict[str, list] = {}
+    for t in snapshot.conntrack:
+        ct_by_ns.setdefault(t.netns, []).append(t)
     sections = []
     for ns_id in ns_order(ix):
-        tables = [_interfaces(ix, ns_id), _routes(ix, ns_id), _policy_rules(snapshot, ns_id),
-                  _netfilter(snapshot, ns_id), _conntrack(snapshot, ns_id)]
+        tables = [_interfaces(ix, ns_id), _routes(ix, ns_id), _policy_rules(ix, ns_id),
+                  _netfilter(nf_by_ns.get(ns_id, [])), _conntrack(ct_by_ns.get(ns_id, []))]
         sections.append(NamespaceSection(
             ns_id, ix.ns_name(ns_id), tuple(c.name for c in ix.containers_by_ns.get(ns_id, [])),
             tuple(t for t in tables if t.rows)))
