@@ -15,6 +15,11 @@ class FdbCollector:
         return None
 
     def collect(self, ctx: NsContext) -> list[FdbEntry]:
+        # forwarding entries live on bridges' ports and vxlan devices; a namespace with
+        # neither has none worth a netlink dump (most "container" namespaces)
+        kinds = {link.kind for link in ctx.results.get("links", [])}
+        if not kinds & {"bridge", "vxlan"}:
+            return []
         out = []
         for raw in rtnl.dump_neighbours(ctx.sock, rtnl.AF_BRIDGE):
             master = ctx.link(raw["master"])

@@ -78,6 +78,11 @@ def test_every_namespace_and_veth_pair_is_found_exactly(docker_like):
     assert vx.parent == link_named(index, host.id, "under0").id
     ports = index.ports_by_bridge[link_named(index, host.id, "br0").id]
     assert sorted(p.name for p in ports) == ["veth0", "veth1"]
+    # the ping a -> b taught br0 where a's MAC is: behind veth0
+    a_mac = link_named(index, a.id, "eth0").mac
+    learned = [f for f in index.fdb_by_link.get(link_named(index, host.id, "veth0").id, [])
+               if f.mac == a_mac]
+    assert learned and learned[0].master == link_named(index, host.id, "br0").id
 
 
 def test_root_namespace_veth_peer_is_resolved(namespaces):
