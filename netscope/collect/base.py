@@ -46,4 +46,7 @@ class NamespaceCollector(Protocol):
         """None when it can run here, else the reason it cannot (shown to the user)."""
 
     def collect(self, ctx: NsContext) -> list:
-        """The model objects of this concern in the namespace `ctx` is inside."""
+        """The model objects of this concern in the namespace `ctx` is inside.
+
+        A collector may also define `begin()`: called once, before any namespace of a read
+        is visited (namespaces are visited by several threads at once, in no set order)."""

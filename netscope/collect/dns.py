@@ -71,8 +71,6 @@ class DnsCollector:
 
     def __init__(self) -> None:
         self.index = host_dns.CachedIndex(ttl=1.0)
-        # the runner reads netscope's own namespace first: a new snapshot, a fresh index
-        self.home_inode = host_dns.self_netns_inode()
         # files of the host's own tree, read once per process index (hundreds of lab
         # namespaces without processes all read the same /etc/resolv.conf)
         self._shared: dict[tuple[str, str], tuple[tuple, ResolverConfig]] = {}
@@ -81,8 +79,12 @@ class DnsCollector:
     def can_run(self) -> str | None:
         return None
 
+    def begin(self) -> None:
+        """A new read of the host starts: one fresh process index serves all its namespaces."""
+        self.index.get(fresh=True)
+
     def collect(self, ctx: NsContext) -> list[DnsNamespace]:
-        index = self.index.get(fresh=ctx.inode == self.home_inode)
+        index = self.index.get()
         groups = index.groups.get(ctx.inode, [])
         found: dict[tuple, ResolverConfig] = {}
 

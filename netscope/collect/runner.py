@@ -32,6 +32,8 @@ from netscope.model import (
 )
 
 Progress = Callable[[str], None]
+# threads that visit namespaces; more than the cores only adds contention
+VISITORS = max(1, min(2, os.cpu_count() or 1))
 
 
 class _Opened:
@@ -137,42 +139,56 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
                      errors: list[CollectorError],
                      collectors: list[NamespaceCollector] | None = None
                      ) -> dict[int, dict[str, str]]:
-    """Read the namespaces `found` (all, or a subset): enter each once from a worker thread,
-    run every collector there, resolve veth peers among them. Objects go to `objects` by
-    Snapshot field; returns the namespace-wide sysctls by inode."""
+    """Read the namespaces `found` (all, or a subset) and resolve veth peers among them.
+
+    Each namespace is entered once, by one of VISITORS worker threads (the kernel's dump work
+    of one overlaps the parsing of another), never by the calling thread: /proc/<pid>/ns/net
+    shows the main thread's namespace, and tools that stop "every process in namespace X"
+    (`ip netns pids X | xargs kill`) must never find netscope there while it visits.
+    Objects go to `objects` by Snapshot field, in `found` order; returns the namespace-wide
+    sysctls by inode."""
     if collectors is None:
         collectors = runnable_collectors(errors)
-    # In a thread of its own: /proc/<pid>/ns/net shows the main thread's namespace, and tools
-    # that stop "every process in namespace X" (`ip netns pids X | xargs kill`) must never
-    # find netscope there while it visits.
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="netscope-netns") as pool:
-        return pool.submit(_visit, found, collectors, objects, errors).result()
-
-
-def _visit(found: dict[int, netns.FoundNamespace], collectors: list[NamespaceCollector],
-           objects: dict[str, list], errors: list[CollectorError]) -> dict[int, dict[str, str]]:
-    sysctls: dict[int, dict[str, str]] = {}
+    for collector in collectors:
+        begin = getattr(collector, "begin", None)
+        if begin is not None:
+            begin()
     opened = _Opened()
     home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        for inode, ns in found.items():
-            try:
-                fd = netns.open_ns(ns)
-            except NamespaceGone as e:
-                errors.append(CollectorError("netns", str(e), ns_id(inode)))
-                continue
-            opened.fds[inode] = fd
-            with netns.entered(fd, home):
-                sock = opened.socks[inode] = RtnlSocket()
-                links_before = len(objects["links"])
-                _collect_namespace(NsContext(inode, fd, sock), collectors, objects, errors)
-                sysctls[inode] = read_namespace_sysctls(
-                    sock, _can_route(objects["links"][links_before:]))
+        with concurrent.futures.ThreadPoolExecutor(
+                VISITORS, thread_name_prefix="netscope-netns") as pool:
+            visits = list(pool.map(lambda item: _visit_one(*item, collectors, opened, home),
+                                   found.items()))
+        sysctls = {}
+        for inode, found_objects, found_errors, ns_sysctls in visits:
+            for field, items in found_objects.items():
+                objects[field].extend(items)
+            errors.extend(found_errors)
+            if ns_sysctls is not None:
+                sysctls[inode] = ns_sysctls
         objects["links"] = resolve_peers(objects["links"], opened.nsid_to_inode)
     finally:
         opened.close()
         os.close(home)
     return sysctls
+
+
+def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceCollector],
+               opened: _Opened, home: int):
+    """(inode, objects by field, errors, sysctls or None when the namespace is gone)."""
+    objects: dict[str, list] = defaultdict(list)
+    errors: list[CollectorError] = []
+    try:
+        fd = netns.open_ns(ns)
+    except NamespaceGone as e:
+        return inode, objects, [CollectorError("netns", str(e), ns_id(inode))], None
+    opened.fds[inode] = fd
+    with netns.entered(fd, home):
+        sock = opened.socks[inode] = RtnlSocket()
+        _collect_namespace(NsContext(inode, fd, sock), collectors, objects, errors)
+        sysctls = read_namespace_sysctls(sock, _can_route(objects["links"]))
+    return inode, objects, errors, sysctls
 
 
 def collect_snapshot(progress: Progress | None = None, note: str | None = None) -> Snapshot:

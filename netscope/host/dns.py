@@ -129,11 +129,6 @@ class CachedIndex:
         return self.index
 
 
-def self_netns_inode() -> int | None:
-    """The network namespace of this process's main thread (netscope's own, at start)."""
-    return _link_inode("/proc/self/ns/net")
-
-
 def resolve_in_root(root: str, path: str) -> str:
     """`path` as a process whose root is `root` sees it, as a path under `root`: absolute
     symlinks resolve inside `root`, never in ours. Raises OSError (ELOOP)."""
