@@ -26,7 +26,7 @@ from netscope.model.index import SnapshotIndex
 from netscope.model.labels import ns_order
 from netscope.tui.backends import NOT_YET, Backends
 from netscope.tui.changes import Change, diff_snapshots
-from netscope.tui.detail_tabs import selection_of
+from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import Journey, hop_title
 from netscope.tui.live import LiveFeed, Update
 from netscope.tui.screens.doctor import DoctorScreen

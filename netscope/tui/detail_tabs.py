@@ -1,8 +1,9 @@
 """The detail tabs: one pure function per concern, from the selection to a Rich table.
 
-Pure (Rich renderables, no Textual). A concern that lands later (netfilter, conntrack) adds
-one function to DETAIL_TABS. Snapshot fields that may not exist in older snapshots or
-builds are read with getattr, and their absence is said, never shown as an empty table.
+Pure (Rich renderables, no Textual). A concern adds one function to DETAIL_TABS (its own
+module when it is more than a table: detail_flows, detail_dns). Snapshot fields that may not
+exist in older snapshots or builds are read with getattr, and their absence is said, never
+shown as an empty table.
 """
 
 from __future__ import annotations
@@ -11,52 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import container_text, link_line, port_line, route_text
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the user selected: a namespace, optionally one of its links."""
-
-    netns: str | None
-    link: str | None = None
-
-
-def selection_of(index: SnapshotIndex, object_id: str | None) -> Selection:
-    """The selection for a tree/topology id (namespace, link or container id)."""
-    if not object_id:
-        return Selection(None)
-    if object_id in index.links:
-        return Selection(index.links[object_id].netns, object_id)
-    if object_id in index.namespaces:
-        return Selection(object_id)
-    for c in index.snapshot.containers:
-        if c.id == object_id:
-            return Selection(c.netns)
-    return Selection(None)
-
-
-def _table(*columns: str) -> Table:
-    table = Table(box=None, expand=True, pad_edge=False, header_style="bold")
-    for c in columns:
-        table.add_column(c, overflow="fold")
-    return table
-
-
-def _nothing(text: str) -> Text:
-    return Text(text, style="dim")
+from netscope.tui.detail_common import Selection, make_table, nothing
+from netscope.tui.detail_dns import dns_tab, prepare_dns
+from netscope.tui.detail_flows import flows_tab, prepare_flows
 
 
 def overview(index: SnapshotIndex, sel: Selection) -> RenderableType:
     if sel.netns is None:
-        return _nothing("select a namespace or an interface on the left")
+        return nothing("select a namespace or an interface on the left")
     ns = index.namespaces.get(sel.netns)
     if ns is None:
-        return _nothing(f"{sel.netns} is not in this snapshot")
+        return nothing(f"{sel.netns} is not in this snapshot")
     parts: list[RenderableType] = [Text(f"{ns.name}  ({ns.id})", style="bold")]
     for c in index.containers_by_ns.get(ns.id, []):
         parts.append(Text(container_text(c)))
@@ -74,7 +45,7 @@ def overview(index: SnapshotIndex, sel: Selection) -> RenderableType:
     else:
         settings = dict(ns.sysctls)
     if settings:
-        table = _table("setting", "value")
+        table = make_table("setting", "value")
         for key, value in settings.items():
             table.add_row(key, str(value))
         parts += [Text(""), table]
@@ -82,25 +53,25 @@ def overview(index: SnapshotIndex, sel: Selection) -> RenderableType:
 
 
 def addresses(index: SnapshotIndex, sel: Selection) -> RenderableType:
-    table = _table("device", "address", "scope", "flags")
+    table = make_table("device", "address", "scope", "flags")
     for addr in index.snapshot.addresses:
         if addr.netns == sel.netns and (sel.link is None or addr.link == sel.link):
             dev = index.links[addr.link].name if addr.link in index.links else addr.link
             table.add_row(dev, addr.cidr, addr.scope, ",".join(addr.flags))
-    return table if table.row_count else _nothing("no addresses here")
+    return table if table.row_count else nothing("no addresses here")
 
 
 def routes(index: SnapshotIndex, sel: Selection) -> RenderableType:
-    table = _table("table", "route")
+    table = make_table("table", "route")
     names = {254: "main", 255: "local", 253: "default"}
     for r in index.routes_by_ns.get(sel.netns or "", []):
         if sel.link is None or any(h.link == sel.link for h in r.nexthops):
             table.add_row(names.get(r.table, str(r.table)), route_text(r, index))
-    return table if table.row_count else _nothing("no routes here")
+    return table if table.row_count else nothing("no routes here")
 
 
 def rules(index: SnapshotIndex, sel: Selection) -> RenderableType:
-    table = _table("prio", "family", "rule")
+    table = make_table("prio", "family", "rule")
     for r in index.rules_by_ns.get(sel.netns or "", []):
         parts = [f"from {r.src}" if r.src else "from all"]
         parts += [f"to {r.dst}"] if r.dst else []
@@ -108,25 +79,25 @@ def rules(index: SnapshotIndex, sel: Selection) -> RenderableType:
         parts += [f"fwmark {r.fwmark:#x}"] if r.fwmark else []
         parts += [f"{r.action} {r.table}" if r.table is not None else r.action]
         table.add_row(str(r.priority), r.family, ("not " if r.invert else "") + " ".join(parts))
-    return table if table.row_count else _nothing("no policy rules here")
+    return table if table.row_count else nothing("no policy rules here")
 
 
 def neighbours(index: SnapshotIndex, sel: Selection) -> RenderableType:
-    table = _table("device", "address", "lladdr", "state")
+    table = make_table("device", "address", "lladdr", "state")
     for n in index.neighbours_by_ns.get(sel.netns or "", []):
         if sel.link is None or n.link == sel.link:
             dev = index.links[n.link].name if n.link in index.links else n.link
             bad = {"FAILED", "INCOMPLETE"} & set(n.state)
             table.add_row(dev, n.address, n.lladdr or "-",
                           Text(",".join(n.state), style="red" if bad else ""))
-    return table if table.row_count else _nothing("no neighbour entries here")
+    return table if table.row_count else nothing("no neighbour entries here")
 
 
 def netfilter(index: SnapshotIndex, sel: Selection) -> RenderableType:
     tables = getattr(index.snapshot, "tables", None)
     if tables is None:
-        return _nothing("netfilter chains arrive with the netfilter collector")
-    out = _table("chain", "rule", "packets", "bytes")
+        return nothing("netfilter chains arrive with the netfilter collector")
+    out = make_table("chain", "rule", "packets", "bytes")
     for t in tables:
         if t.netns != sel.netns:
             continue
@@ -140,7 +111,7 @@ def netfilter(index: SnapshotIndex, sel: Selection) -> RenderableType:
                 style = "red" if rule.action in ("drop", "reject") else ""
                 out.add_row("", Text(rule.text, style=style), _count(rule.packets),
                             _count(rule.bytes))
-    return out if out.row_count else _nothing("no netfilter tables in this namespace")
+    return out if out.row_count else nothing("no netfilter tables in this namespace")
 
 
 def _count(value: int | None) -> str:
@@ -150,12 +121,12 @@ def _count(value: int | None) -> str:
 def conntrack(index: SnapshotIndex, sel: Selection) -> RenderableType:
     tables = getattr(index.snapshot, "conntrack", None)
     if tables is None:
-        return _nothing("conntrack arrives with the netfilter collector")
+        return nothing("conntrack arrives with the netfilter collector")
     table = next((t for t in tables if t.netns == sel.netns), None)
     if table is None or not table.active:
         why = table.reason if table is not None else "not read"
-        return _nothing(f"conntrack is not active in this namespace: {why}")
-    out = _table("proto", "original", "reply", "state", "status")
+        return nothing(f"conntrack is not active in this namespace: {why}")
+    out = make_table("proto", "original", "reply", "state", "status")
     for e in table.entries:
         orig = f"{e.orig.src}:{e.orig.sport or ''} -> {e.orig.dst}:{e.orig.dport or ''}"
         reply = f"{e.reply.src}:{e.reply.sport or ''} -> {e.reply.dst}:{e.reply.dport or ''}"
@@ -167,9 +138,13 @@ def conntrack(index: SnapshotIndex, sel: Selection) -> RenderableType:
 
 @dataclass(frozen=True)
 class DetailTab:
+    """A tab: `render(index, selection)`, or with `prepare` (slow work over the whole snapshot,
+    done once per snapshot in a worker) `render(index, selection, prepared or None)`."""
+
     id: str
     title: str
-    render: Callable[[SnapshotIndex, Selection], RenderableType]
+    render: Callable[..., RenderableType]
+    prepare: Callable[[Snapshot], object] | None = None
 
 
 DETAIL_TABS = (
@@ -180,4 +155,6 @@ DETAIL_TABS = (
     DetailTab("neighbours", "Neigh", neighbours),
     DetailTab("netfilter", "NF", netfilter),
     DetailTab("conntrack", "CT", conntrack),
+    DetailTab("flows", "Flows", flows_tab, prepare_flows),
+    DetailTab("dns", "DNS", dns_tab, prepare_dns),
 )

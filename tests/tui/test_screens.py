@@ -62,3 +62,25 @@ def test_recorded_trace_delivered_at_a_bridge_hop(snap_compare):
         await pilot.press(*["right_square_bracket"] * 5)
         await pilot.pause()
     assert snap_compare(app, terminal_size=SIZE, run_before=trace)
+
+
+def _tab_of(suffix: str, tab: str):
+    async def select(pilot):
+        app = pilot.app
+        await pilot.pause()
+        app.action_select_object(next(n.id for n in app._snapshot.namespaces
+                                      if n.name.endswith(suffix)))
+        await pilot.click(f"#details Tab#--content-tab-tab-{tab}")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    return select
+
+
+def test_flows_of_a_container(snap_compare):
+    assert snap_compare(offline_app("flows-dns-lab.json"), terminal_size=SIZE,
+                        run_before=_tab_of("-c1", "flows"))
+
+
+def test_dns_of_a_docker_container(snap_compare):
+    assert snap_compare(offline_app("dns-docker.json"), terminal_size=SIZE,
+                        run_before=_tab_of("-app", "dns"))

@@ -1,25 +1,46 @@
-"""The detail tabs on the right, one per concern (see `netscope.tui.detail_tabs`)."""
+"""The detail tabs on the right, one per concern (see `netscope.tui.detail_tabs`).
+
+Only the active tab is rendered. A tab with a `prepare` step (flows, DNS: work over the whole
+snapshot) gets it done in a thread worker once per snapshot; until then it shows the last
+result (or says it is reading), so a live update never blocks the screen.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
+from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
-from netscope.tui.detail_tabs import DETAIL_TABS, Selection
+from netscope.tui.detail_tabs import DETAIL_TABS, DetailTab, Selection
 
 
 class DetailPanel(Vertical):
     DEFAULT_CSS = """
     DetailPanel { width: 2fr; height: 1fr; border-left: solid $primary-darken-2; }
     DetailPanel TabbedContent { height: 1fr; }
+    DetailPanel Tab { padding: 0 0 0 1; }
     DetailPanel VerticalScroll { height: 1fr; }
     """
+
+    class Prepared(Message):
+        """A tab's prepare step finished for `snapshot` (`failed` holds the error text)."""
+
+        def __init__(self, tab_id: str, snapshot: Snapshot, result: object,
+                     failed: str | None) -> None:
+            super().__init__()
+            self.tab_id, self.snapshot, self.result, self.failed = (tab_id, snapshot, result,
+                                                                    failed)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._index: SnapshotIndex | None = None
         self._selection = Selection(None)
+        # tab id -> (the snapshot it was prepared from, the result)
+        self._prepared: dict[str, tuple[Snapshot, object]] = {}
+        self._preparing: dict[str, Snapshot] = {}
 
     def compose(self):
         with TabbedContent():
@@ -37,8 +58,49 @@ class DetailPanel(Vertical):
         active = (self.query_one(TabbedContent).active or "tab-overview").removeprefix("tab-")
         for tab in DETAIL_TABS:
             if tab.id == active:
-                self.query_one(f"#detail-{tab.id}", Static).update(
-                    tab.render(self._index, self._selection))
+                self.query_one(f"#detail-{tab.id}", Static).update(self._content(tab))
+
+    def _content(self, tab: DetailTab):
+        index = self._index
+        if tab.prepare is None:
+            return tab.render(index, self._selection)
+        done = self._prepared.get(tab.id)
+        if done is None or done[0] is not index.snapshot:
+            self._prepare(tab, index.snapshot)
+        if isinstance(done and done[1], _Failed):
+            return Text(f"{tab.title} could not be worked out: {done[1].text}", style="red")
+        return tab.render(index, self._selection, done[1] if done else None)
+
+    def _prepare(self, tab: DetailTab, snapshot: Snapshot) -> None:
+        if self._preparing.get(tab.id) is snapshot:
+            return
+        self._preparing[tab.id] = snapshot
+
+        def work() -> None:
+            try:
+                result, failed = tab.prepare(snapshot), None
+            except Exception as e:  # an analysis bug costs this tab, not the app
+                result, failed = None, f"{type(e).__name__}: {e}"
+            self.post_message(self.Prepared(tab.id, snapshot, result, failed))
+
+        self.run_worker(work, thread=True, group=f"detail-{tab.id}", exit_on_error=False,
+                        name=f"{tab.title} tab")
+
+    def on_detail_panel_prepared(self, message: Prepared) -> None:
+        message.stop()
+        if self._preparing.get(message.tab_id) is message.snapshot:
+            del self._preparing[message.tab_id]
+        current = self._index.snapshot if self._index else None
+        if message.snapshot is not current and message.tab_id in self._prepared:
+            return  # a newer snapshot's result is on its way
+        result = _Failed(message.failed) if message.failed else message.result
+        self._prepared[message.tab_id] = (message.snapshot, result)
+        self._render_active()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self._render_active()
+
+
+class _Failed:
+    def __init__(self, text: str) -> None:
+        self.text = text

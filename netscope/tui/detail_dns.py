@@ -1,0 +1,106 @@
+"""The DNS tab: the selected namespace's resolv.conf as its processes read it (nameservers,
+search, ndots, options), where each nameserver's queries really go and whether something
+answers there, and its /etc/hosts entries.
+
+Pure (Rich, no Textual). `prepare_dns` (every namespace's resolvers, with a path walk per
+routed nameserver) runs once per snapshot in a worker; `dns_tab` picks the selection's rows.
+Namespaces where no process runs show the file `ip netns exec` would read, marked as such.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from netscope.analysis.dns import DnsRow, dns_rows
+from netscope.model import Snapshot
+from netscope.model.index import SnapshotIndex
+from netscope.tui.detail_common import Selection, nothing
+
+DnsView = dict[str, list[DnsRow]]
+VERDICT = {True: ("answers", "green"), False: ("UNREACHABLE", "bold red"),
+           None: ("cannot say", "yellow")}
+PROCESSES_SHOWN = 4
+
+
+def prepare_dns(snapshot: Snapshot) -> DnsView:
+    """Every namespace's resolvers (those processes use first), by namespace id."""
+    out: DnsView = defaultdict(list)
+    for row in dns_rows(snapshot, idle=True):
+        out[row.netns].append(row)
+    for rows in out.values():
+        rows.sort(key=lambda r: not r.resolver.pids)
+    return dict(out)
+
+
+def _indented(text: RenderableType) -> Padding:
+    """Indented by two, wrapped lines too."""
+    return Padding(text, (0, 0, 0, 2))
+
+
+def _readers(row: DnsRow) -> Text:
+    res = row.resolver
+    if not res.pids:
+        return Text("no process runs here: the file `ip netns exec` would read", style="dim")
+    seen = ", ".join(f"{c}[{p}]" for c, p in zip(res.comms[:PROCESSES_SHOWN],
+                                                  res.pids[:PROCESSES_SHOWN], strict=False))
+    more = f" +{len(res.pids) - PROCESSES_SHOWN}" if len(res.pids) > PROCESSES_SHOWN else ""
+    return Text(f"read by {seen}{more}", style="dim")
+
+
+def _resolver(row: DnsRow) -> list[RenderableType]:
+    res = row.resolver
+    out: list[RenderableType] = [Text(res.path, style="bold"), _readers(row)]
+    if row.inherited:
+        out.append(Text("the host's own resolv.conf, inherited (not given to this namespace)",
+                        style="yellow"))
+    if res.error:
+        out.append(Text(f"cannot read: {res.error}", style="red"))
+    if not res.nameservers:
+        out.append(Text("no nameserver line: the resolver asks 127.0.0.1", style="yellow"))
+    for v in row.nameservers:
+        verdict, style = VERDICT[v.reachable]
+        line = Text("nameserver ")
+        line.append(v.nameserver, style="bold")
+        line.append(f"  {verdict}", style=style)
+        out += [line, _indented(Text(v.explain))]
+        out += [_indented(Text(f"DNAT {rule}", style="yellow")) for rule in v.dnat]
+        out += [_indented(Text(f"answered by {sock}", style="dim")) for sock in v.listeners]
+    settings = [f"search {' '.join(res.search)}" if res.search else "search (none)",
+                f"ndots {res.ndots}" if res.ndots is not None else "ndots 1 (default)"]
+    if res.options:
+        settings.append("options " + " ".join(res.options))
+    out.append(Text(" · ".join(settings)))
+    if res.hosts:
+        hosts = Table(box=None, pad_edge=False, show_header=False)
+        hosts.add_column(overflow="fold")
+        hosts.add_column(overflow="fold")
+        for h in res.hosts:
+            hosts.add_row(h.address, " ".join(h.names))
+        out += [Text(f"{res.hosts_path or '/etc/hosts'}:", style="bold"), _indented(hosts)]
+    elif res.hosts_path:
+        out.append(nothing(f"{res.hosts_path}: no entries"))
+    return out
+
+
+def dns_tab(index: SnapshotIndex, sel: Selection, view: DnsView | None) -> RenderableType:
+    if sel.netns is None:
+        return nothing("select a namespace or container on the left")
+    if "dns" not in index.snapshot.header.collectors:
+        return nothing("this snapshot has no DNS view (taken by a netscope without the dns "
+                       "collector)")
+    if view is None:
+        return nothing("reading resolv.conf and walking to the nameservers ...")
+    rows = view.get(sel.netns, [])
+    if not rows:
+        return nothing(f"no resolver configuration read for {index.ns_name(sel.netns)}")
+    parts: list[RenderableType] = []
+    for n, row in enumerate(rows):
+        if n:
+            parts.append(Text(""))
+        parts += _resolver(row)
+    return Group(*parts)
