@@ -25,7 +25,7 @@ from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import ns_order
 from netscope.tui.backends import NOT_YET, Backends
-from netscope.tui.changes import Change, diff_snapshots
+from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import Journey, hop_title
 from netscope.tui.live import LiveFeed, Update
@@ -44,6 +44,8 @@ from netscope.tui.widgets.topology import TopologyView
 from netscope.tui.widgets.trace_bar import TraceBar
 
 HIGHLIGHT_S = 2.0
+# changes the filter hides are said in one line at most this often (and before a shown one)
+HIDDEN_SAY_S = 10.0
 
 
 class NetscopeApp(App[None]):
@@ -112,6 +114,8 @@ class NetscopeApp(App[None]):
         self._changed: frozenset[str] = frozenset()
         self._expanded = False
         self._paused = False
+        self._hidden = HiddenChanges()
+        self._hidden_timer = None
         self.first_screen_at: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -210,14 +214,39 @@ class NetscopeApp(App[None]):
             changes: list[Change] = []
         else:
             changes = diff_snapshots(before, update.snapshot)
-            for change in changes:
-                log.add(change.kind, change.text)
+            self._log_changes(changes, SnapshotIndex(before))
         self._changed = frozenset(i for c in changes for i in c.ids)
         self._show()
         if before is None:
             self.query_one(NamespaceTree).move_cursor_to_first()
         if self._changed:
             self.set_timer(HIGHLIGHT_S, self._clear_highlights)
+
+    def _log_visible(self, *indexes: SnapshotIndex) -> frozenset[str] | None:
+        """Namespaces whose events the log shows: those the filter lets through in any of
+        `indexes` (before and after a change, so appeared and gone ones count); None: all."""
+        if not self._filter:
+            return None
+        return frozenset().union(*(visible_namespaces(ix, self._filter) for ix in indexes))
+
+    def _log_changes(self, changes: list[Change], before: SnapshotIndex) -> None:
+        shown = self._hidden.split(changes, self._log_visible(before, self._index))
+        if shown:
+            self._say_hidden()
+        log = self.query_one(EventLog)
+        for change in shown:
+            log.add(change.kind, change.text)
+        if self._hidden.pending and self._hidden_timer is None:
+            self._hidden_timer = self.set_timer(HIDDEN_SAY_S, self._say_hidden)
+
+    def _say_hidden(self) -> None:
+        """The one line for the changes the filter hid since the last one."""
+        if self._hidden_timer is not None:
+            self._hidden_timer.stop()
+            self._hidden_timer = None
+        line = self._hidden.line()
+        if line:
+            self.query_one(EventLog).add("filtered", line)
 
     def _clear_highlights(self) -> None:
         self._changed = frozenset()
@@ -247,6 +276,8 @@ class NetscopeApp(App[None]):
         self.query_one(FilterBar).open()
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        if message.text != self._filter:
+            self._say_hidden()  # what the old filter hid, before it changes
         self._filter = message.text
         visible = visible_namespaces(self._index, self._filter) if self._index else None
         if visible:

@@ -17,12 +17,14 @@ NOTABLE_NEIGH_STATES = frozenset({"FAILED", "INCOMPLETE"})
 
 @dataclass(frozen=True)
 class Change:
-    """One change: a sentence, its kind (link, address, route, neighbour, namespace), and
-    the ids of the objects to highlight (links and namespaces)."""
+    """One change: a sentence, its kind (link, address, route, neighbour, namespace), the
+    ids of the objects to highlight (links and namespaces), and the namespace it happened in
+    (what the filter judges it by)."""
 
     kind: str
     text: str
     ids: tuple[str, ...]
+    netns: str = ""
 
 
 def _by_id(items) -> dict:
@@ -32,9 +34,9 @@ def _by_id(items) -> dict:
 def _namespace_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     out = []
     for ns_id in new.namespaces.keys() - old.namespaces.keys():
-        out.append(Change("namespace", f"{new.ns_name(ns_id)} appeared", (ns_id,)))
+        out.append(Change("namespace", f"{new.ns_name(ns_id)} appeared", (ns_id,), ns_id))
     for ns_id in old.namespaces.keys() - new.namespaces.keys():
-        out.append(Change("namespace", f"{old.ns_name(ns_id)} is gone", ()))
+        out.append(Change("namespace", f"{old.ns_name(ns_id)} is gone", (), ns_id))
     return out
 
 
@@ -48,7 +50,7 @@ def _link_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
         if before is None:
             if link.netns not in new_ns:
                 out.append(Change("link", f"{where} added ({link.kind}, {link_state(link)})",
-                                  (lid, link.netns)))
+                                  (lid, link.netns), link.netns))
             continue
         parts = []
         if link_state(before) != link_state(link):
@@ -59,10 +61,12 @@ def _link_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
             master = new.link_label(link.master).split(":", 1)[-1] if link.master else None
             parts.append(f"now in bridge {master}" if master else "left its bridge")
         if parts:
-            out.append(Change("link", f"{where}: " + ", ".join(parts), (lid, link.netns)))
+            out.append(Change("link", f"{where}: " + ", ".join(parts), (lid, link.netns),
+                              link.netns))
     for lid, link in old.links.items():
         if lid not in new.links and link.netns not in gone_ns:
-            out.append(Change("link", f"{old.link_label(lid)} removed", (link.netns,)))
+            out.append(Change("link", f"{old.link_label(lid)} removed", (link.netns,),
+                              link.netns))
     return out
 
 
@@ -73,13 +77,13 @@ def _address_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
         addr = b[aid]
         if addr.netns in old.namespaces and addr.link in old.links:
             out.append(Change("address", f"{new.link_label(addr.link)}: address {addr.cidr} added",
-                              (addr.link,)))
+                              (addr.link,), addr.netns))
     for aid in a.keys() - b.keys():
         addr = a[aid]
         if addr.link in new.links:
             out.append(Change("address",
                               f"{new.link_label(addr.link)}: address {addr.cidr} removed",
-                              (addr.link,)))
+                              (addr.link,), addr.netns))
     return out
 
 
@@ -96,13 +100,13 @@ def _route_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
         r = b[rid]
         if r.netns in old.namespaces:
             out.append(Change("route", f"{new.ns_name(r.netns)}: route {route_text(r, new)} added",
-                              (r.netns,)))
+                              (r.netns,), r.netns))
     for rid in sorted(a.keys() - b.keys()):
         r = a[rid]
         if r.netns in new.namespaces:
             out.append(Change("route",
                               f"{new.ns_name(r.netns)}: route {route_text(r, old)} removed",
-                              (r.netns,)))
+                              (r.netns,), r.netns))
     return out
 
 
@@ -114,7 +118,7 @@ def _neighbour_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
         now = set(n.state) & NOTABLE_NEIGH_STATES
         if now and not was & now:
             out.append(Change("neighbour", f"{new.link_label(n.link)}: neighbour {n.address} "
-                                           f"{'/'.join(sorted(now))}", (n.link,)))
+                                           f"{'/'.join(sorted(now))}", (n.link,), n.netns))
     return out
 
 
@@ -123,3 +127,29 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
     a, b = SnapshotIndex(old), SnapshotIndex(new)
     return [*_namespace_changes(a, b), *_link_changes(a, b), *_address_changes(a, b),
             *_route_changes(a, b), *_neighbour_changes(a, b)]
+
+
+class HiddenChanges:
+    """Changes in namespaces the filter hides: not logged one by one but counted, and said in
+    one line ("N changes in filtered-out namespaces") when the app asks: before the next line
+    it shows, and on a timer."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+
+    def split(self, changes: list[Change], visible: frozenset[str] | None) -> list[Change]:
+        """The changes to log; the others are counted."""
+        if visible is None:
+            return changes
+        shown = [c for c in changes if c.netns in visible]
+        self.pending += len(changes) - len(shown)
+        return shown
+
+    def line(self) -> str | None:
+        """The summary line of what was counted since the last one (None: nothing was)."""
+        if not self.pending:
+            return None
+        text = (f"{self.pending} change{'s' if self.pending > 1 else ''} in filtered-out "
+                "namespaces")
+        self.pending = 0
+        return text

@@ -6,12 +6,14 @@ from __future__ import annotations
 import queue
 from dataclasses import replace
 
+import pytest
+
 from netscope.host.watch import HostChanges, message_kinds, notification
 from netscope.model.index import SnapshotIndex
 from netscope.snapshot import load
 from netscope.tui.app import NetscopeApp
 from netscope.tui.backends import Backends
-from netscope.tui.changes import diff_snapshots
+from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.live import LiveFeed
 from netscope.tui.view_state import visible_namespaces
 from netscope.tui.widgets.event_log import EventLog
@@ -135,3 +137,58 @@ async def test_app_shows_a_link_going_down_in_tree_and_log():
         node = tree._by_id[veth1]
         assert str(node.label).startswith("○ veth1")
         assert veth1 in app._changed  # highlighted until the highlight timer clears it
+
+
+async def _wait_for_snapshot(app, pilot, not_this) -> None:
+    for _ in range(60):
+        await pilot.pause(0.05)
+        if app._snapshot is not None and app._snapshot is not not_this:
+            return
+    raise AssertionError("no snapshot arrived")
+
+
+@pytest.mark.parametrize("say_every", [0.3, 60.0])
+@sync
+async def test_event_log_follows_the_filter(monkeypatch, say_every):
+    """Changes in namespaces the filter hides are counted in one line: on a timer, or at the
+    latest right before the next change that is shown."""
+    import netscope.tui.app as app_module
+
+    monkeypatch.setattr(app_module, "HIDDEN_SAY_S", say_every)
+    first = lab()
+    host_down = with_link_down(first, "veth1", "-host")   # filtered out
+    both_down = with_link_down(host_down, "eth0", "-c1")  # in the filter
+    snapshots = iter([first, host_down, both_down])
+    watcher = ScriptedWatcher()
+    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
+    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN,
+                      initial_filter="nsl-nstui-c1")
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for_snapshot(app, pilot, None)
+
+        def log() -> list[str]:
+            return [line.text for line in app.query_one(EventLog).lines]
+
+        watcher.pushed.put(HostChanges(namespaces={1}, kinds={"link"}))
+        await _wait_for_snapshot(app, pilot, first)
+        assert not any("veth1" in line for line in log())
+        await pilot.pause(0.5)
+        said = sum("1 change in filtered-out namespaces" in line for line in log())
+        assert said == (1 if say_every < 0.5 else 0)
+        watcher.pushed.put(HostChanges(namespaces={1}, kinds={"link"}))
+        await _wait_for_snapshot(app, pilot, host_down)
+        lines = log()
+        shown = next(i for i, line in enumerate(lines) if "nsl-nstui-c1:eth0: UP -> DOWN" in line)
+        hidden = [i for i, line in enumerate(lines) if "1 change in filtered-out" in line]
+        assert len(hidden) == 1 and hidden[0] < shown
+        assert not any("veth1" in line for line in lines)
+
+
+def test_hidden_changes_are_counted_once():
+    a, b = Change("link", "a", (), "ns:1"), Change("link", "b", (), "ns:2")
+    hidden = HiddenChanges()
+    assert hidden.split([a, b], None) == [a, b] and hidden.line() is None
+    assert hidden.split([a, b], frozenset({"ns:1"})) == [a]
+    assert hidden.split([b, b], frozenset({"ns:1"})) == []
+    assert hidden.line() == "3 changes in filtered-out namespaces"
+    assert hidden.line() is None

@@ -9,7 +9,8 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 KIND_STYLES = {"link": "yellow", "address": "cyan", "route": "magenta", "neighbour": "blue",
-               "namespace": "green", "drop": "bold red", "trace": "bold", "notice": "dim"}
+               "namespace": "green", "drop": "bold red", "trace": "bold", "notice": "dim",
+               "filtered": "dim italic"}
 
 
 class EventLog(RichLog):
