@@ -17,15 +17,38 @@ class DecodeError(ValueError):
     """The data does not fit the model; the message starts with the path of the bad value."""
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type (None for other types), cached per type."""
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = (tuple(f.name for f in dataclasses.fields(cls))
+                 if dataclasses.is_dataclass(cls) else None)
+        _FIELD_NAMES[cls] = names
+        return names
+
+
 def encode(obj: Any) -> Any:
     """A JSON-ready form of a model object (dataclasses become dicts, tuples lists)."""
-    if dataclasses.is_dataclass(obj):
-        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls in _SCALAR_TYPES:
+        return obj
+    if cls is tuple or cls is list:
+        return [encode(v) for v in obj]
+    if cls is dict:
+        return {k: encode(v) for k, v in obj.items()}
+    names = _names(cls)
+    if names is not None:
+        return {name: encode(getattr(obj, name)) for name in names}
     if isinstance(obj, tuple | list):
         return [encode(v) for v in obj]
     if isinstance(obj, dict):
         return {k: encode(v) for k, v in obj.items()}
-    return obj
+    return obj  # str subclasses (enums), ints ...
 
 
 @cache

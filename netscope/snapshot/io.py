@@ -14,12 +14,16 @@ class SnapshotError(Exception):
     """A snapshot file cannot be used; the message says why and what to do."""
 
 
-def dumps(snapshot: Snapshot) -> str:
+def dumps(snapshot: Snapshot, pretty: bool = False) -> str:
+    """The snapshot as JSON text. Compact by default: json's C encoder does not indent, and
+    at 200 namespaces indenting costs ~100 ms against ~20 ms."""
     body = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **encode(snapshot)}
-    return json.dumps(body, indent=1, sort_keys=False) + "\n"
+    if pretty:
+        return json.dumps(body, indent=1) + "\n"
+    return json.dumps(body, separators=(",", ":")) + "\n"
 
 
-def save(snapshot: Snapshot, path: str) -> None:
+def save(snapshot: Snapshot, path: str, pretty: bool = False) -> None:
     """Write atomically: a crash never leaves a half-written snapshot under `path`.
 
     Anything that is not a regular file (/dev/null, a pipe, /dev/stdout) is written to
@@ -27,7 +31,7 @@ def save(snapshot: Snapshot, path: str) -> None:
     """
     if os.path.exists(path) and not os.path.isfile(path):
         with open(path, "w") as f:
-            f.write(dumps(snapshot))
+            f.write(dumps(snapshot, pretty))
         return
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".netscope-", suffix=".json", dir=directory)
@@ -36,7 +40,7 @@ def save(snapshot: Snapshot, path: str) -> None:
     os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a snapshot is meant to be shared
     try:
         with os.fdopen(fd, "w") as f:
-            f.write(dumps(snapshot))
+            f.write(dumps(snapshot, pretty))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -93,7 +93,7 @@ def docker_like() -> None:
             "8080->172.18.0.2:80; containers web 172.18.0.2 and db 172.18.0.3; inet "
             "198.51.100.1 behind uplink), after pings web->db and web->inet"))
         keep = _ns_ids(snap, [host, web, db, inet])
-        save(keep_only(snap, keep, set()), str(FIXTURES / "docker-like-lab.json"))
+        save(keep_only(snap, keep, set()), str(FIXTURES / "docker-like-lab.json"), pretty=True)
     finally:
         spaces.cleanup()
 
@@ -118,7 +118,7 @@ def docker_engine() -> None:
             f"{web} (-p 8080:80, busybox httpd) and {db} on the default bridge"))
         keep = {c.netns for c in snap.containers if c.name in names}
         root_links = {"docker0"}
-        save(keep_only(snap, keep, root_links), str(FIXTURES / "docker-engine.json"))
+        save(keep_only(snap, keep, root_links), str(FIXTURES / "docker-engine.json"), pretty=True)
     finally:
         de.remove_containers(engine, names)
         engine.stop()

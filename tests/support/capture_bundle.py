@@ -58,11 +58,13 @@ def capture(instance: str) -> None:
            "2001:db8:17::/64 on the uplink, an alias on docker0 and a commented RETURN rule "
            "in DOCKER-USER")
     before = collect_snapshot(note=f"fixture bundle-before: {how}")
-    save(keep_only(before, _ns_ids(before, names), set()), str(FIXTURES / "bundle-before.json"))
+    save(keep_only(before, _ns_ids(before, names), set()), str(FIXTURES / "bundle-before.json"),
+         pretty=True)
     in_ns(f"{prefix}-host", "iptables", "-t", "nat", "-D", "POSTROUTING", *MASQUERADE)
     after = collect_snapshot(note=f"fixture bundle-after: {how}; then the planted fault: the "
                              "MASQUERADE rule for 10.217.0.0/16 deleted")
-    save(keep_only(after, _ns_ids(after, names), set()), str(FIXTURES / "bundle-after.json"))
+    save(keep_only(after, _ns_ids(after, names), set()), str(FIXTURES / "bundle-after.json"),
+         pretty=True)
 
 
 if __name__ == "__main__":

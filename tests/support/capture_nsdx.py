@@ -72,7 +72,7 @@ def lab() -> None:
                 "/etc/netns: c1 198.18.17.1, c2 127.0.0.53 and 10.99.99.99, each read by a "
                 "sleeping process)"))
         keep = {n.id for n in snap.namespaces if n.name in ns.values()}
-        save(keep_only(snap, keep, set()), str(FIXTURES / "flows-dns-lab.json"))
+        save(keep_only(snap, keep, set()), str(FIXTURES / "flows-dns-lab.json"), pretty=True)
     finally:
         if journal is not None:
             accounting.restore(journal)
@@ -100,7 +100,7 @@ def docker() -> None:
             f"with a real dockerd: {app} on the user-defined network {network} (embedded DNS "
             f"127.0.0.11) and {plain} on the default bridge, both busybox sleep"))
         keep = {c.netns for c in snap.containers if c.name in names}
-        save(keep_only(snap, keep, {"docker0"}), str(FIXTURES / "dns-docker.json"))
+        save(keep_only(snap, keep, {"docker0"}), str(FIXTURES / "dns-docker.json"), pretty=True)
     finally:
         de.remove_containers(engine, names)
         engine.cli("network", "rm", network, check=False)

@@ -65,7 +65,7 @@ def capture(ref: str, name: str) -> None:
         forward = [j for j in result.journeys if not j.reply]
         if not forward:
             raise SystemExit(f"{ref}: the tracer saw no packet c1 -> c2")
-        save(snapshot, str(FIXTURES / f"tui-{name}.json"))
+        save(snapshot, str(FIXTURES / f"tui-{name}.json"), pretty=True)
         doc = journey_document(journey_from_trace(forward[0]))
         doc["note"] = note
         (FIXTURES / f"tui-{name}.journey.json").write_text(json.dumps(doc, indent=1) + "\n")
