@@ -8,7 +8,9 @@ answer their key with a one-line notice (see `netscope.tui.backends`).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 
@@ -24,16 +26,17 @@ from textual.worker import Worker, WorkerState
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import ns_order
+from netscope.tui.app_drops import DropKeys
+from netscope.tui.app_trace import TraceKeys
 from netscope.tui.backends import NOT_YET, Backends
 from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
-from netscope.tui.journey import Journey, hop_title
+from netscope.tui.journey import Journey
 from netscope.tui.live import LiveFeed, Update
 from netscope.tui.screens.doctor import DoctorScreen
 from netscope.tui.screens.help import HelpScreen
 from netscope.tui.screens.labs import LabsScreen
 from netscope.tui.screens.message import ConfirmScreen
-from netscope.tui.screens.trace_target import TraceTargetScreen
 from netscope.tui.view_state import marks_for, visible_namespaces
 from netscope.tui.widgets.detail_panel import DetailPanel
 from netscope.tui.widgets.event_log import EventLog
@@ -48,7 +51,7 @@ HIGHLIGHT_S = 2.0
 HIDDEN_SAY_S = 10.0
 
 
-class NetscopeApp(App[None]):
+class NetscopeApp(TraceKeys, DropKeys, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "netscope"
     BINDINGS = [
@@ -62,6 +65,7 @@ class NetscopeApp(App[None]):
         Binding("l", "labs", "labs"),
         Binding("s", "save", "save"),
         Binding("p", "pause", "pause"),
+        Binding("D", "count_drops", "count drops"),
         Binding("question_mark", "help", "help"),
         Binding("escape", "close_trace", "close trace", show=False),
         Binding("q", "quit", "quit"),
@@ -77,6 +81,8 @@ class NetscopeApp(App[None]):
         ("labs", "Labs", "bring a lab up or tear it down (l)"),
         ("save", "Save snapshot", "write what is on screen to a JSON file (s)"),
         ("pause", "Pause live updates", "pause or resume following the host (p)"),
+        ("count_drops", "Count drops", "attach or detach the drop monitor: drops per device "
+                                       "on the topology, in the Drops tab and the log (D)"),
         ("help", "Keys", "every key and what it does (?)"),
     )
 
@@ -84,11 +90,6 @@ class NetscopeApp(App[None]):
         def __init__(self, update: Update) -> None:
             super().__init__()
             self.update = update
-
-    class JourneyTraced(Message):
-        def __init__(self, journey: Journey) -> None:
-            super().__init__()
-            self.journey = journey
 
     class FindingsReady(Message):
         def __init__(self, findings: list) -> None:
@@ -116,6 +117,7 @@ class NetscopeApp(App[None]):
         self._paused = False
         self._hidden = HiddenChanges()
         self._hidden_timer = None
+        self._init_drops(live=feed is not None, read_only=read_only)
         self.first_screen_at: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -132,6 +134,8 @@ class NetscopeApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.is_headless:  # tests keep the runner's own handlers
+            self._exit_on_signals()
         log = self.query_one(EventLog)
         if self._filter:
             self.query_one(FilterBar).show_text(self._filter)
@@ -150,8 +154,27 @@ class NetscopeApp(App[None]):
             tree.move_cursor_to_first()
 
     def on_unmount(self) -> None:
+        self.stop_background()
+
+    def stop_background(self) -> None:
+        """Stop following the host and detach the drop monitor (waits for the detach)."""
         if self._feed is not None:
             self._feed.stop()
+        self.stop_drops()
+
+    def run(self, *args, **kwargs):
+        """As App.run; whatever ends the app (an error too), nothing stays attached."""
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            self.stop_background()
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM and SIGHUP end the app as q does (so the drop monitor is detached and the
+        terminal restored), not the process where it stands."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.exit)
 
     # --- state -> widgets -------------------------------------------------------------
 
@@ -167,15 +190,10 @@ class NetscopeApp(App[None]):
         if index is None:
             return
         visible = visible_namespaces(index, self._filter)
-        marks = marks_for(self._journey, self._hop, selected=self._selected,
-                          changed=self._changed, visible=visible, expanded=self._expanded,
-                          drops=None)
         self.query_one(StatusBar).show(index.snapshot, self.mode,
                                        f"filter: {self._filter}" if self._filter else "")
         self.query_one(NamespaceTree).show(index, visible, self._changed)
-        self.query_one(TopologyView).show(index, marks)
-        self.query_one(TraceBar).show(index, self._journey, self._hop)
-        self.query_one(DetailPanel).show(index, selection_of(index, self._selected))
+        self._refresh_marks()
         if self.first_screen_at is None:
             self.call_after_refresh(self._first_screen)
 
@@ -183,14 +201,18 @@ class NetscopeApp(App[None]):
         self.first_screen_at = time.monotonic()
 
     def _refresh_marks(self) -> None:
-        if self._index is None:
+        """Topology, trace strip and details."""
+        index = self._index
+        if index is None:
             return
+        visible = visible_namespaces(index, self._filter)
         marks = marks_for(self._journey, self._hop, selected=self._selected,
-                          changed=self._changed, expanded=self._expanded, drops=None,
-                          visible=visible_namespaces(self._index, self._filter))
-        self.query_one(TopologyView).show(self._index, marks)
-        self.query_one(TraceBar).show(self._index, self._journey, self._hop)
-        self.query_one(DetailPanel).show(self._index, selection_of(self._index, self._selected))
+                          changed=self._changed, visible=visible, expanded=self._expanded,
+                          drops=self._drops.per_id(), alerts=self._drops.alerts())
+        self.query_one(TopologyView).show(index, marks)
+        self.query_one(TraceBar).show(index, self._journey, self._hop)
+        self.query_one(DetailPanel).show(index, selection_of(index, self._selected),
+                                         {"drops": self._drops})
 
     def notice(self, text: str) -> None:
         """A one-line answer to a key: toast and event log."""
@@ -286,78 +308,6 @@ class NetscopeApp(App[None]):
             if where not in visible:
                 self._selected = next(n for n in ns_order(self._index) if n in visible)
         self._show()
-
-    # --- trace ------------------------------------------------------------------------
-
-    def show_journey(self, journey: Journey) -> None:
-        """Draw a journey (traced now or recorded) over the topology, at its first hop."""
-        self._journey, self._hop = journey, 0
-        log = self.query_one(EventLog)
-        log.add("trace", journey.packet)
-        for i, hop in enumerate(journey.hops):
-            log.add("drop" if hop.dropped else "trace",
-                    f"  {i + 1} {hop_title(self._index, hop)}" if self._index else hop.hook)
-        self._follow_hop()
-
-    def action_step(self, delta: int) -> None:
-        if self._journey is None:
-            self.notice("no trace to step through: press t to trace")
-            return
-        self._hop = max(0, min(len(self._journey.hops) - 1, self._hop + delta))
-        self._follow_hop()
-
-    def _follow_hop(self) -> None:
-        """The details show where the current hop is (its device, or its namespace)."""
-        hop = self._journey.hops[self._hop] if self._journey else None
-        if hop is not None and self._index is not None:
-            target = hop.link if hop.link in self._index.links else hop.netns
-            if target in self._index.links or target in self._index.namespaces:
-                self._selected = target
-                self.query_one(NamespaceTree).select_id(target)
-        self._refresh_marks()
-
-    def action_close_trace(self) -> None:
-        if self._journey is not None:
-            self._journey = None
-            self._refresh_marks()
-
-    def action_trace(self) -> None:
-        if self._feed is None:
-            self.notice("trace needs the live host: this is a saved snapshot")
-            return
-        tracer = self._backends.get("trace")
-        if tracer is None:
-            self.notice(NOT_YET["trace"])
-            return
-        sel = selection_of(self._index, self._selected) if self._index else None
-        if sel is None or sel.netns is None:
-            self.notice("select the namespace or container to trace from first")
-            return
-        targets = [(ns.name, ns.name) for ns in self._index.namespaces.values()
-                   if ns.id != sel.netns]
-
-        def traced(target: str | None) -> None:
-            if target:
-                source = self._index.ns_name(sel.netns)
-                self.notice(f"tracing {source} -> {target}: send a packet now "
-                            "(e.g. a ping); waiting up to 15 s")
-                self.run_trace(tracer, source, target)
-        self.push_screen(TraceTargetScreen(self._index.ns_name(sel.netns), targets), traced)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="trace")
-    def run_trace(self, tracer, source: str, target: str) -> None:
-        try:
-            journey = tracer.trace_once(self._snapshot, source, target)
-        except (LookupError, OSError) as e:
-            self.call_from_thread(self.notice, f"trace {source} -> {target}: {e}")
-            return
-        if journey is None:
-            self.call_from_thread(self.notice, f"no packet from {source} to {target} was seen")
-            return
-        self.post_message(self.JourneyTraced(journey))
-
-    def on_netscope_app_journey_traced(self, message: JourneyTraced) -> None:
-        self.show_journey(message.journey)
 
     # --- doctor, repair, undo, labs ---------------------------------------------------
 

@@ -10,6 +10,8 @@ the one-line notice in NOT_YET instead of a result. What the TUI calls:
   `lab_up(name)`, `lab_down(name)` (netscope.actions.labs)
 - repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`, `error`
   (the exception class they raise) (netscope.actions.repair)
+- drops: `unavailable() -> reason | None` (bcc, BTF, headers, privileges), `open() ->` a
+  DropCounter attached to skb:kfree_skb, `error` (netscope.trace.drops)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ NOT_YET = {
     "undo": "undo arrives with the doctor's repairs (netscope undo)",
     "trace": "trace arrives with the packet tracer (netscope trace)",
     "labs": "labs arrive with `netscope lab`",
+    "drops": "drop counting arrives with the drop monitor (netscope drops)",
 }
 TRACE_TIMEOUT_S = 15.0
 
@@ -101,6 +104,49 @@ def _repair():
     return SimpleNamespace(plan=plan, undo_last=undo_last, error=repair.RepairError)
 
 
+def _drops():
+    from netscope.trace import drops
+    from netscope.trace.errors import ProbeError
+    from netscope.trace.events import COUNTER_SLOTS
+    from netscope.trace.kernel_names import KernelSymbols, drop_reason_names, reason_name
+    from netscope.trace.loader import Program
+    from netscope.trace.preflight import require_ebpf
+    from netscope.tui.drop_feed import DropSample
+
+    def unavailable() -> str | None:
+        try:
+            require_ebpf()
+        except ProbeError as e:
+            return str(e)
+        return None
+
+    class Counter:
+        """netscope drops' in-kernel counters, attached on creation, read by the TUI."""
+
+        def __init__(self) -> None:
+            self._program = Program(drops.DROP_FILES, drops.drop_settings())
+            self.attach_s = self._program.attach_seconds
+            self._reasons = drop_reason_names()
+            self._symbols = KernelSymbols.load()
+
+        def read(self) -> tuple[list[DropSample], int]:
+            merged: dict[tuple, DropSample] = {}
+            for c in drops.read_counts(self._program):
+                s = DropSample(c.netns, c.ifindex, reason_name(self._reasons, c.reason),
+                               self._symbols.function(c.location), c.count,
+                               c.last.describe() if c.last else None)
+                if s.key in merged:  # two places in one function: one line
+                    s = DropSample(*s.key, merged[s.key].count + s.count, s.last_packet)
+                merged[s.key] = s
+            counters = dict(zip(COUNTER_SLOTS, self._program.counters(), strict=True))
+            return list(merged.values()), counters["drop_keys_full"]
+
+        def close(self) -> None:
+            self._program.close()
+
+    return SimpleNamespace(unavailable=unavailable, open=Counter, error=ProbeError)
+
+
 # feature -> (modules that must exist, the adapter)
 BACKENDS = {
     "doctor": (("netscope.analysis.doctor",), _doctor),
@@ -108,6 +154,7 @@ BACKENDS = {
               lambda: SimpleNamespace(trace_once=_trace_once)),
     "labs": (("netscope.actions.labs", "netscope.labs.catalog"), _labs),
     "repair": (("netscope.actions.repair",), _repair),
+    "drops": (("netscope.trace.drops",), _drops),
 }
 
 

@@ -19,6 +19,7 @@ from netscope.model.index import SnapshotIndex
 from netscope.model.labels import container_text, link_line, port_line, route_text
 from netscope.tui.detail_common import Selection, make_table, nothing
 from netscope.tui.detail_dns import dns_tab, prepare_dns
+from netscope.tui.detail_drops import drops_tab
 from netscope.tui.detail_flows import flows_tab, prepare_flows
 
 
@@ -138,13 +139,16 @@ def conntrack(index: SnapshotIndex, sel: Selection) -> RenderableType:
 
 @dataclass(frozen=True)
 class DetailTab:
-    """A tab: `render(index, selection)`, or with `prepare` (slow work over the whole snapshot,
-    done once per snapshot in a worker) `render(index, selection, prepared or None)`."""
+    """A tab: `render(index, selection)`; with `prepare` (slow work over the whole snapshot,
+    done once per snapshot in a worker) `render(index, selection, prepared or None)`; with
+    `extra` (live data the app holds, not in the snapshot: drop counters)
+    `render(index, selection, the app's extras[extra])`."""
 
     id: str
     title: str
     render: Callable[..., RenderableType]
     prepare: Callable[[Snapshot], object] | None = None
+    extra: str | None = None
 
 
 DETAIL_TABS = (
@@ -157,4 +161,5 @@ DETAIL_TABS = (
     DetailTab("conntrack", "CT", conntrack),
     DetailTab("flows", "Flows", flows_tab, prepare_flows),
     DetailTab("dns", "DNS", dns_tab, prepare_dns),
+    DetailTab("drops", "Drops", drops_tab, extra="drops"),
 )

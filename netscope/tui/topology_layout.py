@@ -42,15 +42,28 @@ class Marks:
     current: frozenset[str] = frozenset()
     dropped: frozenset[str] = frozenset()
     selected: str | None = None
-    # drop counters per link id; None while no counters have been read
+    # drop counters per link id and namespace id; None while drops are not being counted
     drops: dict[str, int] | None = None
     visible: frozenset[str] | None = None
     expanded: bool = False
+    # links and namespaces with drops the kernel gave a reason for (not NOT_SPECIFIED)
+    alerts: frozenset[str] = frozenset()
 
     def drop_count(self, link: str | None) -> int | None:
         if self.drops is None:
             return None
         return self.drops.get(link or "", 0)
+
+    def drop_role(self, *ids: str | None) -> str:
+        """"drop" (red) for drops with a reason, "drops" for unspecified ones only, else ""."""
+        if any(i in self.alerts for i in ids if i):
+            return "drop"
+        return "drops" if any(self.drop_count(i) for i in ids) else ""
+
+    def drop_mark(self, link: str | None) -> str:
+        """" ✗N" after a device name when it dropped N packets, else ""."""
+        n = self.drop_count(link)
+        return f" ✗{n}" if n else ""
 
     def role(self, *ids: str | None, base: str = "") -> str:
         """The strongest highlight any of `ids` has, else `base`."""
@@ -109,7 +122,8 @@ def _box(index: SnapshotIndex, marks: Marks, netns: str | None, inner: Link | No
         links = len(index.links_by_ns.get(netns, [])) if netns else 0
         info = f" {links} links · " + (f"{drops} drops" if drops is not None
                                        else f"mtu {inner.mtu}")
-        info_line = [Segment("│", role), Segment(_fit(info, w), "drop" if drops else "dim"),
+        info_line = [Segment("│", role),
+                     Segment(_fit(info, w), marks.drop_role(inner.id) or "dim"),
                      Segment("│", role)]
     else:
         body = [Segment("│", role), Segment(_fit(" (peer not visible)", w), "dim"),
@@ -131,7 +145,7 @@ def _quiet(spoke: _Spoke, marks: Marks) -> bool:
     ids = {spoke.port.id, spoke.peer.id if spoke.peer else None, spoke.netns}
     links = [spoke.port, spoke.peer]
     return (all(x is not None and x.up for x in links)
-            and not any(marks.drop_count(i) for i in ids)
+            and not ids & marks.alerts
             and not marks.role(*ids))
 
 
@@ -168,11 +182,14 @@ def _group_box(index: SnapshotIndex, title: str, members: list[_Spoke], marks: M
     addrs = [a for s in members if s.peer for a in global_addresses(s.peer, index)[:1]]
     span = f"{addrs[0]} … {addrs[-1]}" if len(addrs) > 1 else (addrs[0] if addrs else "")
     head = f"─ {title} · {len(members)} namespaces "
+    ids = [i for s in members for i in (s.port.id, s.peer.id if s.peer else None) if i]
+    dropped = sum(marks.drop_count(i) or 0 for i in ids)
     return [
         [Segment("┌" + head + "─" * max(0, w - len(head)) + "┐", "title")],
         [Segment("│"), Segment("●", "up"),
          Segment(_fit(f" all {2 * len(members)} veth ends UP"
-                      + (" · 0 drops" if marks.drops is not None else ""), w - 1)),
+                      + (f" · {dropped} drops" if marks.drops is not None else ""), w - 1),
+                 "drops" if dropped else ""),
          Segment("│")],
         [Segment("│"), Segment(_fit(f" {span}  (e: expand groups)", w), "dim"), Segment("│")],
         [Segment("└" + "─" * w + "┘")],
@@ -192,8 +209,9 @@ def _grid(cells: list[tuple[Link, list[Line], Marks]], width: int, trunk_last: b
         ports: Line = [Segment(trunk)]
         for n, (port, _, marks) in enumerate(row):
             bus.append(Segment("┬" + ("─" * BOX_W if n < len(row) - 1 else "")))
-            ports += [_glyph(port),
-                      Segment(_fit(" " + port.name, BOX_W), marks.role(port.id), port.id)]
+            label = _fit(" " + port.name + marks.drop_mark(port.id), BOX_W)
+            ports += [_glyph(port), Segment(label, marks.role(port.id) or marks.drop_role(
+                port.id), port.id)]
         lines += [bus, ports]
         for k in range(4):
             line: Line = [Segment(trunk)]
@@ -207,16 +225,20 @@ def _hub_section(index: SnapshotIndex, marks: Marks, hub_ns: str, width: int,
                  shown: set[str]) -> list[Line]:
     links = sorted(index.links_by_ns.get(hub_ns, []), key=lambda x: x.ifindex)
     bridges = [x for x in links if x.kind == "bridge"]
-    lines: list[Line] = [[Segment(f"━━ {index.ns_name(hub_ns)} ", marks.role(hub_ns, base="title"),
-                                  hub_ns), Segment("━" * max(0, width - 4 - len(
-                                      index.ns_name(hub_ns))), "dim")]]
+    title = f"━━ {index.ns_name(hub_ns)} "
+    dropped = marks.drop_count(hub_ns)
+    tally = f"· {dropped} drops " if dropped else ""
+    lines: list[Line] = [[Segment(title, marks.role(hub_ns, base="title"), hub_ns),
+                          Segment(tally, marks.drop_role(hub_ns)),
+                          Segment("━" * max(0, width - len(title) - len(tally)), "dim")]]
     devices: Line = [Segment("  ")]
     for link in links:
         if (link.kind in ("bridge", "loopback") or link.master
                 or (link.peer and link.peer.link)):
             continue
-        devices += [_glyph(link), Segment(f" {_link_text(link, index)}   ",
-                                          marks.role(link.id), link.id)]
+        devices += [_glyph(link), Segment(
+            f" {_link_text(link, index)}{marks.drop_mark(link.id)}   ",
+            marks.role(link.id) or marks.drop_role(link.id), link.id)]
     if len(devices) > 1:
         lines.append(devices)
     for bridge in bridges:
@@ -225,7 +247,8 @@ def _hub_section(index: SnapshotIndex, marks: Marks, hub_ns: str, width: int,
         addrs = " ".join(global_addresses(bridge, index))
         lines.append([Segment("◆ ", "title"), _glyph(bridge),
                       Segment(f" {bridge.name}", marks.role(bridge.id, base="title"), bridge.id),
-                      Segment(f"  bridge  {addrs}  {len(spokes)} ports", "dim")])
+                      Segment(f"  bridge  {addrs}  {len(spokes)} ports", "dim"),
+                      Segment(marks.drop_mark(bridge.id), marks.drop_role(bridge.id))])
         single, groups = _groups(index, spokes, marks)
         cells = [(s.port, _box(index, marks, s.netns, s.peer), marks) for s in single]
         lines += _grid(cells, width, trunk_last=not groups)

@@ -45,7 +45,8 @@ def journey_marks(journey: Journey | None, current: int
 
 def marks_for(journey: Journey | None, current: int, *, selected: str | None,
               changed: frozenset[str], visible: frozenset[str] | None, expanded: bool,
-              drops: dict[str, int] | None) -> Marks:
+              drops: dict[str, int] | None, alerts: frozenset[str] = frozenset()) -> Marks:
     on_path, now, dropped = journey_marks(journey, current)
     return Marks(changed=changed, on_path=on_path, current=now, dropped=dropped,
-                 selected=selected, drops=drops, visible=visible, expanded=expanded)
+                 selected=selected, drops=drops, visible=visible, expanded=expanded,
+                 alerts=alerts)

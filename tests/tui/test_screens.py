@@ -84,3 +84,27 @@ def test_flows_of_a_container(snap_compare):
 def test_dns_of_a_docker_container(snap_compare):
     assert snap_compare(offline_app("dns-docker.json"), terminal_size=SIZE,
                         run_before=_tab_of("-app", "dns"))
+
+
+def test_drop_counts_on_the_topology(snap_compare):
+    """How counted drops are drawn: the updates the drop feed would deliver, handed to a
+    recorded snapshot's app (counting itself needs the live host: tests/tui/test_drops.py)."""
+    from netscope.tui.drop_feed import DropSample, DropUpdate
+
+    host = 4026546925  # nsl-nstui-host of tui-forward-drop.json: veth2 is ifindex 4
+    update = DropUpdate((DropSample(host, 4, "NETFILTER_DROP", "nf_hook_slow", 7,
+                                    "icmp 10.217.0.3 -> 198.18.17.1 echo-request id 7 seq 6"),
+                         DropSample(host, 0, "NOT_SPECIFIED", "ip6_mc_input", 2)),
+                        attach_s=0.4)
+
+    async def counted(pilot):
+        await pilot.pause()
+        app = pilot.app
+        app._drops_counted(DropUpdate((), attach_s=0.4))
+        app._drops_counted(DropUpdate(update.samples, tuple((s, s.count) for s in
+                                                             update.samples), 0.4))
+        app.action_select_object(f"link:{host}/4")
+        await pilot.click("#details Tab#--content-tab-tab-drops")
+        await pilot.pause()
+    assert snap_compare(offline_app("tui-forward-drop.json"), terminal_size=SIZE,
+                        run_before=counted)

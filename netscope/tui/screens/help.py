@@ -9,9 +9,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-# (key, what it does, changes the host)
+# (key, what it does, disabled by --read-only: changes the host or attaches probes)
 KEYS = (
-    ("/", "filter namespaces, containers, devices and addresses", False),
+    ("/", "filter namespaces, containers, devices and addresses (the event log follows it)",
+     False),
     ("t", "trace a packet from the selected namespace to a target you pick or type", False),
     ("[ ]", "step through the trace hop by hop, each hop explained", False),
     ("d", "doctor: findings; Enter shows the explanation and the evidence", False),
@@ -20,6 +21,8 @@ KEYS = (
     ("l", "labs: bring one up or tear it down", True),
     ("s", "save a snapshot of what is on screen to a file", False),
     ("p", "pause or resume live updates", False),
+    ("D", "count drops: attach the eBPF drop monitor (D again detaches it); drops per "
+          "device on the topology, in the Drops tab and the log", True),
     ("e", "expand or collapse groups of quiet namespaces in the topology", False),
     ("tab", "move between tree, topology, details and log", False),
     ("ctrl+p", "command palette: every action by name", False),
@@ -51,7 +54,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static("[b]netscope keys[/b]  (Esc closes)")
             if self._read_only:
-                yield Static(f"read-only ({self._read_only}): keys that change the host are "
-                             "disabled", markup=False)
+                yield Static(f"read-only ({self._read_only}): keys that change the host or "
+                             "attach probes are disabled", markup=False)
             yield Static("")
             yield Static(table)

@@ -22,6 +22,7 @@ class DetailPanel(Vertical):
     DetailPanel { width: 2fr; height: 1fr; border-left: solid $primary-darken-2; }
     DetailPanel TabbedContent { height: 1fr; }
     DetailPanel Tab { padding: 0 0 0 1; }
+    DetailPanel Tab:first-of-type { padding: 0; }
     DetailPanel VerticalScroll { height: 1fr; }
     """
 
@@ -38,6 +39,7 @@ class DetailPanel(Vertical):
         super().__init__(**kwargs)
         self._index: SnapshotIndex | None = None
         self._selection = Selection(None)
+        self._extras: dict[str, object] = {}
         # tab id -> (the snapshot it was prepared from, the result)
         self._prepared: dict[str, tuple[Snapshot, object]] = {}
         self._preparing: dict[str, Snapshot] = {}
@@ -48,8 +50,12 @@ class DetailPanel(Vertical):
                 with TabPane(tab.title, id=f"tab-{tab.id}"), VerticalScroll():
                     yield Static(id=f"detail-{tab.id}")
 
-    def show(self, index: SnapshotIndex, selection: Selection) -> None:
+    def show(self, index: SnapshotIndex, selection: Selection,
+             extras: dict[str, object] | None = None) -> None:
+        """`extras`: live data some tabs show (see DetailTab.extra); None keeps the last."""
         self._index, self._selection = index, selection
+        if extras is not None:
+            self._extras = extras
         self._render_active()
 
     def _render_active(self) -> None:
@@ -62,6 +68,8 @@ class DetailPanel(Vertical):
 
     def _content(self, tab: DetailTab):
         index = self._index
+        if tab.extra is not None:
+            return tab.render(index, self._selection, self._extras.get(tab.extra))
         if tab.prepare is None:
             return tab.render(index, self._selection)
         done = self._prepared.get(tab.id)

@@ -19,7 +19,7 @@ from netscope.tui.topology_layout import Line, Marks, draw_topology
 ROLE_STYLES = {
     "up": "green", "down": "bold red", "dim": "dim", "title": "bold",
     "changed": "bold black on yellow", "path": "bold cyan", "current": "bold black on cyan",
-    "drop": "bold white on red", "selected": "reverse",
+    "drop": "bold white on red", "drops": "yellow", "selected": "reverse",
 }
 
 
