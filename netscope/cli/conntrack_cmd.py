@@ -16,10 +16,10 @@ import sys
 from collections.abc import Iterator
 
 from netscope.cli.errors import UserError
-from netscope.cli.netfilter_tree import human_bytes
 from netscope.cli.source import add_snapshot_option, snapshot_from_args
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
+from netscope.model.labels import human_bytes
 from netscope.model.netfilter import ConntrackEntry, ConntrackTable, CtTuple
 
 JSON_FORMAT = "netscope-conntrack"

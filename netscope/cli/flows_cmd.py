@@ -29,9 +29,9 @@ import sys
 import time
 
 from netscope.cli.errors import UserError
-from netscope.cli.netfilter_tree import human_bytes
 from netscope.cli.source import add_snapshot_option, collect_live, snapshot_from_args
 from netscope.model import Namespace, Snapshot
+from netscope.model.labels import human_bytes
 
 JSON_FORMAT = "netscope-flows"
 JSON_VERSION = 1

@@ -10,19 +10,11 @@ from collections.abc import Iterator
 from netscope.graph.netfilter import TABLE_ORDER, address_owners, dnat_targets, publish_label
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
+from netscope.model.labels import human_bytes
 from netscope.model.netfilter import HOOKS, NfChain, NfRule, NfTable
 
 INDENT = "  "
 FAMILY_ORDER = {"ip": 0, "ip6": 1, "inet": 2, "arp": 3, "bridge": 4, "netdev": 5}
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def counters(packets: int | None, nbytes: int | None) -> str:

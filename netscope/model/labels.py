@@ -114,3 +114,13 @@ def port_line(port: Link, index: SnapshotIndex) -> str:
     if port.peer and port.peer.link:
         peer = f"  <-> {index.link_label(port.peer.link)}"
     return f"port {port.name} ({state}){peer}"
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> "1.5 KiB": byte counts as people read them."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

@@ -58,3 +58,11 @@ def test_version_and_help():
     h = subprocess.run([sys.executable, "-m", "netscope", "--help"], capture_output=True,
                        text=True, check=True)
     assert "snapshot" in h.stdout and "show" in h.stdout
+
+
+def test_building_the_command_line_imports_no_heavy_package():
+    code = ("import sys\nfrom netscope.cli.main import build_parser\nbuild_parser()\n"
+            "print(','.join(m for m in ('textual', 'bcc', 'scapy', 'networkx') "
+            "if m in sys.modules))\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == ""
