@@ -38,6 +38,10 @@ def add_parser(sub) -> None:
     p.add_argument("--record", metavar="FILE",
                    help="also write every event, rule verdict, the names they need and a "
                         "snapshot of the namespaces involved to FILE (replayable without root)")
+    p.add_argument("--pcap", metavar="FILE",
+                   help="also write the traced packets as pcapng, one packet per hop, each "
+                        "hop's namespace, device, hook, verdict and NAT as its comment "
+                        "(tshark/Wireshark read it; headers rebuilt, no payload)")
     p.add_argument("--note", metavar="TEXT",
                    help="with --record: how the traffic was made, stored in the header")
     p.add_argument("--json", action="store_true", help="print JSON at the end (docs/trace.md)")
@@ -127,7 +131,24 @@ def _trace(args):
                        capture=capture)
     if capture is not None:
         _record(args, places, capture)
+    if args.pcap:
+        _write_pcap(args.pcap, result.journeys)
     return result
+
+
+def _write_pcap(path: str, journeys) -> None:
+    import time
+
+    from netscope.report.pcapng import journeys_pcapng
+
+    # journey times are the kernel's monotonic clock; pcapng wants wall-clock time
+    offset = time.time_ns() - time.monotonic_ns()
+    try:
+        with open(path, "wb") as f:
+            f.write(journeys_pcapng(journeys, offset))
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror}; choose another path") from None
+    print(f"netscope: wrote {len(journeys)} journeys to {path} (pcapng)", file=sys.stderr)
 
 
 def _record(args, places, capture) -> None:

@@ -80,3 +80,29 @@ def test_traced_ping_as_pcapng(bridge_lab, tmp_path):
     replies = [r for r in rows if r[3] == "0"]
     if any(j.reply for j in journeys):
         assert replies and replies[0][1:3] == [f"{net}.2", f"{net}.1"]
+
+
+def test_trace_pcap_option_writes_what_tshark_reads(bridge_lab, tmp_path):
+    import sys
+    import time
+
+    a, _b, _br, net = bridge_lab
+    out = tmp_path / "cli.pcapng"
+    trace = subprocess.Popen([sys.executable, "-m", "netscope", "trace", "--src", f"{net}.1",
+                              "--dst", f"{net}.2", "--proto", "icmp", "--count", "1",
+                              "--timeout", "15", "--pcap", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not out.exists() and trace.poll() is None and time.monotonic() < deadline:
+            sh("ip", "netns", "exec", a, "busybox", "ping", "-c1", "-W1", f"{net}.2")
+        _, err = trace.communicate(timeout=30)
+    finally:
+        if trace.poll() is None:
+            trace.kill()
+    assert trace.returncode == 0, err
+    assert "pcapng" in err
+    p = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "frame.comment"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) >= 4 and a in p.stdout
