@@ -1,14 +1,16 @@
 """A docker-like lab of N namespaces for benchmarks: a bridge in the root namespace and, per
 "container", a namespace with eth0 (a veth whose host end is a bridge port), an address,
-a default route. Names start with `nsb` so they are found and removed even after a crash.
+a default route. Names start with `nsb<pid>` so that two benchmarks running at once never
+tear down each other's lab; `ip netns list | grep ^nsb` finds leftovers of a crashed run.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 
-PREFIX = "nsb"
-BRIDGE = "nsbbr0"
+PREFIX = f"nsb{os.getpid() % 10000:04d}"
+BRIDGE = f"{PREFIX}br0"
 
 
 def _batch(lines: list[str], ns: str | None = None) -> None:
