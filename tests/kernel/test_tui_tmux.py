@@ -4,6 +4,7 @@ traces a ping between two of them hop by hop, and `q` exits cleanly, leaving not
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -59,14 +60,13 @@ class Tmux:
         sh("tmux", "-L", self.socket, "kill-server", check=False)
 
 
-@pytest.fixture
-def lab():
+def bridge_lab(prefix: str):
     """Namespaces a (10.251.0.2) and b (10.251.0.3) on bridge br0 in a third one, h (so no
     rule of the root namespace, such as Docker's FORWARD DROP, is on their path)."""
     reason = require_root()
     if reason:
         pytest.skip(reason)
-    spaces = Namespaces("nstui")
+    spaces = Namespaces(prefix)
     try:
         hub = spaces.add("h")
         ip("link", "add", "br0", "type", "bridge", ns=hub)
@@ -84,14 +84,23 @@ def lab():
 
 
 @pytest.fixture
-def tmux(lab):
+def lab():
+    yield from bridge_lab("nstui")
+
+
+def own_tmux(tag: str):
     # tmux's server daemonizes through /dev/null; `netscope snapshot -o /dev/null` (an atomic
     # rename) has been seen to replace the device with a plain file on these machines
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null is not a device: recreate " \
         "it with `rm /dev/null && mknod -m 666 /dev/null c 1 3`"
-    t = Tmux(lab.tag)
+    t = Tmux(tag)
     yield t
     t.kill()
+
+
+@pytest.fixture
+def tmux(lab):
+    yield from own_tmux(lab.tag)
 
 
 def test_tui_shows_the_namespaces_follows_changes_traces_and_quits(lab, tmux, tmp_path):
@@ -164,3 +173,117 @@ def _tracer_unavailable() -> str | None:
     except Exception as e:  # bcc, BTF or privileges missing: the rest is still tested
         return str(e)
     return None
+
+
+@pytest.fixture
+def drop_lab():
+    yield from bridge_lab("nstui2")
+
+
+@pytest.fixture
+def drop_tmux(drop_lab):
+    yield from own_tmux(drop_lab.tag)
+
+
+def tui_pid(tmux: Tmux) -> int:
+    """The netscope process in the pane (the child of the pane's shell)."""
+    pane = tmux.tmux("list-panes", "-t", "tui", "-F", "#{pane_pid}").strip()
+    children = sh("pgrep", "-P", pane, check=False).stdout.split()
+    return int(children[0]) if children else int(pane)
+
+
+def bpf_progs_held(pid: int) -> set[int]:
+    """Ids of the BPF programs whose file descriptors (programs, links) a process holds."""
+    ids = set()
+    fdinfo = Path(f"/proc/{pid}/fdinfo")
+    for entry in fdinfo.iterdir():
+        try:
+            text = entry.read_text()
+        except OSError:  # closed meanwhile
+            continue
+        ids.update(int(line.split()[1]) for line in text.splitlines()
+                   if line.startswith("prog_id:"))
+    return ids
+
+
+def box_info_under(screen: str, address: str) -> str:
+    """The line under a topology box's device line (" N links · M drops"), by column."""
+    lines = screen.splitlines()
+    device = f"● eth0 {address}/"  # the tree on the same row writes "eth0 veth <address>"
+    row = next(i for i, line in enumerate(lines) if device in line)
+    left = lines[row].rfind("│", 0, lines[row].index(device))
+    return lines[row + 1][left:left + 28]
+
+
+@pytest.mark.parametrize("ending", ["q", "C-c", "SIGTERM"])
+def test_drop_counts_attach_on_request_show_per_device_and_detach_on_exit(
+        drop_lab, drop_tmux, tmp_path, ending):
+
+
+    from tests.kernel.test_trace_hygiene import bpf_prog_ids, still_loaded
+
+    unavailable = _tracer_unavailable()
+    if unavailable:
+        pytest.skip(unavailable)
+    if sh("which", "bpftool", check=False).returncode:
+        pytest.skip("bpftool is not installed")
+    tmux, (_, a, b) = drop_tmux, drop_lab.names
+    status = tmp_path / "status"
+    tmux.start(f"cd {REPO} && env -u COLUMNS -u LINES {sys.executable} -m netscope; "
+               f"echo $? > {status}")
+    tmux.wait_for("LIVE")
+    tmux.keys("/")
+    tmux.wait_for("filter: name, device, IP")
+    tmux.type(drop_lab.tag)
+    tmux.keys("Enter")
+    tmux.wait_for(f"filter: {drop_lab.tag}")
+    time.sleep(1)  # Enter hands focus back to the tree; a key sent earlier is typed
+    pid = tui_pid(tmux)
+    assert not bpf_progs_held(pid), "something was attached before D was pressed"
+
+    tmux.keys("D")
+    tmux.wait_for("counting drops (probe attached in", timeout=30)
+    held = bpf_progs_held(pid)
+    assert held and held <= bpf_prog_ids(), f"bpftool does not list {held}"
+
+    # a real drop: UDP to a port nobody listens on in b; b's kernel drops it (NO_SOCKET)
+    sh("ip", "netns", "exec", a, sys.executable, "-c",
+       "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+       "for _ in range(5): s.sendto(b'x', ('10.251.0.3', 9))")
+    screen = tmux.wait_for("NO_SOCKET", timeout=10)
+    drop_lines = [line for line in screen.splitlines() if "NO_SOCKET" in line]
+    assert any(f"{b}:eth0: " in line and " dropped, NO_SOCKET in " in line
+               for line in drop_lines), screen
+    deadline = time.monotonic() + 5
+    while True:  # the five may arrive over two polls: the box shows them all
+        info = box_info_under(tmux.screen(), "10.251.0.3")
+        counted = re.search(r"(\d+) drops", info)
+        if (counted and int(counted.group(1)) >= 5) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert counted and int(counted.group(1)) >= 5, tmux.screen()
+
+    # D again detaches while the app goes on; D once more attaches anew
+    tmux.keys("D")
+    tmux.wait_for("drop counting stopped: the probe is detached")
+    assert not bpf_progs_held(pid) and not still_loaded(held)
+    assert "✗" not in tmux.screen() and "drops" not in box_info_under(tmux.screen(),
+                                                                       "10.251.0.3")
+    tmux.keys("D")
+    deadline = time.monotonic() + 30
+    while not (held := bpf_progs_held(pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert held, "D did not attach the drop monitor again"
+    # exit code 0 after SIGTERM: the app ended as q ends it (the default would be 143)
+
+    if ending == "SIGTERM":
+        os.kill(pid, 15)
+    else:
+        tmux.keys(ending)
+    deadline = time.monotonic() + 15
+    while not status.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert status.exists(), f"{ending} did not end the app within 15 s:\n{tmux.screen()}"
+    assert status.read_text().strip() == "0"
+    assert "Traceback" not in tmux.screen()
+    assert not still_loaded(held), f"BPF programs {held} still loaded after {ending}"
