@@ -88,6 +88,10 @@ def _glyph(link: Link | None) -> Segment:
     return Segment("○", "down")
 
 
+def _drops_text(n: int) -> str:
+    return f"{n} drop" if n == 1 else f"{n} drops"
+
+
 def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
 
@@ -120,7 +124,7 @@ def _box(index: SnapshotIndex, marks: Marks, netns: str | None, inner: Link | No
                 Segment("│", role)]
         drops = marks.drop_count(inner.id)
         links = len(index.links_by_ns.get(netns, [])) if netns else 0
-        info = f" {links} links · " + (f"{drops} drops" if drops is not None
+        info = f" {links} links · " + (_drops_text(drops) if drops is not None
                                        else f"mtu {inner.mtu}")
         info_line = [Segment("│", role),
                      Segment(_fit(info, w), marks.drop_role(inner.id) or "dim"),
@@ -188,7 +192,7 @@ def _group_box(index: SnapshotIndex, title: str, members: list[_Spoke], marks: M
         [Segment("┌" + head + "─" * max(0, w - len(head)) + "┐", "title")],
         [Segment("│"), Segment("●", "up"),
          Segment(_fit(f" all {2 * len(members)} veth ends UP"
-                      + (f" · {dropped} drops" if marks.drops is not None else ""), w - 1),
+                      + (f" · {_drops_text(dropped)}" if marks.drops is not None else ""), w - 1),
                  "drops" if dropped else ""),
          Segment("│")],
         [Segment("│"), Segment(_fit(f" {span}  (e: expand groups)", w), "dim"), Segment("│")],
@@ -227,7 +231,7 @@ def _hub_section(index: SnapshotIndex, marks: Marks, hub_ns: str, width: int,
     bridges = [x for x in links if x.kind == "bridge"]
     title = f"━━ {index.ns_name(hub_ns)} "
     dropped = marks.drop_count(hub_ns)
-    tally = f"· {dropped} drops " if dropped else ""
+    tally = f"· {_drops_text(dropped)} " if dropped else ""
     lines: list[Line] = [[Segment(title, marks.role(hub_ns, base="title"), hub_ns),
                           Segment(tally, marks.drop_role(hub_ns)),
                           Segment("━" * max(0, width - len(title) - len(tally)), "dim")]]
