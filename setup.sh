@@ -13,6 +13,8 @@ DEBIAN_PACKAGES=(
     python3 python3-venv python3-pip python3-bpfcc bpftool linux-headers-amd64
     iproute2 iptables nftables conntrack docker.io busybox-static iperf3 tmux tshark
     graphviz procps
+    # the tests render the HTML export in headless Chromium
+    chromium
 )
 SYSTEM_PYTHON=/usr/bin/python3
 DEBIAN_BCC=/usr/lib/python3/dist-packages/bcc
