@@ -1,4 +1,4 @@
-"""What every detail tab shares: the selection, table and "nothing here" helpers, byte counts.
+"""What every detail tab shares: the selection, and the table and "nothing here" helpers.
 
 Pure (Rich renderables, no Textual).
 """
@@ -45,12 +45,3 @@ def make_table(*columns: str) -> Table:
 def nothing(text: str) -> Text:
     """A dim line saying why there is nothing to show (never an empty table)."""
     return Text(text, style="dim")
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"

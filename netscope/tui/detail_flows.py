@@ -19,7 +19,8 @@ from netscope.analysis import flows as fl
 from netscope.analysis.flows import EAST_WEST, Flow, FlowEnd, FlowRow, FlowSource
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
-from netscope.tui.detail_common import Selection, human_bytes, nothing
+from netscope.model.labels import human_bytes
+from netscope.tui.detail_common import Selection, nothing
 
 # rows drawn per namespace; the rest are counted (`netscope flows --ns NAME` lists them all)
 SHOWN = 40

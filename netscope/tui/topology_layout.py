@@ -145,12 +145,18 @@ def _spokes(index: SnapshotIndex, bridge: Link) -> list[_Spoke]:
     return out
 
 
-def _quiet(spoke: _Spoke, marks: Marks) -> bool:
-    ids = {spoke.port.id, spoke.peer.id if spoke.peer else None, spoke.netns}
-    links = [spoke.port, spoke.peer]
-    return (all(x is not None and x.up for x in links)
-            and not ids & marks.alerts
-            and not marks.role(*ids))
+def _spoke_ids(spoke: _Spoke) -> set[str | None]:
+    return {spoke.port.id, spoke.peer.id if spoke.peer else None, spoke.netns}
+
+
+def _must_show(spoke: _Spoke, marks: Marks) -> bool:
+    """A link down, or something highlighted there: always drawn on its own."""
+    return (not all(x is not None and x.up for x in (spoke.port, spoke.peer))
+            or bool(marks.role(*_spoke_ids(spoke))))
+
+
+def _spoke_drops(spoke: _Spoke, marks: Marks) -> int:
+    return sum(marks.drop_count(i) or 0 for i in _spoke_ids(spoke))
 
 
 def _group_key(name: str) -> str:
@@ -162,10 +168,16 @@ def _groups(index: SnapshotIndex, spokes: list[_Spoke], marks: Marks
     """(spokes drawn one by one, [(group title, spokes)]) for a bridge with many ports."""
     if marks.expanded or len(spokes) <= MAX_BOXES:
         return spokes, []
-    single = [s for s in spokes if not _quiet(s, marks)]
+    must = [s for s in spokes if _must_show(s, marks)]
+    # drops with a reason pull a namespace out of its group, the most dropping first, as long
+    # as there is room: a drop storm over hundreds of namespaces stays a few readable boxes
+    dropping = sorted((s for s in spokes if s not in must and _spoke_ids(s) & marks.alerts),
+                      key=lambda s: -_spoke_drops(s, marks))
+    drawn = {id(s) for s in must + dropping[:max(0, MAX_BOXES - len(must))]}
+    single = [s for s in spokes if id(s) in drawn]
     by_key: dict[str, list[_Spoke]] = {}
     for s in spokes:
-        if _quiet(s, marks):
+        if id(s) not in drawn:
             by_key.setdefault(_group_key(index.ns_name(s.netns or "?")), []).append(s)
     groups, rest = [], []
     for key, members in sorted(by_key.items()):
@@ -193,7 +205,7 @@ def _group_box(index: SnapshotIndex, title: str, members: list[_Spoke], marks: M
         [Segment("│"), Segment("●", "up"),
          Segment(_fit(f" all {2 * len(members)} veth ends UP"
                       + (f" · {_drops_text(dropped)}" if marks.drops is not None else ""), w - 1),
-                 "drops" if dropped else ""),
+                 marks.drop_role(*ids)),
          Segment("│")],
         [Segment("│"), Segment(_fit(f" {span}  (e: expand groups)", w), "dim"), Segment("│")],
         [Segment("└" + "─" * w + "┘")],

@@ -3,6 +3,8 @@ and the one whose veth is down stays in view, drawn on its own."""
 
 from __future__ import annotations
 
+import re
+
 from netscope.model import Header, Link, Namespace, Snapshot, VethPeer, link_id, ns_id
 from netscope.model.index import SnapshotIndex
 from netscope.tui.topology_layout import MAX_BOXES, Marks, draw_topology
@@ -55,3 +57,24 @@ def test_a_selected_namespace_leaves_its_group():
     marks = Marks(selected=ns_id(2007))
     out = text(scale_host(200), marks)
     assert "┌─ c-007" in out and "199 namespaces" in out
+
+
+def test_a_drop_storm_over_every_namespace_stays_a_few_boxes_the_worst_drawn():
+    snap = scale_host(200, down=42)
+    drops = {link_id(2000 + i, 2): 1 + i for i in range(200)}  # c-199 drops the most
+    alerts = frozenset(drops)
+    out = text(snap, Marks(drops=drops, alerts=alerts))
+    boxes = re.findall(r"┌─ c-\d{3} ", out)
+    assert len(boxes) == MAX_BOXES  # c-042 (down) and the 15 worst droppers
+    assert "┌─ c-042" in out and "┌─ c-199" in out and "┌─ c-185" in out
+    assert "┌─ c-184" not in out
+    assert "┌─ c-* · 184 namespaces" in out
+    assert f"· {sum(range(1, 186)) - 43} drops" in out  # c-000..c-184 without c-042
+
+
+def test_drops_without_a_reason_do_not_pull_a_namespace_out_of_its_group():
+    drops = {link_id(2007, 2): 30}
+    out = text(scale_host(200), Marks(drops=drops, alerts=frozenset()))
+    assert "┌─ c-007" not in out and "· 30 drops" in out
+    out = text(scale_host(200), Marks(drops=drops, alerts=frozenset(drops)))
+    assert "┌─ c-007" in out and "30 drops" in out
