@@ -151,21 +151,33 @@ def place(index: SnapshotIndex, sample: DropSample) -> tuple[str, str]:
 
 def log_lines(index: SnapshotIndex, new: tuple[tuple[DropSample, int], ...],
               visible: frozenset[str] | None) -> tuple[list[str], int]:
-    """(event log lines for drops with a reason, most first, at most LOG_LINES_PER_POLL and a
-    "+N more" line; the number of unspecified drops, which the app says in one line now and
-    then). Drops in namespaces the filter hides are left out."""
-    lines = []
+    """(event log lines for drops with a reason: one per reason and kernel function, most
+    first, naming the place when there is one and the place that dropped most when there are
+    several, at most LOG_LINES_PER_POLL with a "+N more" line; the number of unspecified
+    drops, which the app says in one line now and then). Drops in namespaces the filter
+    hides are left out."""
+    by_cause: dict[tuple[str, str], list[tuple[DropSample, int]]] = defaultdict(list)
     unspecified = 0
-    for sample, delta in sorted(new, key=lambda x: -x[1]):
+    for sample, delta in new:
         if visible is not None and ns_id(sample.netns) not in visible:
             continue
         if sample.reason == UNSPECIFIED:
             unspecified += delta
-            continue
-        name, dev = place(index, sample)
+        else:
+            by_cause[(sample.reason, sample.function)].append((sample, delta))
+    causes = sorted(by_cause.items(), key=lambda kv: -sum(d for _, d in kv[1]))
+    lines = []
+    for (reason, function), hits in causes:
+        worst, most = max(hits, key=lambda h: h[1])
+        name, dev = place(index, worst)
         where = f"{name}:{dev}" if dev != "-" else name
-        last = f" (last: {sample.last_packet})" if sample.last_packet else ""
-        lines.append(f"{where}: {delta} dropped, {sample.reason} in {sample.function}{last}")
+        last = f" (last: {worst.last_packet})" if worst.last_packet else ""
+        if len(hits) == 1:
+            lines.append(f"{where}: {most} dropped, {reason} in {function}{last}")
+        else:
+            total = sum(d for _, d in hits)
+            lines.append(f"{total} dropped in {len(hits)} places, {reason} in {function}; "
+                         f"most at {where} ({most}){last}")
     if len(lines) > LOG_LINES_PER_POLL:
         more = len(lines) - LOG_LINES_PER_POLL + 1
         lines = [*lines[:LOG_LINES_PER_POLL - 1],

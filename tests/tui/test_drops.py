@@ -218,3 +218,15 @@ async def test_offline_snapshot_cannot_count_drops_and_the_tab_says_so():
         await pilot.pause()
         assert "no drop counting: they need the live host" in log_text(app)
         assert "they need the live host" in shown(app.query_one("#detail-drops"))
+
+
+def test_a_drop_storm_is_one_log_line_per_reason_naming_where_most_died():
+    index = SnapshotIndex(lab())
+    new = tuple((sample(ns, 2, "CPU_BACKLOG", n, fn="enqueue_to_backlog"), n)
+                for ns, n in ((C2_NS, 9), (HOST_NS, 4)))
+    new += ((sample(HOST_NS, 3, "NETFILTER_DROP", 1), 1),)
+    lines, _ = log_lines(index, new, None)
+    assert lines == [
+        "13 dropped in 2 places, CPU_BACKLOG in enqueue_to_backlog; most at "
+        "nsl-nstui-c2:eth0 (9)",
+        "nsl-nstui-host:veth1: 1 dropped, NETFILTER_DROP in nf_hook_slow"]
