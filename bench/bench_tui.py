@@ -5,7 +5,12 @@
   `netscope show` process (the text tree) in the same run. Alternating, medians.
 - change visible: from `ip link set <host veth> down` returning to the topology drawing that
   port as down on screen (capture-pane polled every 10 ms); down and up alternate.
-- idle CPU: utime+stime of the TUI process over --idle seconds with nothing changing.
+- idle CPU: utime+stime of the TUI process over --idle seconds with nothing changing,
+  starting once the live feed's settling collection after the change test is done.
+- drop monitor (`D`): from the key to "counting drops" on screen, the attach time the app
+  reports, then idle CPU and RSS of the process with the probe attached (polled every second).
+- Flows and DNS tabs: their per-snapshot work (prepare_flows, prepare_dns, done in a worker)
+  on a snapshot of this host, in-process.
 
     sudo .venv/bin/python bench/bench_tui.py [--namespaces 200] [--runs 5] [--idle 20]
 """
@@ -21,6 +26,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_lab
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from netscope.tui.live import QUIET_S
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOCKET = "nsb-bench-tui"
@@ -102,6 +110,51 @@ def change_latency(runs: int) -> list[float]:
     return out
 
 
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def drop_monitor(idle: float) -> None:
+    """D in the running TUI: time to attached, then idle CPU and RSS while counting."""
+    pid = tui_pid()
+    rss_before = rss_mb(pid)
+    tmux("send-keys", "-t", "tui", "D")
+    seen = wait_for("counting drops (probe attached in", timeout=60)
+    line = next(x for x in screen().splitlines() if "probe attached in" in x)
+    reported = line.split("probe attached in ", 1)[1].split(" s", 1)[0]
+    time.sleep(2)
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    time.sleep(idle)
+    cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0) * 100
+    print(f"drop monitor: D -> 'counting drops' on screen {seen:.2f} s (the app reports "
+          f"attach {reported} s); counting, idle CPU over {idle:g} s {cpu:.2f}% of one core; "
+          f"RSS {rss_before:.0f} MB before D, "
+          f"{rss_mb(pid):.0f} MB with the probe (load average {os.getloadavg()[0]:.1f})")
+
+
+def tab_work(runs: int) -> None:
+    """The Flows and DNS tabs' per-snapshot work on this host, in-process, medians."""
+    from netscope.collect.runner import collect_snapshot
+    from netscope.tui.detail_dns import prepare_dns
+    from netscope.tui.detail_flows import prepare_flows
+
+    snapshot = collect_snapshot()
+    for name, prepare in (("flows", prepare_flows), ("dns", prepare_dns)):
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            prepare(snapshot)
+            times.append(time.perf_counter() - started)
+        print(f"{name} tab work, {len(snapshot.namespaces)} namespaces, "
+              f"{sum(len(t.entries) for t in snapshot.conntrack)} conntrack entries: median "
+              f"{statistics.median(times) * 1000:.0f} ms (runs "
+              f"{', '.join(f'{x * 1000:.0f}' for x in times)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=200)
@@ -130,14 +183,17 @@ def main() -> None:
               f"{statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
               f"(runs {', '.join(f'{x * 1000:.0f}' for x in latencies)})")
 
-        time.sleep(2)
+        # past the one full collection the live feed makes once changes stop (QUIET_S)
+        time.sleep(QUIET_S + 3)
         pid = tui_pid()
         cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         time.sleep(args.idle)
         cpu = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0) * 100
         print(f"idle CPU over {args.idle:g} s: {cpu:.2f}% of one core "
               f"(load average now {os.getloadavg()[0]:.1f})")
+        drop_monitor(args.idle)
         stop_tui()
+        tab_work(args.runs)
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
         scale_lab.down()

@@ -170,11 +170,18 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
             self.stop_background()
 
     def _exit_on_signals(self) -> None:
-        """SIGTERM and SIGHUP end the app as q does (so the drop monitor is detached and the
-        terminal restored), not the process where it stands."""
+        """SIGTERM ends the app as q does (the drop monitor detached, the terminal restored),
+        not the process where it stands. SIGHUP (the terminal is gone: nothing can be drawn
+        or restored, and Textual's input thread would spin on the dead terminal) detaches,
+        then ends the process as SIGHUP would have."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(sig, self.exit)
+        loop.add_signal_handler(signal.SIGTERM, self.exit)
+        loop.add_signal_handler(signal.SIGHUP, self._hang_up)
+
+    def _hang_up(self) -> None:
+        self.stop_background()
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)  # back to SIG_DFL
+        os.kill(os.getpid(), signal.SIGHUP)
 
     # --- state -> widgets -------------------------------------------------------------
 

@@ -215,7 +215,7 @@ def box_info_under(screen: str, address: str) -> str:
     return lines[row + 1][left:left + 28]
 
 
-@pytest.mark.parametrize("ending", ["q", "C-c", "SIGTERM"])
+@pytest.mark.parametrize("ending", ["q", "C-c", "SIGTERM", "hangup"])
 def test_drop_counts_attach_on_request_show_per_device_and_detach_on_exit(
         drop_lab, drop_tmux, tmp_path, ending):
 
@@ -276,6 +276,14 @@ def test_drop_counts_attach_on_request_show_per_device_and_detach_on_exit(
     assert held, "D did not attach the drop monitor again"
     # exit code 0 after SIGTERM: the app ended as q ends it (the default would be 143)
 
+    if ending == "hangup":  # the terminal goes away (tmux killed, ssh dropped)
+        tmux.kill()
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists(), "the app outlived its terminal"
+        assert not still_loaded(held), f"BPF programs {held} still loaded after a hangup"
+        return
     if ending == "SIGTERM":
         os.kill(pid, 15)
     else:
