@@ -89,7 +89,11 @@ class LiveFeed:
         partial = snapshot is not None
         if snapshot is None:
             snapshot = self._collect()
-        self._full_due = partial
+        # neighbour entries pair nothing: after them alone no settling full read is needed
+        # (a host with traffic flips them REACHABLE/STALE all the time)
+        settle = partial and changes is not None and bool(
+            changes.kinds - {"neighbour"} or changes.namespaces_changed)
+        self._full_due = settle or (partial and self._full_due)
         self._last = snapshot
         self._last_collect_s = time.perf_counter() - started
         if not partial:

@@ -192,3 +192,44 @@ def test_hidden_changes_are_counted_once():
     assert hidden.split([b, b], frozenset({"ns:1"})) == []
     assert hidden.line() == "3 changes in filtered-out namespaces"
     assert hidden.line() is None
+
+
+def test_neighbour_flips_cost_a_partial_read_and_no_settling_full_one(monkeypatch):
+    import threading
+
+    import netscope.tui.live as live
+
+    monkeypatch.setattr(live, "QUIET_S", 0.2)
+    monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
+    full, partial, taken = [], [], []
+    watcher = ScriptedWatcher()
+
+    def collect():
+        full.append(1)
+        return lab()
+
+    def refresh(previous, inodes):
+        partial.append(set(inodes))
+        return previous
+
+    feed = LiveFeed(collect, watcher_factory=lambda: watcher, refresh=refresh)
+
+    def publish(update):
+        taken.append(update)
+        if len(taken) == 1:
+            watcher.pushed.put(HostChanges(namespaces={7}, kinds={"neighbour"}))
+        elif len(taken) == 2:
+            # well after the quiet time, a link change: its partial read is settled by one
+            # full read (after the neighbour flip there was none)
+            threading.Timer(0.6, watcher.pushed.put,
+                            [HostChanges(namespaces={7}, kinds={"link"})]).start()
+        elif len(taken) == 4:
+            feed.stop()
+
+    threading.Timer(3.0, feed.stop).start()  # a bound on the test, whatever happens
+    feed.follow(publish)
+    assert partial == [{7}, {7}]
+    kinds = [u.changes.kinds if u.changes else None for u in taken]
+    # first read, neighbour (partial, no full read after it), link (partial), settling full
+    assert kinds[:3] == [None, {"neighbour"}, {"link"}] and taken[3].changes.overflow
+    assert len(full) == 2
