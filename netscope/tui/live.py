@@ -46,9 +46,13 @@ class LiveFeed:
 
     def __init__(self, collect: Callable[[], Snapshot],
                  watcher_factory: Callable[[], NetworkWatcher] = NetworkWatcher,
-                 refresh: Refresh | None = None) -> None:
+                 refresh: Refresh | None = None,
+                 refresh_neighbours: Refresh | None = None) -> None:
+        """`refresh` re-reads whole namespaces (netscope.tui.refresh.refresh_namespaces),
+        `refresh_neighbours` only their neighbour tables (refresh_neighbours)."""
         self._collect = collect
         self._refresh = refresh
+        self._refresh_neighbours = refresh_neighbours
         self._last: Snapshot | None = None
         # a partial refresh was published: collect fully once the host is quiet
         self._full_due = False
@@ -83,8 +87,14 @@ class LiveFeed:
     def _take(self, changes: HostChanges | None, publish: Callable[[Update], None]) -> None:
         started = time.perf_counter()
         snapshot = None
-        if (self._refresh is not None and self._last is not None and changes is not None
-                and len(changes.namespaces) <= PARTIAL_MAX and not changes.overflow):
+        if (self._refresh_neighbours is not None and self._last is not None
+                and changes is not None and changes.kinds == {"neighbour"}
+                and not changes.overflow and not changes.namespaces_changed):
+            # neighbour entries age in every namespace with traffic, dozens at a time
+            snapshot = self._refresh_neighbours(self._last, set(changes.namespaces))
+        if (snapshot is None and self._refresh is not None and self._last is not None
+                and changes is not None and len(changes.namespaces) <= PARTIAL_MAX
+                and not changes.overflow):
             snapshot = self._refresh(self._last, set(changes.namespaces))
         partial = snapshot is not None
         if snapshot is None:

@@ -73,3 +73,26 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     kept_errors = tuple(e for e in previous.errors if e.netns not in replaced)
     return replace(previous, namespaces=tuple(namespaces), errors=kept_errors + tuple(errors),
                    **merged)
+
+
+def refresh_neighbours(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
+    """`previous` with the neighbour tables of namespaces `inodes` read again (nothing else:
+    one dump each, so any number of namespaces); None when one of them is gone or new, or the
+    read failed, and only a refresh of whole namespaces can answer."""
+    from netscope.collect import runner
+    from netscope.collect.registry import NAMESPACE_COLLECTORS
+    from netscope.host import netns
+
+    found = netns.discover()
+    known = {ns.inode for ns in previous.namespaces}
+    if not inodes <= known & set(found):
+        return None
+    collectors = [c for c in NAMESPACE_COLLECTORS if c.field == "neighbours"]
+    objects: dict[str, list] = defaultdict(list)
+    errors: list[CollectorError] = []
+    runner.visit_namespaces({i: found[i] for i in inodes}, objects, errors, collectors)
+    if errors or len(collectors) != 1:
+        return None
+    replaced = {ns_id(i) for i in inodes}
+    kept = [n for n in previous.neighbours if n.netns not in replaced]
+    return replace(previous, neighbours=tuple(kept + objects.get("neighbours", [])))

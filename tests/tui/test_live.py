@@ -233,3 +233,36 @@ def test_neighbour_flips_cost_a_partial_read_and_no_settling_full_one(monkeypatc
     # first read, neighbour (partial, no full read after it), link (partial), settling full
     assert kinds[:3] == [None, {"neighbour"}, {"link"}] and taken[3].changes.overflow
     assert len(full) == 2
+
+
+def test_neighbour_changes_in_many_namespaces_re_read_only_neighbour_tables(monkeypatch):
+    import netscope.tui.live as live
+
+    monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
+    full, tables, taken = [], [], []
+    watcher = ScriptedWatcher()
+    many = set(range(100, 100 + 3 * live.PARTIAL_MAX))
+
+    def collect():
+        full.append(1)
+        return lab()
+
+    def refresh_neighbours(previous, inodes):
+        tables.append(set(inodes))
+        return previous
+
+    feed = LiveFeed(collect, watcher_factory=lambda: watcher,
+                    refresh=lambda previous, inodes: None, refresh_neighbours=refresh_neighbours)
+
+    def publish(update):
+        taken.append(update)
+        if len(taken) == 1:
+            watcher.pushed.put(HostChanges(namespaces=set(many), kinds={"neighbour"}))
+        elif len(taken) == 2:
+            # a link change among them: whole namespaces (here: the whole host) again
+            watcher.pushed.put(HostChanges(namespaces=set(many), kinds={"neighbour", "link"}))
+        else:
+            feed.stop()
+    feed.follow(publish)
+    assert tables == [many]
+    assert len(full) == 2  # the first read and the one for the link change

@@ -1,0 +1,62 @@
+"""The live TUI's partial re-reads on real namespaces: a neighbour entry that appears after a
+ping is found by re-reading only that namespace's neighbour table, the rest of the snapshot
+untouched; a namespace that is gone makes the caller read everything."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from netscope.collect.runner import collect_snapshot
+from netscope.model import ns_id
+from netscope.tui.refresh import refresh_neighbours
+from tests.support.netns import Namespaces, ip, require_root, sh
+
+
+@pytest.fixture
+def pair():
+    """Namespaces a (10.252.7.1) and b (10.252.7.2) joined by one veth pair."""
+    reason = require_root()
+    if reason:
+        pytest.skip(reason)
+    spaces = Namespaces("nstui2")
+    try:
+        a, b = spaces.add("a"), spaces.add("b")
+        ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", b, ns=a)
+        for ns, addr in ((a, "10.252.7.1/24"), (b, "10.252.7.2/24")):
+            ip("addr", "add", addr, "dev", "eth0", ns=ns)
+            ip("link", "set", "eth0", "up", ns=ns)
+        yield spaces
+    finally:
+        spaces.cleanup()
+
+
+def inode(name: str) -> int:
+    return os.stat(f"/run/netns/{name}").st_ino
+
+
+def test_a_neighbour_entry_is_found_by_re_reading_the_neighbour_table_alone(pair):
+    a = pair.names[0]
+    before = collect_snapshot()
+    ns_a = ns_id(inode(a))
+    assert not [n for n in before.neighbours if n.netns == ns_a and n.address == "10.252.7.2"]
+    sh("ip", "netns", "exec", a, "busybox", "ping", "-c", "1", "-W", "2", "10.252.7.2")
+    after = refresh_neighbours(before, {inode(a)})
+    assert after is not None
+    found = [n for n in after.neighbours if n.netns == ns_a and n.address == "10.252.7.2"]
+    assert len(found) == 1 and set(found[0].state) & {"REACHABLE", "STALE", "DELAY"}
+    # only a's neighbours were re-read; everything else is the snapshot it was given
+    assert after.links is before.links and after.routes is before.routes
+    assert ([n for n in after.neighbours if n.netns != ns_a]
+            == [n for n in before.neighbours if n.netns != ns_a])
+
+
+def test_a_namespace_gone_since_the_snapshot_asks_for_a_whole_read(pair):
+    a, b = pair.names
+    before = collect_snapshot()
+    gone = inode(b)
+    ip("netns", "del", b)
+    pair.names.remove(b)
+    assert refresh_neighbours(before, {gone}) is None
+    assert refresh_neighbours(before, {inode(a)}) is not None
