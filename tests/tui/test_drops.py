@@ -230,3 +230,19 @@ def test_a_drop_storm_is_one_log_line_per_reason_naming_where_most_died():
         "13 dropped in 2 places, CPU_BACKLOG in enqueue_to_backlog; most at "
         "nsl-nstui-c2:eth0 (9)",
         "nsl-nstui-host:veth1: 1 dropped, NETFILTER_DROP in nf_hook_slow"]
+
+
+@sync
+async def test_count_drops_is_in_the_command_palette_and_the_help():
+    from netscope.tui.screens.help import HelpScreen
+    from tests.tui.conftest import offline_app
+
+    app = offline_app("tui-docker-bridge.json")
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Count drops" in titles
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(shown(s) for s in app.screen.query("Static"))
+        assert "count drops: attach the eBPF drop monitor" in text
