@@ -48,7 +48,7 @@ def apply(journal: Journal, progress: Progress | None = None) -> None:
     """
     journal.save()
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             run_ops(journal.plan, journal.done, after_group=_Saver(journal))
     except (ActionFailed, KeyboardInterrupt) as e:
         errors = _roll_back(journal, progress)
@@ -134,7 +134,8 @@ def undo_done(done: list[Done], plan: list[Op], progress: Progress | None = None
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt (main thread only), so both reach the `finally`s."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

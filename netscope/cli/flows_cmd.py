@@ -97,7 +97,7 @@ def _say(text: str) -> None:
 def _counted(args) -> tuple[Snapshot, list[str]]:
     """Turn accounting on where it is off, wait, snapshot, turn it back off."""
     from netscope.actions import accounting
-    from netscope.netdex.runner import sigterm_interrupts
+    from netscope.actions.plan import sigterm_interrupts
 
     if args.snapshot:
         raise UserError("--enable-accounting changes the live host: it cannot be used with "

@@ -8,22 +8,19 @@ after Ctrl-C, and after SIGTERM (turned into KeyboardInterrupt while netdex runs
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import math
 import os
-import signal
 import statistics
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netscope.actions import labs
 from netscope.actions.lab_plan import ns_name
-from netscope.actions.plan import PlanFailed
+from netscope.actions.plan import PlanFailed, sigterm_interrupts
 from netscope.netdex import measure
 from netscope.netdex.modes import Mode, ModeError, server_address
 
@@ -68,23 +65,6 @@ def iperf3_version() -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "?"
     return out.split("\n", 1)[0].strip() or "?"
-
-
-@contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt (main thread only), so both reach the `finally`s."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def instance_for(prefix: str, mode: Mode) -> str:
