@@ -26,6 +26,7 @@ from netscope.actions.ops import (
     Spawn,
     Stop,
     Sysctl,
+    ip_argv,
 )
 from netscope.host import netns as host_netns
 
@@ -108,7 +109,7 @@ def _groups(ops: Sequence[Op]) -> Iterator[list[Op]]:
 def _run_batch(group: list[Op], done: list[Done]) -> None:
     netns = _batch_key(group[0])[1]  # type: ignore[index]
     lines = [" ".join(op.args if isinstance(op, Ip) else op.argv()[1:]) for op in group]
-    argv = ["ip", *([] if netns is None else ["-n", netns]), "-batch", "-"]
+    argv = ip_argv(netns, ["-batch", "-"])
     result = _run(argv, "\n".join(lines) + "\n", group[0])
     if result.returncode == 0:
         done.extend(Done(op, undo_of(op)) for op in group)
@@ -180,7 +181,8 @@ def _first_error(stderr: str) -> str:
 
 
 def netns_path(name: str) -> str:
-    return os.path.join(NAMED_NETNS, name)
+    """The namespace file of an `ip netns` name (a path is already one)."""
+    return name if name.startswith("/") else os.path.join(NAMED_NETNS, name)
 
 
 def _apply_sysctl(op: Sysctl) -> Sysctl:

@@ -18,7 +18,20 @@ from typing import ClassVar
 
 
 def _in_ns(netns: str | None, argv: list[str]) -> list[str]:
-    return argv if netns is None else ["ip", "netns", "exec", netns, *argv]
+    """argv run inside `netns`: an `ip netns` name, or a path to a namespace file (a Docker
+    sandbox, /proc/<pid>/ns/net) for namespaces that have no name."""
+    if netns is None:
+        return argv
+    if netns.startswith("/"):
+        return ["nsenter", f"--net={netns}", *argv]
+    return ["ip", "netns", "exec", netns, *argv]
+
+
+def ip_argv(netns: str | None, args: list[str] | tuple[str, ...]) -> list[str]:
+    """An `ip` command in `netns` (a name, a namespace file path, or None for our own)."""
+    if netns is not None and netns.startswith("/"):
+        return _in_ns(netns, ["ip", *args])
+    return ["ip", *([] if netns is None else ["-n", netns]), *args]
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,7 @@ class Ip(Op):
     tag: ClassVar[str] = "ip"
 
     def argv(self) -> list[str]:
-        return ["ip", *([] if self.netns is None else ["-n", self.netns]), *self.args]
+        return ip_argv(self.netns, self.args)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 
 from netscope.analysis.doctor import run_doctor
 from netscope.collect.runner import collect_snapshot
@@ -73,3 +75,35 @@ def test_conntrack_invalid_drops_are_counted(namespaces):
        "send(IP(dst='10.244.0.2')/TCP(dport=80, flags='SF'), count=3, verbose=False)")
     found = findings_for("conntrack_invalid_drops", [b])
     assert len(found) == 1 and "3 packets" in found[0].summary
+
+
+def test_repair_in_a_namespace_with_no_name(namespaces, tmp_path):
+    """A container-like namespace known only through its process (as Docker's are): the
+    repair enters it by path (nsenter), and undo restores it."""
+    named = namespaces.add("named")
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns",
+           str(holder.pid), ns=named)
+        ip("link", "set", "eth0", "mtu", "1400", ns=named)
+        found = findings_for("veth_mtu_mismatch", [named, f"[{holder.pid}]"])
+        assert len(found) == 1 and found[0].repair[0]["netns"] == f"/proc/{holder.pid}/ns/net"
+        env = {**os.environ, "NETSCOPE_STATE_DIR": str(tmp_path)}
+
+        def mtu() -> str:
+            out = sh("nsenter", f"--net=/proc/{holder.pid}/ns/net", "ip", "-o", "link",
+                     "show", "eth0").stdout
+            return out.split(" mtu ")[1].split()[0]
+
+        done = subprocess.run([sys.executable, "-m", "netscope", "repair", found[0].id,
+                               "--yes"], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "nsenter --net=/proc/" in done.stdout and mtu() == "1400"
+        undone = subprocess.run([sys.executable, "-m", "netscope", "undo"],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert undone.returncode == 0, undone.stderr
+        assert mtu() == "1500"
+    finally:
+        holder.kill()
+        holder.wait()
