@@ -11,14 +11,24 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.kernel)
 
 
-@pytest.fixture
-def namespaces():
-    """A factory of throw-away namespaces: `namespaces.add("a")` -> "nsk1a2b-a"."""
+def _throwaway(prefix: str):
     reason = require_root()
     if reason:
         pytest.skip(reason)
-    spaces = Namespaces("nsk")
+    made = Namespaces(prefix)
     try:
-        yield spaces
+        yield made
     finally:
-        spaces.cleanup()
+        made.cleanup()
+
+
+@pytest.fixture
+def namespaces():
+    """A factory of throw-away namespaces: `namespaces.add("a")` -> "nsk1a2b-a"."""
+    yield from _throwaway("nsk")
+
+
+@pytest.fixture
+def spaces():
+    """The same, with the netfilter and conntrack tests' prefix (nsnf)."""
+    yield from _throwaway("nsnf")

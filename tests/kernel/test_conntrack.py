@@ -16,19 +16,6 @@ from tests.kernel.nf_lab import (
     collect_in,
     ns_inode,
 )
-from tests.support.netns import Namespaces, require_root
-
-
-@pytest.fixture
-def spaces():
-    reason = require_root()
-    if reason:
-        pytest.skip(reason)
-    made = Namespaces("nsnf")
-    try:
-        yield made
-    finally:
-        made.cleanup()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.kernel.nf_lab import (
     collect_in,
     ns_inode,
 )
-from tests.support.netns import Namespaces, ip, require_root
+from tests.support.netns import ip
 
 ROUTER_RULES = [
     ("iptables", "-P", "FORWARD", "DROP"),
@@ -39,18 +39,6 @@ ROUTER_RULES = [
             "priority -10; policy accept; }; add rule inet nsnf_t fwd_c udp dport 9000 "
             "counter drop; add rule inet nsnf_t fwd_c counter"),
 ]
-
-
-@pytest.fixture
-def spaces():
-    reason = require_root()
-    if reason:
-        pytest.skip(reason)
-    made = Namespaces("nsnf")
-    try:
-        yield made
-    finally:
-        made.cleanup()
 
 
 @pytest.fixture
