@@ -4,7 +4,6 @@ hook and verdict in each comment and the request/reply as real ICMP echo headers
 
 from __future__ import annotations
 
-import random
 import shutil
 import subprocess
 import threading
@@ -17,7 +16,8 @@ from netscope.trace.places import Places
 from netscope.trace.preflight import bcc_importable
 from netscope.trace.session import run_trace
 from netscope.trace.tracer import TraceFilter
-from tests.support.netns import Namespaces, ip, require_root, sh
+from tests.kernel.test_trace_journey import build_bridge_lab
+from tests.support.netns import Namespaces, require_root, sh
 
 
 @pytest.fixture
@@ -30,15 +30,8 @@ def bridge_lab():
         pytest.skip("tshark is not installed")
     spaces = Namespaces("nsr7")
     try:
-        a, b, br = spaces.add("a"), spaces.add("b"), spaces.add("br")
-        net = f"10.{random.randint(160, 250)}.{random.randint(0, 255)}"
-        ip("link", "add", "br0", "type", "bridge", ns=br)
-        ip("link", "set", "br0", "up", ns=br)
-        for ns, port, host in ((a, "va", 1), (b, "vb", 2)):
-            ip("link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", br, ns=ns)
-            ip("link", "set", port, "master", "br0", "up", ns=br)
-            ip("addr", "add", f"{net}.{host}/24", "dev", "eth0", ns=ns)
-            ip("link", "set", "eth0", "up", ns=ns)
+        built = build_bridge_lab(spaces)
+        a, b, br, net = built.a, built.b, built.br, built.net
         sh("ip", "netns", "exec", a, "busybox", "ping", "-c1", "-W2", f"{net}.2")
         yield a, b, br, net
     finally:
