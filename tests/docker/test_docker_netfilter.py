@@ -19,7 +19,7 @@ from netscope.collect.runner import collect_snapshot
 from netscope.graph.build import build_graph
 from netscope.graph.netfilter import NfEdgeKind, add_netfilter
 from netscope.model.index import SnapshotIndex
-from tests.support.netns import Namespaces, ip
+from tests.support.netns import Namespaces, add_host_client
 
 pytestmark = pytest.mark.docker
 
@@ -46,15 +46,7 @@ def client():
     spaces = Namespaces("nsnf")
     net = f"10.62.{secrets.randbelow(250)}"
     try:
-        ns = spaces.add("client")
-        host_end = spaces.root_link_name("h")
-        ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns)
-        ip("addr", "add", f"{net}.1/30", "dev", host_end)
-        ip("link", "set", host_end, "up")
-        ip("addr", "add", f"{net}.2/30", "dev", "eth0", ns=ns)
-        ip("link", "set", "eth0", "up", ns=ns)
-        ip("route", "add", "default", "via", f"{net}.1", ns=ns)
-        yield ns, f"{net}.1", f"{net}.2"
+        yield add_host_client(spaces, net)
     finally:
         spaces.cleanup()
 

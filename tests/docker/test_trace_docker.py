@@ -15,7 +15,7 @@ from netscope.trace.places import Places, resolve_endpoint
 from netscope.trace.preflight import bcc_importable
 from netscope.trace.session import run_trace
 from netscope.trace.tracer import TraceFilter
-from tests.support.netns import Namespaces, ip, sh
+from tests.support.netns import Namespaces, add_host_client, sh
 
 pytestmark = pytest.mark.docker
 
@@ -70,15 +70,7 @@ def client():
     spaces = Namespaces("nstr")
     net = f"10.63.{secrets.randbelow(250)}"
     try:
-        ns = spaces.add("client")
-        host_end = spaces.root_link_name("h")
-        ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns)
-        ip("addr", "add", f"{net}.1/30", "dev", host_end)
-        ip("link", "set", host_end, "up")
-        ip("addr", "add", f"{net}.2/30", "dev", "eth0", ns=ns)
-        ip("link", "set", "eth0", "up", ns=ns)
-        ip("route", "add", "default", "via", f"{net}.1", ns=ns)
-        yield ns, f"{net}.1", f"{net}.2"
+        yield add_host_client(spaces, net)
     finally:
         spaces.cleanup()
 

@@ -74,3 +74,18 @@ def attach_container(host: str, bridge: str, host_end: str, container: str, cidr
     ip("link", "set", "eth0", "up", ns=container)
     if gateway:
         ip("route", "add", "default", "via", gateway, ns=container)
+
+
+def add_host_client(spaces: Namespaces, net: str) -> tuple[str, str, str]:
+    """A namespace joined to the namespace netscope runs in by a veth (`net`.1 on the host
+    end, `net`.2 inside, default route via the host): a client "on the network" of the host,
+    e.g. for reaching Docker's published ports from outside. Returns (name, host ip, its ip)."""
+    ns = spaces.add("client")
+    host_end = spaces.root_link_name("h")
+    ip("link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    ip("addr", "add", f"{net}.1/30", "dev", host_end)
+    ip("link", "set", host_end, "up")
+    ip("addr", "add", f"{net}.2/30", "dev", "eth0", ns=ns)
+    ip("link", "set", "eth0", "up", ns=ns)
+    ip("route", "add", "default", "via", f"{net}.1", ns=ns)
+    return ns, f"{net}.1", f"{net}.2"
