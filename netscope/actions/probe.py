@@ -95,12 +95,22 @@ def _judge(check: Check, seen: list[tuple[str, str]]) -> tuple[str, str]:
     return "ok", f"answered by {answered}"
 
 
-def _tcp(check: Check, timeout: float) -> tuple[str, str]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _socket(check: Check, kind: int, timeout: float) -> socket.socket:
+    """An IPv4 socket with the timeout, bound to the check's source address if it names one."""
+    s = socket.socket(socket.AF_INET, kind)
     s.settimeout(timeout)
-    try:
-        if check.source:
+    if check.source:
+        try:
             s.bind((check.source, 0))
+        except OSError:
+            s.close()
+            raise
+    return s
+
+
+def _tcp(check: Check, timeout: float) -> tuple[str, str]:
+    s = _socket(check, socket.SOCK_STREAM, timeout)
+    try:
         try:
             s.connect((check.dst, int(check.port or 0)))
         except TimeoutError:
@@ -132,11 +142,8 @@ def _tcp(check: Check, timeout: float) -> tuple[str, str]:
 
 
 def _udp(check: Check, timeout: float) -> tuple[str, str]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
+    s = _socket(check, socket.SOCK_DGRAM, timeout)
     try:
-        if check.source:
-            s.bind((check.source, 0))
         try:
             s.connect((check.dst, int(check.port or 0)))
             s.send(b"hello\n")
