@@ -204,7 +204,8 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
     collectors = runnable_collectors(errors)
     sysctls = visit_namespaces(found, objects, errors, collectors)
     containers: list[Container] = []
-    if docker.docker_socket_present():
+    docker_present = docker.docker_socket_present()
+    if docker_present:
         self_inode = next(i for i, f in found.items() if f.is_self)
         try:
             containers = collect_containers(self_inode)
@@ -224,7 +225,7 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
         note=note,
         collectors=tuple(c.name for c in collectors) + (
-            ("containers",) if docker.docker_socket_present() else ()),
+            ("containers",) if docker_present else ()),
     )
     return Snapshot(
         header=header,
