@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from netscope.analysis.path.context import WalkContext
 from netscope.analysis.path.packet import End, Packet, PathResult
-from netscope.analysis.path.routing import route_lookup
 from netscope.analysis.path.walk import _walk
+from netscope.graph.routing import route_lookup
 from netscope.model import Snapshot
 from netscope.model.dns import DOCKER_EMBEDDED_DNS, RESOLVED_STUB, DnsListener, ResolverConfig
 from netscope.model.netfilter import NfRule

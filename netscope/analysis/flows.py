@@ -24,7 +24,7 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass
 
-from netscope.analysis.path.routing import route_lookup
+from netscope.graph.routing import route_lookup
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.model.netfilter import ConntrackEntry, CtTuple

@@ -1,5 +1,6 @@
-"""Snapshot -> networkx.MultiDiGraph. Pure: no I/O."""
+"""The host graph: one snapshot's relations, derived once (netscope.graph.host.HostGraph).
 
-from netscope.graph.build import EdgeKind, NodeKind, build_graph
-
-__all__ = ["EdgeKind", "NodeKind", "build_graph"]
+Import what you need from the submodules: `host` (HostGraph), `routing` (the kernel's route
+lookup), `endpoints` (SRC/DST), `typed` (the networkx form the exports write), `netfilter`
+(hooks, chains, rules and what they name). networkx loads only when a module needs it.
+"""

@@ -16,8 +16,9 @@ import sys
 import pytest
 
 from netscope.collect.runner import collect_snapshot
-from netscope.graph.build import build_graph
+from netscope.graph.host import HostGraph
 from netscope.graph.netfilter import NfEdgeKind, add_netfilter
+from netscope.graph.typed import typed_graph
 from netscope.model.index import SnapshotIndex
 from tests.support.netns import Namespaces, add_host_client
 
@@ -107,7 +108,7 @@ def test_published_ports_on_two_networks(networks, docker_run, client):
     assert bridges <= isolation_ifaces
 
     # the graph: the publishing rule -> the container's namespace (and the container)
-    g = build_graph(snap)
+    g = typed_graph(HostGraph.of(snap))
     add_netfilter(g, snap)
     targets = {v for _, v, d in g.out_edges(web_rule.id, data=True)
                if d["kind"] == NfEdgeKind.NAT_TO}

@@ -7,8 +7,9 @@ import subprocess
 import pytest
 
 from netscope.collect.netfilter import NetfilterCollector
-from netscope.graph.build import build_graph
+from netscope.graph.host import HostGraph
 from netscope.graph.netfilter import add_netfilter
+from netscope.graph.typed import typed_graph
 from netscope.host import nfnl
 from netscope.snapshot import dumps, loads
 from tests.kernel.nf_lab import (
@@ -205,7 +206,7 @@ def test_snapshot_carries_rulesets(lab):
 
     # the graph: hook -> chains in priority order, the jump, and the DNAT rule pointing at
     # the server's namespace (where 10.61.2.2 lives, behind the router's veth)
-    g = build_graph(snap)
+    g = typed_graph(HostGraph.of(snap))
     add_netfilter(g, snap)
     dnat = f"nfrule:{inode}/ip/nat/PREROUTING/1"
     assert [v for _, v, d in g.out_edges(dnat, data=True) if d["kind"] == "nat_to"] == \

@@ -13,8 +13,9 @@ import pytest
 from netscope.cli import conntrack_cmd
 from netscope.cli.errors import UserError
 from netscope.cli.netfilter_tree import render_netfilter
-from netscope.graph.build import build_graph
+from netscope.graph.host import HostGraph
 from netscope.graph.netfilter import NfEdgeKind, add_netfilter, nat_address
+from netscope.graph.typed import typed_graph
 from netscope.host import conntrack, iptables, nft
 from netscope.model import Address, Container, Header, Link, Namespace, Snapshot, VethPeer
 from netscope.model.netfilter import ConntrackTable
@@ -73,7 +74,7 @@ def snapshot() -> Snapshot:
 
 @pytest.fixture(scope="module")
 def graph(snapshot):
-    g = build_graph(snapshot)
+    g = typed_graph(HostGraph.of(snapshot))
     add_netfilter(g, snapshot)
     return g
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from netscope.analysis.path.routing import route_lookup
+from netscope.graph.routing import route_lookup
 from netscope.model import Nexthop, Route, Rule
 
 

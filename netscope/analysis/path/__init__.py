@@ -7,8 +7,8 @@ import ipaddress
 from netscope.analysis.path.context import WalkContext
 from netscope.analysis.path.endpoints import Endpoint, EndpointError, resolve
 from netscope.analysis.path.packet import End, Hop, Packet, PathResult
-from netscope.analysis.path.routing import route_lookup
 from netscope.analysis.path.walk import _walk
+from netscope.graph.routing import route_lookup
 from netscope.model import Snapshot
 
 __all__ = ["End", "EndpointError", "Hop", "Packet", "PathResult", "path"]

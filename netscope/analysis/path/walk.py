@@ -13,7 +13,7 @@ from __future__ import annotations
 from netscope.analysis.path import netfilter as nf
 from netscope.analysis.path.context import WalkContext
 from netscope.analysis.path.packet import End, Hop, Packet, PathResult
-from netscope.analysis.path.routing import Lookup, route_lookup
+from netscope.graph.routing import Lookup, route_lookup
 from netscope.model import Link, Snapshot
 
 MAX_HOPS = 200

@@ -12,7 +12,7 @@ from netscope.analysis.doctor.checks.flows import (
 from netscope.analysis.doctor.finding import Check
 from netscope.analysis.doctor.view import DoctorView, op
 from netscope.analysis.path import netfilter as nf
-from netscope.analysis.path.routing import route_lookup
+from netscope.graph.routing import route_lookup
 
 
 def _has_snat(view: DoctorView, net, src: str, dst: str) -> bool:

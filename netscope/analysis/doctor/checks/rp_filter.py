@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netscope.analysis.doctor.finding import Check
 from netscope.analysis.doctor.view import DoctorView, op
-from netscope.analysis.path.routing import route_lookup
+from netscope.graph.routing import route_lookup
 
 
 def _strict(view: DoctorView, link) -> bool:

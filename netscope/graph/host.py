@@ -1,0 +1,412 @@
+"""The host graph: every relation of one snapshot, derived once, asked by every consumer.
+
+`HostGraph.of(snapshot)` builds (once per snapshot object) the indexes and relations that the
+doctor, the path walk, trace naming, flows, DNS, `show`, the TUI and the exports read:
+namespaces and their interfaces, veth peers, bridge ports, lower/upper devices (macvlan,
+vlan, vxlan on their parent), L2 segments, addresses and who holds them, routes and policy
+rules with the kernel's lookup, netfilter tables, conntrack, DNS and the containers running in
+each namespace. Nobody re-derives a relation beside it: a new runtime or a new kind of object
+adds accessors here.
+
+Plain dictionaries serve the accessors (built in one pass: see BENCHMARKS.md, "host graph");
+networkx is the engine where its algorithms do the work: connected components for L2 segments
+(`segment`) and the typed graph the exports write (`nx`), both built on first use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import weakref
+from collections import defaultdict
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from netscope.graph.endpoints import Endpoint, EndpointError, is_ip
+from netscope.graph.routing import Lookup, route_lookup
+from netscope.model import Address, Container, FdbEntry, Link, Namespace, Snapshot
+from netscope.model.l3 import Neighbour, Route, Rule
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from netscope.model.dns import DnsNamespace
+    from netscope.model.netfilter import ConntrackTable, NfTable
+
+# devices whose frames go out on their lower device's wire (same L2 segment as the parent)
+SHARES_PARENT_WIRE = ("macvlan", "macvtap", "ipvlan")
+# devices that exist only inside this host: a segment made only of them is fully visible
+VIRTUAL_KINDS = ("veth", "bridge", "vxlan", "macvlan", "ipvlan", "loopback")
+
+_EMPTY: tuple = ()
+
+
+def _group(items, key) -> dict:
+    out: dict = defaultdict(list)
+    for item in items:
+        out[key(item)].append(item)
+    return dict(out)
+
+
+class HostGraph:
+    """Relations over one snapshot. Build with `HostGraph.of(snapshot)` (cached per object)."""
+
+    _cache: dict[int, HostGraph] = {}
+    _cache_lock = threading.Lock()
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        s = snapshot
+        self.namespaces: dict[str, Namespace] = {ns.id: ns for ns in s.namespaces}
+        self.links: dict[str, Link] = {lk.id: lk for lk in s.links}
+        self._links_by_ns: dict[str, list[Link]] = _group(s.links, lambda x: x.netns)
+        self._addrs_by_link: dict[str, list[Address]] = _group(s.addresses, lambda x: x.link)
+        self._addrs_by_ns: dict[str, list[Address]] = _group(s.addresses, lambda x: x.netns)
+        self._routes_by_ns: dict[str, list[Route]] = _group(s.routes, lambda x: x.netns)
+        self._rules_by_ns: dict[str, list[Rule]] = _group(s.rules, lambda x: x.netns)
+        self._neigh_by_ns: dict[str, list[Neighbour]] = _group(s.neighbours, lambda x: x.netns)
+        self._fdb_by_link: dict[str, list[FdbEntry]] = _group(s.fdb, lambda x: x.link)
+        self._ports: dict[str, list[Link]] = _group((lk for lk in s.links if lk.master),
+                                                    lambda x: x.master)
+        self._uppers: dict[str, list[Link]] = _group((lk for lk in s.links if lk.parent),
+                                                     lambda x: x.parent)
+        self.containers: dict[str, Container] = {c.id: c for c in s.containers}
+        self._containers_by_ns: dict[str, list[Container]] = _group(
+            (c for c in s.containers if c.netns), lambda x: x.netns)
+        owners: dict[str, list[str]] = defaultdict(list)
+        local: dict[str, set[str]] = defaultdict(set)
+        for a in s.addresses:
+            local[a.netns].add(a.address)
+            if a.scope != "host" and a.netns not in owners[a.address]:
+                owners[a.address].append(a.netns)
+        self._owners = dict(owners)
+        self._local = {ns: frozenset(v) for ns, v in local.items()}
+        self._by_name: dict[tuple[str, str], Link] = {(lk.netns, lk.name): lk for lk in s.links}
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> HostGraph:
+        """The graph of `snapshot`, built on first request and kept while the snapshot lives."""
+        key = id(snapshot)
+        graph = cls._cache.get(key)
+        if graph is not None and graph.snapshot is snapshot:
+            return graph
+        graph = cls(snapshot)
+        with cls._cache_lock:
+            cls._cache[key] = graph
+        weakref.finalize(snapshot, cls._cache.pop, key, None)
+        return graph
+
+    def collected(self, collector: str) -> bool:
+        """Whether `collector` ran for this snapshot: if not, its data is unknown, not empty."""
+        return collector in self.snapshot.header.collectors
+
+    # ------------------------------------------------------------------ per namespace
+
+    def links_in(self, netns: str) -> list[Link]:
+        return self._links_by_ns.get(netns, _EMPTY)
+
+    def link_named(self, netns: str, name: str | None) -> Link | None:
+        return self._by_name.get((netns, name)) if name is not None else None
+
+    def addresses_on(self, link: str) -> list[Address]:
+        return self._addrs_by_link.get(link, _EMPTY)
+
+    def addresses_in(self, netns: str) -> list[Address]:
+        return self._addrs_by_ns.get(netns, _EMPTY)
+
+    def routes_in(self, netns: str) -> list[Route]:
+        return self._routes_by_ns.get(netns, _EMPTY)
+
+    def rules_in(self, netns: str) -> list[Rule]:
+        return self._rules_by_ns.get(netns, _EMPTY)
+
+    def neighbours_in(self, netns: str) -> list[Neighbour]:
+        return self._neigh_by_ns.get(netns, _EMPTY)
+
+    def neighbour(self, link: Link, address: str) -> Neighbour | None:
+        """The ARP/ND entry for `address` on `link`, if the kernel has one."""
+        return next((n for n in self.neighbours_in(link.netns)
+                     if n.link == link.id and n.address == address), None)
+
+    def fdb_of(self, link: str) -> list[FdbEntry]:
+        return self._fdb_by_link.get(link, _EMPTY)
+
+    def containers_in(self, netns: str) -> list[Container]:
+        return self._containers_by_ns.get(netns, _EMPTY)
+
+    @cached_property
+    def _tables_by_ns(self) -> dict[str, list[NfTable]]:
+        return _group(self.snapshot.tables, lambda x: x.netns)
+
+    @property
+    def tables(self) -> tuple[NfTable, ...]:
+        return self.snapshot.tables
+
+    def tables_in(self, netns: str) -> list[NfTable]:
+        return self._tables_by_ns.get(netns, _EMPTY)
+
+    @cached_property
+    def _conntrack_by_ns(self) -> dict[str, ConntrackTable]:
+        return {t.netns: t for t in self.snapshot.conntrack}
+
+    def conntrack_in(self, netns: str) -> ConntrackTable | None:
+        return self._conntrack_by_ns.get(netns)
+
+    @cached_property
+    def _dns_by_ns(self) -> dict[str, DnsNamespace]:
+        return {d.netns: d for d in self.snapshot.dns}
+
+    def dns_in(self, netns: str) -> DnsNamespace | None:
+        return self._dns_by_ns.get(netns)
+
+    def sysctl(self, netns: str, key: str) -> str | None:
+        ns = self.namespaces.get(netns)
+        return ns.sysctls.get(key) if ns else None
+
+    # ------------------------------------------------------------------ L2 relations
+
+    def veth_peer(self, link: Link | str) -> Link | None:
+        """The other end of a veth pair (also IFLA_LINK of a tunnel), when netscope resolved it."""
+        link = self._link(link)
+        if link is None or link.peer is None or link.peer.link is None:
+            return None
+        return self.links.get(link.peer.link)
+
+    def master(self, link: Link | str) -> Link | None:
+        """The device `link` is enslaved to (bridge, bond, vrf), or None."""
+        link = self._link(link)
+        return self.links.get(link.master) if link is not None and link.master else None
+
+    def bridge_of(self, link: Link | str) -> Link | None:
+        """The Linux bridge `link` is a port of, or None."""
+        master = self.master(link)
+        return master if master is not None and master.kind == "bridge" else None
+
+    def bridge_ports(self, bridge: Link | str) -> list[Link]:
+        """The devices enslaved to `bridge`, in ifindex order as the snapshot lists them."""
+        bridge_id = bridge if isinstance(bridge, str) else bridge.id
+        return self._ports.get(bridge_id, _EMPTY)
+
+    def lower(self, link: Link | str) -> Link | None:
+        """The parent device a macvlan, ipvlan, vlan or vxlan is built on, or None."""
+        link = self._link(link)
+        return self.links.get(link.parent) if link is not None and link.parent else None
+
+    def uppers(self, link: Link | str) -> list[Link]:
+        """The devices built on `link` (its macvlans, vlans, vxlans)."""
+        link_id = link if isinstance(link, str) else link.id
+        return self._uppers.get(link_id, _EMPTY)
+
+    @cached_property
+    def _segments(self) -> dict[str, frozenset[str]]:
+        import networkx as nx
+
+        g = nx.Graph()
+        g.add_nodes_from(self.links)
+        for link in self.snapshot.links:
+            if link.peer is not None and link.peer.link in self.links:
+                g.add_edge(link.id, link.peer.link)
+            if self.bridge_of(link) is not None:
+                g.add_edge(link.id, link.master)
+            if link.kind in SHARES_PARENT_WIRE and link.parent in self.links:
+                g.add_edge(link.id, link.parent)  # they send on their parent's wire
+        # VXLAN devices of one VNI (and port) carry one Ethernet segment between hosts
+        by_vni: dict[tuple, str] = {}
+        for link in self.snapshot.links:
+            if link.kind == "vxlan" and link.details.get("vni") is not None:
+                key = (link.details.get("vni"), link.details.get("dstport"))
+                g.add_edge(link.id, by_vni.setdefault(key, link.id))
+        out: dict[str, frozenset[str]] = {}
+        for component in nx.connected_components(g):
+            members = frozenset(component)
+            for lid in members:
+                out[lid] = members
+        return out
+
+    def segment(self, link: Link | str) -> frozenset[str]:
+        """Ids of the links on the same L2 segment: joined by veth pairs, bridges, macvlan
+        parents and VXLAN devices of one VNI."""
+        link_id = link if isinstance(link, str) else link.id
+        return self._segments.get(link_id, frozenset({link_id}))
+
+    def segment_is_visible(self, link: Link | str) -> bool:
+        """True when every link of the segment is virtual (veth, bridge ...): all its hosts
+        are on this machine, so "nobody owns that address" is a fact, not a guess."""
+        return all(self.links[m].kind in VIRTUAL_KINDS for m in self.segment(link))
+
+    def segment_addresses(self, link: Link | str) -> list[Address]:
+        """Every address held by a link on `link`'s segment."""
+        return [a for m in sorted(self.segment(link)) for a in self.addresses_on(m)]
+
+    def adjacent_namespaces(self, netns: str) -> set[str]:
+        """Namespaces one veth pair, lower device or shared bridge segment away from `netns`."""
+        out: set[str] = set()
+        for link in self.links_in(netns):
+            for other in (self.veth_peer(link), self.lower(link), *self.uppers(link)):
+                if other is not None:
+                    out.add(other.netns)
+        out.discard(netns)
+        return out
+
+    # ------------------------------------------------------------------ addresses
+
+    def address_owners(self, address: str) -> list[str]:
+        """Namespaces that hold `address` on an interface (host-scope addresses left out)."""
+        return self._owners.get(address, _EMPTY)
+
+    def local_addresses(self, netns: str) -> frozenset[str]:
+        """Every address of the namespace, loopback's included."""
+        return self._local.get(netns, frozenset())
+
+    def is_local(self, netns: str, address: str) -> bool:
+        return address in self.local_addresses(netns)
+
+    def primary_address(self, netns: str, family: str = "inet") -> str | None:
+        """The address a person would call the namespace's: its first global address of
+        `family` on a non-bridge device (lowest ifindex), else on a bridge."""
+        candidates = [a for a in self.addresses_in(netns)
+                      if a.family == family and a.scope == "global"]
+
+        def key(a: Address) -> tuple:
+            link = self.links.get(a.link)
+            return (link is None or link.kind == "bridge", link.ifindex if link else 0)
+        candidates.sort(key=key)
+        return candidates[0].address if candidates else None
+
+    def source_address(self, netns: str, link: Link | None, prefsrc: str | None,
+                       family: str) -> str | None:
+        """The address the kernel would pick as source for a packet leaving by `link`."""
+        if prefsrc:
+            return prefsrc
+        pool = [a for a in self.addresses_in(netns) if a.family == family
+                and a.scope == "global"]
+        on_link = [a for a in pool if link is not None and a.link == link.id]
+        chosen = on_link or pool
+        return chosen[0].address if chosen else None
+
+    def source_for(self, netns: str, dst: str) -> str | None:
+        """The source address the kernel would choose in `netns` for a packet to `dst`:
+        the route's preferred source, else an address on its output device."""
+        family = "inet6" if ":" in dst else "inet"
+        if self.is_local(netns, dst):
+            return dst
+        lk = self.route_lookup(netns, family, "0.0.0.0" if family == "inet" else "::", dst)
+        if lk.route is None:
+            return self.primary_address(netns, family)
+        hop = lk.route.nexthops[0] if lk.route.nexthops else None
+        out = self.links.get(hop.link) if hop and hop.link else None
+        return self.source_address(netns, out, lk.route.prefsrc, family)
+
+    # ------------------------------------------------------------------ routing
+
+    def route_lookup(self, netns: str, family: str, src: str, dst: str,
+                     iif: str | None = None, oif: str | None = None, mark: int = 0) -> Lookup:
+        """What the kernel's fib_lookup answers in `netns`: policy rules in priority order,
+        then longest prefix and lowest metric in the table a rule points at."""
+        return route_lookup(self.routes_in(netns), self.rules_in(netns), family, src, dst,
+                            iif=iif, oif=oif, mark=mark)
+
+    # ------------------------------------------------------------------ endpoints
+
+    def namespaces_named(self, name: str) -> list[str]:
+        """Namespace ids that `name` designates: a container name or id prefix (6+ chars),
+        a namespace name, id or inode, an /run/netns or Docker sandbox file name."""
+        by_id = len(name) >= 6  # a container id prefix, as `docker ps` shows them
+        found = [c.netns for c in self.snapshot.containers
+                 if c.netns and (c.name == name or (by_id and c.container_id.startswith(name)))]
+        found += [ns.id for ns in self.snapshot.namespaces
+                  if name in (ns.name, ns.id, str(ns.inode))
+                  or any(o.path.rsplit("/", 1)[-1] == name for o in ns.origins
+                         if o.kind in ("named", "docker"))]
+        return list(dict.fromkeys(found))
+
+    def resolve(self, text: str, role: str = "destination") -> Endpoint:
+        """SRC or DST as a user typed it (an IP, a container, a namespace) -> Endpoint.
+
+        A source must be in a namespace of this host; a destination may be any address.
+        Raises EndpointError (a ValueError) with a line saying what to give instead.
+        """
+        if is_ip(text):
+            address = str(ipaddress.ip_address(text))
+            owners = self.address_owners(address)
+            if role == "source" and not owners:
+                raise EndpointError(f"no namespace on this host has address {address}: give a "
+                                    "source address, container or namespace from "
+                                    "`netscope show`")
+            if role == "source" and len(owners) > 1:
+                names = ", ".join(self.ns_name(n) for n in owners)
+                raise EndpointError(f"address {address} is on several namespaces ({names}): "
+                                    "name the source namespace or container instead")
+            return Endpoint(owners[0] if len(owners) == 1 else None, address, address)
+        found = self.namespaces_named(text)
+        if not found:
+            raise EndpointError(f"no address, container or namespace called {text!r}: "
+                                "`netscope show` lists them")
+        if len(found) > 1:
+            raise EndpointError(f"{text!r} names several namespaces: use an address or an "
+                                "ns: id")
+        return Endpoint(found[0], self.primary_address(found[0]), self.ns_name(found[0]))
+
+    def resolve_pair(self, src: str, dst: str) -> tuple[Endpoint, Endpoint]:
+        """SRC and DST together: the source address is the one the kernel would choose for
+        the route to DST (so `path` and `trace` agree on it)."""
+        source = self.resolve(src, "source")
+        target = self.resolve(dst, "destination")
+        if target.address is None:
+            raise EndpointError(f"{dst!r} has no address to send to: give an IP address")
+        if not is_ip(src) and source.netns is not None:
+            chosen = self.source_for(source.netns, target.address)
+            if chosen is not None:
+                source = Endpoint(source.netns, chosen, source.label)
+        if source.address is None:
+            raise EndpointError(f"{src!r} has no address to send from: give an IP address")
+        return source, target
+
+    # ------------------------------------------------------------------ naming
+
+    def ns_name(self, netns: str) -> str:
+        ns = self.namespaces.get(netns)
+        return ns.name if ns else netns
+
+    def link_label(self, link_id: str | None) -> str:
+        """"<namespace name>:<device>" for a link id, or the id itself when unknown."""
+        if link_id is None:
+            return "?"
+        link = self.links.get(link_id)
+        if link is None:
+            return link_id
+        return f"{self.ns_name(link.netns)}:{link.name}"
+
+    def ns_order(self) -> list[str]:
+        """Namespace ids as people read them: the one netscope runs in first, then those with
+        containers, then the rest, by name."""
+        def key(ns_id: str) -> tuple:
+            ns = self.namespaces[ns_id]
+            return (not ns.is_self, ns_id not in self._containers_by_ns, ns.name)
+        return sorted(self.namespaces, key=key)
+
+    def ns_ref(self, netns: str) -> str:
+        """How a command names a namespace: its ip-netns name, a path to enter it by, or ""
+        for the namespace netscope runs in."""
+        ns = self.namespaces[netns]
+        if ns.is_self:
+            return ""
+        for kind in ("named", "docker", "proc"):
+            for o in ns.origins:
+                if o.kind == kind:
+                    return o.path.rsplit("/", 1)[-1] if kind == "named" else o.path
+        return ""
+
+    # ------------------------------------------------------------------ networkx
+
+    @cached_property
+    def nx(self) -> nx.MultiDiGraph:
+        """The typed networkx graph (see netscope.graph.typed): what GraphML/node-link export."""
+        from netscope.graph.typed import typed_graph
+
+        return typed_graph(self)
+
+    def _link(self, link: Link | str | None) -> Link | None:
+        return self.links.get(link) if isinstance(link, str) else link

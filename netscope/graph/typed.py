@@ -1,0 +1,95 @@
+"""The host graph as a typed networkx MultiDiGraph: what GraphML and node-link export write.
+
+Nodes are keyed by model ids; every node has `kind` (a NodeKind) and `label`, plus scalar
+attributes of its object (so GraphML, Gephi, yEd and Cytoscape read them). Edges have `kind`
+(an EdgeKind). Relations come from the HostGraph: nothing here re-derives them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+if TYPE_CHECKING:
+    from netscope.graph.host import HostGraph
+
+
+class NodeKind(StrEnum):
+    NAMESPACE = "netns"
+    INTERFACE = "interface"
+    BRIDGE = "bridge"
+    CONTAINER = "container"
+
+
+class EdgeKind(StrEnum):
+    IN_NAMESPACE = "in_namespace"   # interface -> its namespace
+    VETH_PEER = "veth_peer"         # veth end -> the other end (both directions)
+    BRIDGE_PORT = "bridge_port"     # port -> bridge it is enslaved to (and back)
+    LOWER = "lower"                 # macvlan/vlan/vxlan -> parent device
+    ROUTE_VIA = "route_via"         # namespace -> interface a route leaves through
+    RUNS_IN = "runs_in"             # container -> namespace
+    SHARES_NETNS = "shares_netns"   # container -> container whose namespace it joined
+
+
+def _scalars(**attrs) -> dict:
+    """Attributes GraphML can hold: None left out, tuples joined."""
+    out = {}
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if isinstance(value, tuple | list):
+            value = " ".join(str(v) for v in value)
+        out[key] = value
+    return out
+
+
+def typed_graph(hg: HostGraph) -> nx.MultiDiGraph:
+    """The whole host as one typed graph (see the module docstring for the vocabulary)."""
+    g = nx.MultiDiGraph()
+    for ns in hg.namespaces.values():
+        g.add_node(ns.id, **_scalars(kind=NodeKind.NAMESPACE.value, label=ns.name,
+                                     inode=ns.inode, is_self=ns.is_self))
+    for link in hg.links.values():
+        kind = NodeKind.BRIDGE if link.kind == "bridge" else NodeKind.INTERFACE
+        addresses = tuple(a.cidr for a in hg.addresses_on(link.id))
+        g.add_node(link.id, **_scalars(kind=kind.value, label=link.name, netns=link.netns,
+                                       link_kind=link.kind, ifindex=link.ifindex,
+                                       mtu=link.mtu, mac=link.mac, operstate=link.operstate,
+                                       up=link.up, addresses=addresses or None))
+        g.add_edge(link.id, link.netns, kind=EdgeKind.IN_NAMESPACE.value)
+    for link in hg.links.values():
+        peer = hg.veth_peer(link)
+        if peer is not None:
+            g.add_edge(link.id, peer.id, kind=EdgeKind.VETH_PEER.value)
+        bridge = hg.master(link)
+        if bridge is not None:
+            g.add_edge(link.id, bridge.id, kind=EdgeKind.BRIDGE_PORT.value)
+            g.add_edge(bridge.id, link.id, kind=EdgeKind.BRIDGE_PORT.value)
+        lower = hg.lower(link)
+        if lower is not None:
+            g.add_edge(link.id, lower.id, kind=EdgeKind.LOWER.value)
+    for ns_id in hg.namespaces:
+        for route in hg.routes_in(ns_id):
+            if route.type != "unicast":
+                continue
+            for hop in route.nexthops:
+                if hop.link in hg.links:
+                    g.add_edge(ns_id, hop.link, **_scalars(
+                        kind=EdgeKind.ROUTE_VIA.value, dst=route.dst, table=route.table,
+                        gateway=hop.gateway))
+    for c in hg.containers.values():
+        g.add_node(c.id, **_scalars(kind=NodeKind.CONTAINER.value, label=c.name,
+                                    container_id=c.container_id, image=c.image,
+                                    ports=c.ports or None))
+        if c.netns in hg.namespaces:
+            g.add_edge(c.id, c.netns, kind=EdgeKind.RUNS_IN.value)
+        if c.shares_netns_with in hg.containers:
+            g.add_edge(c.id, c.shares_netns_with, kind=EdgeKind.SHARES_NETNS.value)
+    return g
+
+
+def edges_of_kind(g: nx.MultiDiGraph, kind: EdgeKind):
+    """(u, v, data) for every edge of one kind."""
+    return ((u, v, d) for u, v, d in g.edges(data=True) if d["kind"] == kind)
