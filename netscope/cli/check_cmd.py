@@ -7,16 +7,16 @@ Then the journeys, and where the observed path disagrees with the static path wa
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import asdict
 
+from netscope.cli.convention import add_command, completes, refuse_read_only
 from netscope.cli.errors import UserError
 
 EPILOG = """\
 SRC is a container, namespace name, or an address one namespace holds; DST an address, a
-container or a namespace name. Exit status: 0 delivered, 1 not delivered, 2 error.
+container or a namespace name.
 Changes to the host while it runs: one test packet is sent, and (unless --no-rules) a table
 `inet netscope_trace_<pid>` with nftrace rules for that packet is added in each namespace on
 its expected path, and removed at the end (also on Ctrl-C, SIGTERM and errors).
@@ -26,21 +26,20 @@ its expected path, and removed at the end (also on Ctrl-C, SIGTERM and errors).
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "check", help="send a test packet from SRC to DST and say where it goes and dies",
+    p = add_command(
+        sub, "check", help="send a test packet from SRC to DST and say where it goes and dies",
         description="The 'why can't A reach B?' button: an ICMP echo, TCP SYN or UDP datagram "
                     "from inside SRC, traced hop by hop with its reply.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("src", metavar="SRC")
-    p.add_argument("dst", metavar="DST")
+        epilog=EPILOG, run=run, live_only="it sends a real packet on the live host",
+        json_doc="docs/trace.md", exits=((0, "delivered"), (1, "not delivered")))
+    completes(p.add_argument("src", metavar="SRC"), "endpoint")
+    completes(p.add_argument("dst", metavar="DST"), "endpoint")
     p.add_argument("--proto", default="icmp", choices=("icmp", "tcp", "udp"))
     p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
     p.add_argument("--no-rules", action="store_true",
                    help="do not add nftrace tables (netfilter rules are then not named)")
     p.add_argument("--timeout", type=float, default=4.0, metavar="S",
                    help="how long to wait for the packet and its reply (default 4 s)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -55,6 +54,9 @@ def run(args) -> int:
 
     if args.proto != "icmp" and not args.port:
         raise UserError(f"--proto {args.proto} needs --port N")
+    if not args.no_rules:
+        refuse_read_only(args, "check adds nftrace tables",
+                         "add --no-rules to send the packet without them")
     try:
         require_ebpf()
     except ProbeError as e:

@@ -15,8 +15,9 @@ import json
 import sys
 from collections.abc import Iterator
 
+from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
-from netscope.cli.source import add_snapshot_option, snapshot_from_args
+from netscope.cli.source import snapshot_from_args
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import human_bytes
@@ -27,20 +28,17 @@ JSON_VERSION = 1
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "conntrack", help="tracked connections and their NAT mappings, per namespace",
+    p = add_command(
+        sub, "conntrack", help="tracked connections and their NAT mappings, per namespace",
         description="Every namespace's conntrack table (read over netlink, at most 10,000 "
                     "entries each, with the total): original -> reply tuples, so NAT shows as "
                     "a mapping; TCP state, status flags, timeout, mark, zone, counters. A "
-                    "namespace where nothing uses conntrack says so.")
-    add_snapshot_option(p)
-    p.add_argument("--ns", metavar="NAME",
-                   help="only this namespace: its name as `netscope show` prints it (host, a "
-                        "container, an ip netns name), or its id ns:<inode>")
-    p.add_argument("--json", action="store_true",
-                   help=f"print JSON ({JSON_FORMAT}, version {JSON_VERSION}; see "
-                        "`pydoc netscope.cli.conntrack_cmd`)")
-    p.set_defaults(func=run)
+                    "namespace where nothing uses conntrack says so.",
+        run=run, snapshot=True, json_doc="docs/cli.md#conntrack")
+    completes(p.add_argument(
+        "--ns", metavar="NAME",
+        help="only this namespace: its name as `netscope show` prints it (host, a "
+             "container, an ip netns name), or its id ns:<inode>"), "namespace")
 
 
 def select_tables(snapshot: Snapshot, ns: str | None) -> list[ConntrackTable]:

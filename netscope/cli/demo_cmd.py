@@ -12,18 +12,21 @@ import signal
 import subprocess
 import sys
 
+from netscope.cli.convention import add_command
 from netscope.cli.errors import UserError
 
 LAB = "docker-bridge"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "demo", help="bring up the docker-bridge lab and open the TUI on it",
+    add_command(
+        sub, "demo", help="bring up the docker-bridge lab and open the TUI on it",
         description="Create the docker-bridge lab (a docker0-like bridge, two containers, "
                     "MASQUERADE, a published port), open the TUI filtered to it with a ping "
-                    "from c1 to c2 running, and remove the lab when the TUI exits. Needs root.")
-    p.set_defaults(func=run)
+                    "from c1 to c2 running, and remove the lab when the TUI exits. Needs root.",
+        run=run, live_only="it builds a lab on the live host (open a snapshot with "
+                           "`netscope --snapshot FILE`)",
+        changes_host="creates the docker-bridge lab")
 
 
 def _pinger(namespace: str, target: str) -> subprocess.Popen | None:

@@ -21,8 +21,9 @@ import dataclasses
 import json
 import sys
 
+from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
-from netscope.cli.source import add_snapshot_option, snapshot_from_args
+from netscope.cli.source import snapshot_from_args
 
 JSON_FORMAT = "netscope-dns"
 JSON_VERSION = 1
@@ -30,23 +31,20 @@ HOSTS_SHOWN = 6
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "dns", help="service discovery per namespace: resolv.conf, /etc/hosts, where "
-                    "queries go",
+    p = add_command(
+        sub, "dns", help="service discovery per namespace: resolv.conf, /etc/hosts, where "
+                         "queries go",
         description="Each namespace's resolv.conf and /etc/hosts as its processes read "
                     "them, and for each nameserver where the queries really go (Docker's "
                     "embedded DNS and its DNAT rules, a loopback address nothing answers, "
-                    "or the path walk to a routed server) and whether anything answers.")
-    add_snapshot_option(p)
-    p.add_argument("--ns", metavar="NAME", help="only this namespace or container")
+                    "or the path walk to a routed server) and whether anything answers.",
+        run=run, snapshot=True, json_doc="docs/cli.md#dns")
+    completes(p.add_argument("--ns", metavar="NAME", help="only this namespace or container"),
+              "namespace")
     p.add_argument("--all", action="store_true",
                    help="also namespaces where no process runs (nothing resolves there)")
     p.add_argument("--path", action="store_true",
                    help="print the path walk to each routed nameserver")
-    p.add_argument("--json", action="store_true",
-                   help=f"print JSON ({JSON_FORMAT}, v{JSON_VERSION}; `pydoc "
-                        "netscope.cli.dns_cmd`)")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from netscope.cli.source import add_snapshot_option, snapshot_from_args
+from netscope.cli.convention import add_command
+from netscope.cli.source import snapshot_from_args
 
 EPILOG = """\
-Exit status: 0 healthy, 1 findings (of severity error or warning), 2 error.
 --json prints a list of findings: {"id", "check", "severity", "title", "summary", "explain",
 "evidence": [ids and rule texts], "subject", "repair": [operations]}. Repair a finding with
 `netscope repair ID`.
@@ -17,20 +16,18 @@ Exit status: 0 healthy, 1 findings (of severity error or warning), 2 error.
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "doctor", help="explain what is wrong with the host's network",
+    p = add_command(
+        sub, "doctor", help="explain what is wrong with the host's network",
         description="Run every check over the host (or a snapshot): each finding says what is "
                     "wrong, the mechanism behind it, the evidence, and whether netscope can "
-                    "repair it.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_snapshot_option(p)
-    p.add_argument("--json", action="store_true", help="print findings as JSON")
+                    "repair it.", epilog=EPILOG, run=run, snapshot=True,
+        json_doc="docs/cli.md#doctor",
+        exits=((0, "healthy"), (1, "findings of severity error or warning")))
     p.add_argument("--all", action="store_true", help="also show findings of severity info")
     p.add_argument("--explain", action="store_true",
                    help="print each finding's explanation of the mechanism too")
     p.add_argument("--list-checks", action="store_true",
                    help="list every check (id, severity, title) and exit")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

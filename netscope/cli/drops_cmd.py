@@ -11,22 +11,22 @@ import json
 import sys
 from dataclasses import asdict
 
+from netscope.cli.convention import add_command
 from netscope.cli.errors import UserError
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "drops", help="count dropped packets per namespace, device, reason and location",
+    p = add_command(
+        sub, "drops", help="count dropped packets per namespace, device, reason and location",
         description="Attach an eBPF probe to skb:kfree_skb (raw tracepoint) and count drops "
                     "in the kernel per (namespace, device, drop reason, kernel function), "
                     "with the last dropped packet of each. Needs root, bcc and BTF; see "
-                    "`netscope probes`.")
+                    "`netscope probes`.",
+        run=run, live_only="it counts live drops with eBPF", json_doc="docs/trace.md")
     p.add_argument("--duration", type=float, metavar="S",
                    help="seconds to count (default: until Ctrl-C)")
-    p.add_argument("--json", action="store_true", help="print JSON (docs/trace.md)")
     p.add_argument("--ebpf", action="store_true",
                    help="print the eBPF program and its flags instead of loading it")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
 
 EPILOG = """\
@@ -30,15 +31,17 @@ A bug-report bundle in one command (about 1 s at 200 namespaces; needs root):
 def add_parser(sub) -> None:
     from netscope.report.export import FORMATS
 
-    p = sub.add_parser(
-        "export", help="write a snapshot as DOT, Mermaid, Markdown, HTML (a bug-report bundle)",
+    p = add_command(
+        sub, "export", help="write a snapshot as DOT, Mermaid, Markdown, HTML (a bug-report "
+                            "bundle)",
         description="Render a saved snapshot (or the live host) as a topology picture (DOT, "
                     "Mermaid) or a report (Markdown, HTML) with the doctor's findings and "
                     "per-namespace tables, redacted on request; a trace recording as pcapng.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("snapshot", metavar="FILE", nargs="?",
-                   help="a snapshot written by `netscope snapshot` (or a trace recording, for "
-                        "pcapng)")
+        epilog=EPILOG, run=run, snapshot=True, exits=((0, "written"),))
+    # FILE and --snapshot FILE are one argument: a global --snapshot names what to export
+    completes(p.add_argument("snapshot", metavar="FILE", nargs="?", default=argparse.SUPPRESS,
+                             help="a snapshot written by `netscope snapshot` (or a trace "
+                                  "recording, for pcapng)"), "file")
     p.add_argument("--live", action="store_true",
                    help="read the live host instead of FILE (needs root)")
     p.add_argument("--redact", action="store_true",
@@ -48,10 +51,10 @@ def add_parser(sub) -> None:
                    help="with --redact: also container names, ids, images and namespace names")
     p.add_argument("--format", "-f", choices=(*FORMATS, "pcapng"),
                    help="output format (default: from the extension of -o)")
-    p.add_argument("-o", "--output", metavar="OUT", action="append",
-                   help="file to write (default: standard output); repeat it to write several "
-                        "formats from one read of the snapshot (-o host.html -o host.md)")
-    p.set_defaults(func=run)
+    completes(p.add_argument(
+        "-o", "--output", metavar="OUT", action="append",
+        help="file to write (default: standard output); repeat it to write several formats "
+             "from one read of the snapshot (-o host.html -o host.md)"), "file")
 
 
 def _formats(args) -> list[tuple[str | None, str]]:
@@ -144,6 +147,7 @@ def _source(args):
 def run(args) -> int:
     from netscope.report.export import export
 
+    args.snapshot = getattr(args, "snapshot", None)
     if args.live == bool(args.snapshot):
         raise UserError("export what? give a snapshot FILE, or --live for the live host")
     pairs = _formats(args)

@@ -1,10 +1,10 @@
-"""`netscope flows [--ns NAME] [--top N] [--json] [--enable-accounting [--wait S]]`: per
+"""`netscope flows [--ns NAME] [--top N] [--json] [--enable-accounting [--duration S]]`: per
 container, its flows with packets and bytes each way, east-west or north-south, with NAT.
 
 The source is conntrack. Bytes need conntrack accounting (net.netfilter.nf_conntrack_acct),
 which is off by default and counts only connections that start after it is turned on:
 `--enable-accounting` turns it on where conntrack runs and it is off (journaled, like every
-change netscope makes), waits --wait seconds while connections happen, shows the flows, and
+change netscope makes), waits --duration seconds while connections happen, shows the flows, and
 turns it back off (also on Ctrl-C and SIGTERM). Without it, flows show without byte counts
 where accounting is off, and the output says so.
 
@@ -28,8 +28,9 @@ import os
 import sys
 import time
 
+from netscope.cli.convention import add_command, completes, hidden_alias, refuse_read_only
 from netscope.cli.errors import UserError
-from netscope.cli.source import add_snapshot_option, collect_live, snapshot_from_args
+from netscope.cli.source import collect_live, snapshot_from_args
 from netscope.model import Namespace, Snapshot
 from netscope.model.labels import human_bytes
 
@@ -38,29 +39,26 @@ JSON_VERSION = 1
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "flows", help="flows per container: bytes each way, east-west or north-south, NAT",
+    p = add_command(
+        sub, "flows", help="flows per container: bytes each way, east-west or north-south, NAT",
         description="Flows from conntrack, merged across the namespaces that track them, per "
                     "container: packets and bytes each way, east-west (stays on this host) or "
                     "north-south (leaves it, or arrives through a published port), and the NAT "
-                    "mapping. Bytes need conntrack accounting: see --enable-accounting.")
-    add_snapshot_option(p)
-    p.add_argument("--ns", metavar="NAME",
-                   help="only flows of this namespace or container (a name `netscope show` "
-                        "prints, or ns:<inode>)")
+                    "mapping. Bytes need conntrack accounting: see --enable-accounting.",
+        run=run, snapshot=True, json_doc="docs/cli.md#flows")
+    completes(p.add_argument(
+        "--ns", metavar="NAME", help="only flows of this namespace or container (a name "
+                                     "`netscope show` prints, or ns:<inode>)"), "namespace")
     p.add_argument("--top", type=int, metavar="N", help="only the N largest flows")
-    p.add_argument("--json", action="store_true",
-                   help=f"print JSON ({JSON_FORMAT}, v{JSON_VERSION}; `pydoc "
-                        "netscope.cli.flows_cmd`)")
     p.add_argument("--enable-accounting", action="store_true",
                    help="turn conntrack accounting on where conntrack runs and it is off (with "
                         "--ns: only in that namespace and the ones joined to it by a veth, "
-                        "i.e. its container host); a host change, journaled; count for --wait "
-                        "seconds, show, turn it back off")
-    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                        "i.e. its container host); a host change, journaled; count for "
+                        "--duration seconds, show, turn it back off")
+    p.add_argument("--duration", type=float, default=10.0, metavar="S",
                    help="with --enable-accounting: seconds to count new connections "
                         "(default 10; Ctrl-C stops early)")
-    p.set_defaults(func=run)
+    hidden_alias(p, "--wait", "duration", type=float)
 
 
 def ns_ref(ns: Namespace) -> str | None:
@@ -99,13 +97,14 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
     from netscope.actions import accounting
     from netscope.actions.plan import sigterm_interrupts
 
-    if args.snapshot:
+    if getattr(args, "snapshot", None):
         raise UserError("--enable-accounting changes the live host: it cannot be used with "
                         "--snapshot")
+    refuse_read_only(args, "flows --enable-accounting turns conntrack accounting on")
     if os.geteuid() != 0:
         raise UserError("--enable-accounting changes a sysctl: run netscope as root (sudo)")
-    if not 0 < args.wait <= 3600:
-        raise UserError(f"--wait {args.wait:g}: give seconds between 0 and 3600")
+    if not 0 < args.duration <= 3600:
+        raise UserError(f"--duration {args.duration:g}: give seconds between 0 and 3600")
     from netscope.analysis.flows import neighbourhood
 
     try:
@@ -128,9 +127,9 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
             if journal is not None:
                 _say(f"conntrack accounting turned on in {len(off)} namespaces "
                      f"({', '.join(n.name for n in off)}); it counts connections that start "
-                     f"from now on: waiting {args.wait:g} s (Ctrl-C to stop early)")
+                     f"from now on: waiting {args.duration:g} s (Ctrl-C to stop early)")
                 try:
-                    time.sleep(args.wait)
+                    time.sleep(args.duration)
                 except KeyboardInterrupt:
                     _say("stopped waiting")
             else:

@@ -2,7 +2,7 @@
 
 `up` prints the commands it is about to run (`--dry-run` only prints them), is safe to
 re-run, and rolls back on failure or Ctrl-C; `down` removes everything the lab created,
-from any process, even when parts are already gone.
+from any process, even when parts are already gone. Every action has --json (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ import sys
 import textwrap
 import time
 
+from netscope.cli.convention import add_command, completes, refuse_read_only
 from netscope.cli.errors import UserError
 
 PREVIEW_LINES = 60
+UP_FORMAT, DOWN_FORMAT, JSON_VERSION = "netscope-lab-up", "netscope-lab-down", 1
+LIVE_ONLY = "labs are built on the live host"
 
 
 def add_parser(sub) -> None:
@@ -26,13 +29,22 @@ def add_parser(sub) -> None:
                     "interfaces. Broken variants plant one fault each: NAME/VARIANT.")
     lab_sub = p.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
 
-    ls = lab_sub.add_parser("list", help="labs, their broken variants, and what they teach")
-    ls.add_argument("name", nargs="?", help="explain this lab in full")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=run_list)
+    ls = add_command(lab_sub, "list", parent="lab",
+                     help="labs, their broken variants, and what they teach",
+                     description="The labs in topology/*.toml and their broken variants; "
+                                 "with NAME, that lab explained in full.",
+                     run=run_list, live_only="it lists the lab files",
+                     json_doc="docs/cli.md#lab-list")
+    completes(ls.add_argument("name", nargs="?", help="explain this lab in full"), "lab")
 
-    up = lab_sub.add_parser("up", help="create a lab (root)")
-    up.add_argument("ref", metavar="NAME[/VARIANT]")
+    up = add_command(lab_sub, "up", parent="lab", help="create a lab (root)",
+                     description="Create a lab's namespaces, links, addresses, routes, rules "
+                                 "and servers as one journaled plan (rolled back on failure "
+                                 "or Ctrl-C); safe to re-run.",
+                     run=run_up, live_only=LIVE_ONLY, json_doc="docs/cli.md#lab-up",
+                     exits=((0, "up (and with --check: every check as predicted)"),
+                            (1, "with --check: a check not as predicted")))
+    completes(up.add_argument("ref", metavar="NAME[/VARIANT]"), "lab_variant")
     up.add_argument("--instance", help="name of this copy (default: the lab name); its "
                     "namespaces are nsl-INSTANCE-<node>")
     up.add_argument("--containers", type=int, metavar="N",
@@ -41,22 +53,31 @@ def add_parser(sub) -> None:
     up.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
     up.add_argument("-q", "--quiet", action="store_true", help="do not print the commands")
     up.add_argument("--check", action="store_true", help="run the lab's checks once it is up")
-    up.set_defaults(func=run_up)
 
-    down = lab_sub.add_parser("down", help="remove a lab and everything it created (root)")
-    down.add_argument("instance", metavar="NAME", help="the instance (default: lab name)")
-    down.set_defaults(func=run_down)
+    down = add_command(lab_sub, "down", parent="lab",
+                       help="remove a lab and everything it created (root)",
+                       description="Remove everything the lab instance created, from its "
+                                   "journal, even after a crash or when parts are gone.",
+                       run=run_down, live_only=LIVE_ONLY, changes_host="removes a lab",
+                       json_doc="docs/cli.md#lab-down", exits=((0, "down, or was not up"),))
+    completes(down.add_argument("instance", metavar="NAME",
+                                help="the instance (default: lab name)"), "lab_instance")
 
-    st = lab_sub.add_parser("status", help="labs that are up, and leftovers")
-    st.add_argument("--json", action="store_true")
-    st.set_defaults(func=run_status)
+    add_command(lab_sub, "status", parent="lab", help="labs that are up, and leftovers",
+                description="Every lab instance's journal and whether its namespaces and "
+                            "servers are still there; namespaces no journal owns.",
+                run=run_status, live_only=LIVE_ONLY, json_doc="docs/cli.md#lab-status")
 
-    ck = lab_sub.add_parser("check", help="send the lab's test traffic and compare with what "
-                            "the lab (or its broken variant) predicts (root)")
-    ck.add_argument("instance", metavar="NAME")
-    ck.add_argument("--timeout", type=float, default=1.0, help="seconds per check (1)")
-    ck.add_argument("--json", action="store_true")
-    ck.set_defaults(func=run_check)
+    ck = add_command(lab_sub, "check", parent="lab",
+                     help="send the lab's test traffic and compare with what the lab (or its "
+                          "broken variant) predicts (root)",
+                     description="Send each of the lab's test connections between its "
+                                 "namespaces and compare the outcome with the prediction.",
+                     run=run_check, live_only=LIVE_ONLY, json_doc="docs/cli.md#lab-check",
+                     exits=((0, "every check as predicted"), (1, "a check not as predicted")))
+    completes(ck.add_argument("instance", metavar="NAME"), "lab_instance")
+    ck.add_argument("--timeout", type=float, default=1.0, metavar="S",
+                    help="seconds to wait for each check's answer (default 1)")
 
 
 def _require_root(what: str) -> None:
@@ -132,16 +153,23 @@ def run_up(args) -> int:
     except labs.LabError as e:
         raise UserError(str(e)) from None
     if not args.dry_run:
+        refuse_read_only(args, "lab up creates a lab", "add --dry-run to only see the commands")
         _require_root("up")
-    if args.dry_run or not args.quiet:
-        lines = preview(ops)
+    lines = preview(ops)
+    doc = {"format": UP_FORMAT, "version": JSON_VERSION, "ref": topo.ref, "instance": instance,
+           "dry_run": args.dry_run, "commands": lines, "already_up": None, "seconds": None,
+           "namespaces": {n.key: f"nsl-{instance}-{n.key}" for n in topo.nodes},
+           "no_carrier": [], "fault": None, "checks": None}
+    if topo.variant:
+        doc["fault"] = {"fault": topo.variant.fault, "target": topo.variant.target}
+    if (args.dry_run or not args.quiet) and not args.json:
         shown = lines if args.dry_run or len(lines) <= PREVIEW_LINES else lines[:PREVIEW_LINES]
         print(f"# {topo.ref} as instance {instance}: {len(ops)} operations")
         print("\n".join(shown))
         if len(shown) < len(lines):
             print(f"# ... {len(lines) - len(shown)} more (--dry-run lists them all)")
     if args.dry_run:
-        return 0
+        return _dump(doc, 0) if args.json else 0
     started = time.monotonic()
     try:
         result = labs.up(topo, instance, progress=lambda line: print(f"# {line}",
@@ -150,21 +178,36 @@ def run_up(args) -> int:
         raise UserError(str(e)) from None
     except PlanFailed as e:
         raise UserError(f"lab {topo.ref} did not come up: {e}") from None
+    doc.update(already_up=result.already_up, seconds=round(time.monotonic() - started, 3),
+               no_carrier=list(result.no_carrier))
+    for late in result.no_carrier:
+        print(f"warning: {late} has no carrier yet", file=sys.stderr)
+    if args.json:
+        code = 0
+        if args.check:
+            results = _checks(topo, instance, 1.0)
+            doc["checks"] = [_check_json(r) for r in results]
+            code = 0 if all(r.passed for r in results) else 1
+        return _dump(doc, code)
     nodes = ", ".join(f"{n.key}=nsl-{instance}-{n.key}" for n in topo.nodes[:6])
     more = f" (+{len(topo.nodes) - 6} more)" if len(topo.nodes) > 6 else ""
     if result.already_up:
         print(f"{topo.ref} is already up as instance {instance}: nothing to do")
     else:
-        print(f"{topo.ref} is up as instance {instance} in "
-              f"{time.monotonic() - started:.1f} s: {nodes}{more}")
-    for late in result.no_carrier:
-        print(f"warning: {late} has no carrier yet", file=sys.stderr)
+        print(f"{topo.ref} is up as instance {instance} in {doc['seconds']:.1f} s: "
+              f"{nodes}{more}")
     if topo.variant:
         print(f"fault planted: {topo.variant.fault} at {topo.variant.target}")
     print(f"remove it with: sudo netscope lab down {instance}")
     if args.check:
         return _print_checks(topo, instance, 1.0, as_json=False)
     return 0
+
+
+def _dump(doc, code: int) -> int:
+    json.dump(doc, sys.stdout, indent=1)
+    print()
+    return code
 
 
 def run_down(args) -> int:
@@ -175,13 +218,18 @@ def run_down(args) -> int:
         removed = labs.down(instance)
     except labs.LabError as e:
         raise UserError(str(e)) from None
+    strays = [] if removed else [n for n in labs.status()[1]
+                                 if n.startswith(f"nsl-{instance}-")]
+    if args.json:
+        return _dump({"format": DOWN_FORMAT, "version": JSON_VERSION, "instance": instance,
+                      "was_up": bool(removed), "removed": removed,
+                      "stray_namespaces": strays}, 0)
     for line in removed:
         print(line)
     if removed:
         print(f"{instance} is down")
         return 0
     print(f"{instance} is not up: nothing to remove")
-    strays = [n for n in labs.status()[1] if n.startswith(f"nsl-{instance}-")]
     if strays:
         print(f"leftover namespaces that no journal owns: {', '.join(strays)} "
               "(remove with `ip netns del NAME`)")
@@ -226,14 +274,21 @@ def run_check(args) -> int:
     return _print_checks(topo, instance, args.timeout, args.json)
 
 
-def _print_checks(topo, instance: str, timeout: float, as_json: bool) -> int:
+def _checks(topo, instance: str, timeout: float):
     from netscope.actions.probe import run_checks
 
-    results = run_checks(topo, instance, timeout)
+    return run_checks(topo, instance, timeout)
+
+
+def _check_json(r) -> dict:
+    return {"key": r.key, "expect": r.expect, "outcome": r.outcome, "passed": r.passed,
+            "detail": r.detail}
+
+
+def _print_checks(topo, instance: str, timeout: float, as_json: bool) -> int:
+    results = _checks(topo, instance, timeout)
     if as_json:
-        json.dump([{"key": r.key, "expect": r.expect, "outcome": r.outcome,
-                    "passed": r.passed, "detail": r.detail} for r in results],
-                  sys.stdout, indent=1)
+        json.dump([_check_json(r) for r in results], sys.stdout, indent=1)
         print()
     else:
         for r in results:

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from netscope import __version__
+from netscope.cli.convention import add_main_options, refuse_unusable_globals
 from netscope.cli.errors import UserError
 
 SUBCOMMANDS = (
@@ -57,11 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"netscope {__version__}")
-    # with no COMMAND, netscope opens the TUI (netscope.cli.tui_cmd); these options are its own
-    parser.add_argument("--read-only", dest="tui_read_only", action="store_true",
-                        help="TUI: disable every key that changes the host (repair, undo, labs)")
-    parser.add_argument("--snapshot", dest="tui_snapshot", metavar="FILE",
-                        help="TUI: open a saved snapshot offline, read-only (no root needed)")
+    # global: with no COMMAND they are the TUI's; a command given them reads or refuses them
+    add_main_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(sub)
@@ -76,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.func = tui_cmd.run
     try:
+        refuse_unusable_globals(args)
         return int(args.func(args) or 0)
     except UserError as e:
         print(f"netscope: {e}", file=sys.stderr)

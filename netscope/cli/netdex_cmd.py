@@ -1,4 +1,4 @@
-"""`netscope netdex [--modes M ...] [--duration S] [--json] [--md FILE]`: what each container
+"""`netscope netdex [--modes M ...] [--duration S] [--json] [-o FILE.md]`: what each container
 networking mode costs on this host.
 
 Each mode's lab is brought up (as instance netdex-<mode>), measured, and taken down before
@@ -14,19 +14,24 @@ import json
 import os
 import sys
 
+from netscope.cli.convention import add_command, completes, hidden_alias
 from netscope.cli.errors import UserError
 
 
 def add_parser(sub) -> None:
     from netscope.netdex.modes import MODES
 
-    p = sub.add_parser(
-        "netdex", help="measure what each container networking mode costs on this host (root)",
+    p = add_command(
+        sub, "netdex", help="measure what each container networking mode costs on this host "
+                            "(root)",
         description="Brings up each lab in turn (" + ", ".join(
             f"{m.key}={m.lab}" for m in MODES) + "), measures between two endpoints "
             "of that mode (iperf3 TCP throughput, 64-byte TCP round trips: median and p99, "
             "connection setup rate, CPU per Gbit/s), takes the lab down, and compares every "
-            "mode with host mode. Progress goes to stderr.")
+            "mode with host mode. Progress goes to stderr.",
+        run=run, live_only="it measures this host", changes_host="creates lab namespaces",
+        json_doc="docs/cli.md#netdex",
+        exits=((0, "measured"), (1, "every mode failed to measure")))
     p.add_argument("--modes", nargs="+", metavar="MODE",
                    help="only these modes (space or comma separated): "
                         + ", ".join(m.key for m in MODES))
@@ -36,11 +41,11 @@ def add_parser(sub) -> None:
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="measure every mode N times, modes alternating, and keep the "
                         "medians (default 1; 3 or more on a noisy machine)")
-    p.add_argument("--json", action="store_true", help="print JSON (netscope-netdex, v1)")
-    p.add_argument("--md", metavar="FILE", help="also write the report as Markdown to FILE")
+    completes(p.add_argument("-o", "--output", metavar="FILE.md",
+                             help="also write the report as Markdown to FILE.md"), "file")
+    hidden_alias(p, "--md", "output")
     p.add_argument("--prefix", default="netdex",
                    help="lab instances are named PREFIX-MODE (default netdex)")
-    p.set_defaults(func=run)
 
 
 def _progress(text: str) -> None:
@@ -73,17 +78,17 @@ def run(args) -> int:
         print("netscope: netdex interrupted; the lab being measured was taken down",
               file=sys.stderr)
         return 130
-    if args.md:
+    if args.output:
         try:
-            with open(args.md, "w") as f:
+            with open(args.output, "w") as f:
                 f.write(report.markdown(result))
         except OSError as e:
-            raise UserError(f"cannot write {args.md}: {e.strerror}") from None
+            raise UserError(f"cannot write {args.output}: {e.strerror}") from None
     if args.json:
         json.dump(report.to_json(result), sys.stdout, indent=1)
         print()
     else:
         print(report.text_report(result))
-        if args.md:
-            print(f"\nreport written to {args.md}")
+        if args.output:
+            print(f"\nreport written to {args.output}")
     return 1 if all(r.error for r in result.results) else 0

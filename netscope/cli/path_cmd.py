@@ -5,32 +5,30 @@ from __future__ import annotations
 import json
 import sys
 
+from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
-from netscope.cli.source import add_snapshot_option, snapshot_from_args
+from netscope.cli.source import snapshot_from_args
 
 EPILOG = """\
 SRC and DST are an IP address, a container name (or id prefix), or a namespace name.
-Exit status: 0 when the packet and its reply are delivered (or leave the host), 1 when not,
-2 on error.
 --json prints {"packet", "hops": [...], "end", "reason", "end_netns", "reply"}; each hop has
 netns, netns_name, device, step, decision, explain, evidence (ids), packet.
 """
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "path", help="walk the expected path of a packet (static, from the snapshot)",
+    p = add_command(
+        sub, "path", help="walk the expected path of a packet (static, from the snapshot)",
         description="Follow what the kernel would do with a packet from SRC to DST: policy "
                     "rules and routes, netfilter hooks and NAT, forwarding and rp_filter, veth "
                     "pairs, bridges and VXLAN, then the reply. Nothing is sent.",
-        epilog=EPILOG, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("src", metavar="SRC")
-    p.add_argument("dst", metavar="DST")
+        epilog=EPILOG, run=run, snapshot=True, json_doc="docs/cli.md#path",
+        exits=((0, "the packet and its reply are delivered (or leave the host)"),
+               (1, "they are not")))
+    completes(p.add_argument("src", metavar="SRC"), "endpoint")
+    completes(p.add_argument("dst", metavar="DST"), "endpoint")
     p.add_argument("--proto", default="icmp", choices=("icmp", "tcp", "udp"))
-    p.add_argument("--port", type=int, help="destination port (tcp/udp)")
-    add_snapshot_option(p)
-    p.add_argument("--json", action="store_true", help="print the walk as JSON")
-    p.set_defaults(func=run)
+    p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
 
 
 def run(args) -> int:

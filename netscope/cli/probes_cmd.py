@@ -6,17 +6,18 @@ import json
 import os
 from dataclasses import asdict
 
+from netscope.cli.convention import add_command
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "probes", help="what eBPF this kernel offers netscope, and what is lost without it",
+    p = add_command(
+        sub, "probes", help="what eBPF this kernel offers netscope, and what is lost without it",
         description="Check bcc, privileges, BTF, kernel headers, raw tracepoints, tracefs, "
                     "kprobes, fentry and tc. With root, tiny test programs are loaded and "
-                    "removed to prove each one works.")
+                    "removed to prove each one works.",
+        run=run, live_only="it tests this kernel", json_doc="docs/trace.md")
     p.add_argument("--no-test-load", action="store_true",
                    help="only look at files; load no test program")
-    p.add_argument("--json", action="store_true", help="print JSON (docs/trace.md)")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from netscope.cli.source import add_snapshot_option, snapshot_from_args
+from netscope.cli.convention import add_command
+from netscope.cli.source import snapshot_from_args
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "show", help="print the topology as a tree",
+    p = add_command(
+        sub, "show", help="print the topology as a tree",
         description="Namespaces (with container names) -> interfaces with state, addresses and "
-                    "veth peers -> bridge ports -> routes.")
-    add_snapshot_option(p)
-    p.add_argument("--json", action="store_true",
-                   help="print the snapshot document (docs/snapshot.md) instead of the tree")
+                    "veth peers -> bridge ports -> routes.",
+        run=run, snapshot=True, json_doc="docs/snapshot.md (the snapshot document itself)")
     p.add_argument("--all-tables", action="store_true",
                    help="also show the local routing table and kernel-made IPv6 routes")
     p.add_argument("--netfilter", action="store_true",
                    help="show iptables/nftables chains instead: rules with counters, jumps "
                         "followed, Docker's chains and published ports labelled")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,21 +1,28 @@
-"""`netscope snapshot [-o FILE]`: save the host's network state as a versioned JSON file."""
+"""`netscope snapshot [-o FILE]`: save the host's network state as a versioned JSON file.
+
+With --snapshot FILE it re-writes that snapshot instead (e.g. `--redact`ed), so that it
+follows the global convention: every command that reads the host reads FILE instead.
+"""
 
 from __future__ import annotations
 
 import sys
 
+from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
-from netscope.cli.source import collect_live
+from netscope.cli.source import collect_live, snapshot_from_args
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "snapshot", help="save the host's network state as JSON",
+    p = add_command(
+        sub, "snapshot", help="save the host's network state as JSON",
         description="Collect every namespace, link, address, route, rule, neighbour and bridge "
                     "FDB entry, and write them as a versioned JSON snapshot (docs/snapshot.md) "
-                    "that `netscope show --snapshot FILE` opens anywhere, without root.")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="file to write (default: standard output)")
+                    "that `netscope show --snapshot FILE` opens anywhere, without root. With "
+                    "--snapshot FILE, write that snapshot again instead (e.g. redacted).",
+        run=run, snapshot=True, exits=((0, "written"),))
+    completes(p.add_argument("-o", "--output", metavar="FILE",
+                             help="file to write (default: standard output)"), "file")
     p.add_argument("--note", metavar="TEXT",
                    help="a sentence stored in the header: why and how this snapshot was taken")
     p.add_argument("--redact", action="store_true",
@@ -25,13 +32,18 @@ def add_parser(sub) -> None:
     p.add_argument("--redact-names", action="store_true",
                    help="with --redact: also replace container names, ids and images, Docker "
                         "network names and the names of ip netns namespaces")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from netscope.snapshot import dumps, save
 
-    snapshot = collect_live(note=args.note)
+    if getattr(args, "snapshot", None):
+        if args.note:
+            raise UserError("--note describes a new collection: it cannot change the note of "
+                            "--snapshot FILE (drop one of them)")
+        snapshot = snapshot_from_args(args)
+    else:
+        snapshot = collect_live(note=args.note)
     if args.redact or args.redact_names:
         from netscope.cli.snapshot_redacted import write_redacted
 

@@ -9,7 +9,11 @@ from netscope.model import Snapshot
 
 
 def add_snapshot_option(parser) -> None:
-    parser.add_argument("--snapshot", metavar="FILE",
+    """--snapshot FILE on a parser made without `convention.add_command` (which adds it):
+    no default of its own, so `netscope --snapshot FILE CMD` reaches CMD."""
+    import argparse
+
+    parser.add_argument("--snapshot", metavar="FILE", default=argparse.SUPPRESS,
                         help="read a saved snapshot instead of the live host (no root needed)")
 
 

@@ -8,46 +8,90 @@ The --json document is described in docs/trace.md.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import asdict
 
+from netscope.cli.convention import add_command, completes, hidden_alias, refuse_read_only
 from netscope.cli.errors import UserError
+
+ANY = "any"  # SRC or DST that matches every address
+LIVE_ONLY = "it watches live packets with eBPF"
+EPILOG = """\
+SRC and DST are an IP address, a container or a namespace name; `any` leaves that end open
+(`netscope trace any web` traces every packet to or from web's addresses, both directions).
+-o FILE writes a file as well, its kind from its extension (repeat -o for both):
+  .json     a recording: every event, rule verdict, the names they need and a snapshot of the
+            namespaces involved (replayable without root; `netscope export REC -o t.pcapng`)
+  .pcapng   the traced packets, one packet per hop, each hop's namespace, device, hook,
+            verdict and NAT as its comment (tshark/Wireshark; headers rebuilt, no payload)
+"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "trace", help="follow packets hop by hop (eBPF)",
+    p = add_command(
+        sub, "trace", help="follow packets hop by hop (eBPF)",
         description="Attach eBPF probes (raw tracepoints: receive, queue, xmit, drop, "
                     "consume, fib lookup), follow the packets that match the filter in either "
                     "direction, and print each one's journey. SRC/DST are IPs, container or "
-                    "namespace names. Needs root, bcc and BTF; see `netscope probes`.")
-    p.add_argument("--src", metavar="A", help="source: IP, container or namespace name")
-    p.add_argument("--dst", metavar="B", help="destination: IP, container or namespace name")
+                    "namespace names. Needs root, bcc and BTF; see `netscope probes`.",
+        epilog=EPILOG, run=run, live_only=LIVE_ONLY, json_doc="docs/trace.md")
+    # no defaults: the hidden --src/--dst may have set them (see endpoints())
+    completes(p.add_argument("src", metavar="SRC", nargs="?", default=argparse.SUPPRESS,
+                             help="source: IP, container or namespace name, or `any`"),
+              "endpoint")
+    completes(p.add_argument("dst", metavar="DST", nargs="?", default=argparse.SUPPRESS,
+                             help="destination: IP, container or namespace name, or `any`"),
+              "endpoint")
+    hidden_alias(p, "--src", "src")
+    hidden_alias(p, "--dst", "dst")
     p.add_argument("--proto", choices=("icmp", "tcp", "udp"), help="protocol")
     p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
     p.add_argument("--count", type=int, metavar="K",
                    help="stop after K packets (replies not counted) have completed")
-    p.add_argument("--timeout", type=float, metavar="S",
+    p.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: run until Ctrl-C)")
+    hidden_alias(p, "--timeout", "duration", type=float)
     p.add_argument("--rules", action="store_true",
                    help="also name the netfilter rule that judged each packet (nftrace). "
                         "CHANGES THE HOST while tracing: adds a table inet netscope_trace_<pid> "
                         "in each namespace with nf_tables rules on the expected path (all of "
-                        "them without --src and --dst); removed on exit")
-    p.add_argument("--record", metavar="FILE",
-                   help="also write every event, rule verdict, the names they need and a "
-                        "snapshot of the namespaces involved to FILE (replayable without root)")
-    p.add_argument("--pcap", metavar="FILE",
-                   help="also write the traced packets as pcapng, one packet per hop, each "
-                        "hop's namespace, device, hook, verdict and NAT as its comment "
-                        "(tshark/Wireshark read it; headers rebuilt, no payload)")
+                        "them without SRC and DST); removed on exit")
+    completes(p.add_argument("-o", "--output", metavar="FILE", action="append",
+                             help="also write FILE: a recording (.json) or the packets as "
+                                  "pcapng (.pcapng); see below"), "file")
+    hidden_alias(p, "--record", "record")
+    hidden_alias(p, "--pcap", "pcap")
     p.add_argument("--note", metavar="TEXT",
-                   help="with --record: how the traffic was made, stored in the header")
-    p.add_argument("--json", action="store_true", help="print JSON at the end (docs/trace.md)")
+                   help="with a .json recording: how the traffic was made, stored in its "
+                        "header")
     p.add_argument("--ebpf", action="store_true",
                    help="print the eBPF program and its flags instead of loading it")
-    p.set_defaults(func=run)
+
+
+RECORDING_SUFFIXES = (".json",)
+PCAP_SUFFIXES = (".pcapng", ".pcap")
+
+
+def output_files(args) -> tuple[str | None, str | None]:
+    """(recording path, pcapng path) from -o FILE... and the old --record/--pcap."""
+    record, pcap = getattr(args, "record", None), getattr(args, "pcap", None)
+    for path in getattr(args, "output", None) or []:
+        if path.endswith(RECORDING_SUFFIXES) and record is None:
+            record = path
+        elif path.endswith(PCAP_SUFFIXES) and pcap is None:
+            pcap = path
+        else:
+            raise UserError(f"-o {path}: give one .json file (a recording) and/or one "
+                            ".pcapng file (the packets)")
+    return record, pcap
+
+
+def endpoints(args) -> tuple[str | None, str | None]:
+    """SRC and DST as given, `any` (or nothing) as None."""
+    given = (getattr(args, "src", None), getattr(args, "dst", None))
+    return tuple(None if v is None or v.lower() == ANY else v for v in given)
 
 
 def trace_filter(args, index=None):
@@ -63,8 +107,8 @@ def trace_filter(args, index=None):
         except LookupError as e:
             raise UserError(str(e)) from None
 
-    return TraceFilter(src=endpoint(args.src), dst=endpoint(args.dst), proto=args.proto,
-                       port=args.port)
+    src, dst = endpoints(args)
+    return TraceFilter(src=endpoint(src), dst=endpoint(dst), proto=args.proto, port=args.port)
 
 
 def run(args) -> int:
@@ -72,8 +116,11 @@ def run(args) -> int:
 
     if args.count is not None and args.count <= 0:
         raise UserError("--count must be a positive number of packets")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UserError("--timeout must be a positive number of seconds")
+    if args.duration is not None and args.duration <= 0:
+        raise UserError("--duration must be a positive number of seconds")
+    args.record, args.pcap = output_files(args)
+    if args.rules:
+        refuse_read_only(args, "trace --rules adds nftrace tables")
     try:
         if args.ebpf:
             from netscope.trace.loader import render
@@ -103,7 +150,7 @@ def _trace(args):
 
     if not any((flt.src, flt.dst, flt.proto, flt.port)):
         print("netscope: no filter: every packet on the host is traced (expect lost events "
-              "on a busy host; add --src/--dst/--proto/--port)", file=sys.stderr)
+              "on a busy host; add SRC, DST, --proto or --port)", file=sys.stderr)
 
     def attached(seconds: float) -> None:
         if not args.json:
@@ -126,7 +173,7 @@ def _trace(args):
     from netscope.trace.session import RawCapture
 
     capture = RawCapture() if args.record else None
-    result = run_trace(flt, places, count=args.count, timeout=args.timeout, on_journey=show,
+    result = run_trace(flt, places, count=args.count, timeout=args.duration, on_journey=show,
                        on_attached=attached, rules=args.rules, rule_targets=targets,
                        capture=capture)
     if capture is not None:
@@ -155,9 +202,10 @@ def _record(args, places, capture) -> None:
     from netscope.trace.kernel_names import KernelSymbols, drop_reason_names
     from netscope.trace.recording import save_recording
 
-    parts = ["netscope trace"] + [f"--{k} {v}" for k, v in (
-        ("src", args.src), ("dst", args.dst), ("proto", args.proto), ("port", args.port),
-        ("count", args.count), ("timeout", args.timeout)) if v is not None]
+    src, dst = endpoints(args)
+    parts = ["netscope trace", src or ANY, dst or ANY] + [f"--{k} {v}" for k, v in (
+        ("proto", args.proto), ("port", args.port), ("count", args.count),
+        ("duration", args.duration)) if v is not None]
     parts += ["--rules"] if args.rules else []
     note = "captured by `" + " ".join(parts) + "`" + (f"; {args.note}" if args.note else "")
     try:

@@ -35,7 +35,7 @@ def live_feed():
 def build_app(args, feed=None):
     """The app for these arguments: offline on --snapshot FILE, else live (feed given or made).
     A live feed starts collecting before Textual is even imported (first screen sooner)."""
-    path = getattr(args, "tui_snapshot", None)
+    path = getattr(args, "snapshot", None)
     if not path:
         feed = feed or live_feed()
         feed.prefetch()
@@ -50,12 +50,12 @@ def build_app(args, feed=None):
             raise UserError(str(e)) from None
         return NetscopeApp(snapshot, read_only=f"offline snapshot {os.path.basename(path)}",
                            source_note=path)
-    read_only = "--read-only" if getattr(args, "tui_read_only", False) else None
+    read_only = "--read-only" if getattr(args, "read_only", False) else None
     return NetscopeApp(feed=feed, read_only=read_only)
 
 
 def run(args) -> int:
-    if getattr(args, "tui_snapshot", None):
+    if getattr(args, "snapshot", None):
         app = build_app(args)  # a bad file is reported before the terminal is checked
         _need_terminal()
     else:
