@@ -38,6 +38,9 @@ SUBCOMMANDS = (
     # report
     "netscope.cli.diff_cmd",
     "netscope.cli.export_cmd",
+    # the command line itself
+    "netscope.cli.completion",
+    "netscope.cli.manpage",
 )
 
 DESCRIPTION = """\
@@ -67,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["__complete"]:  # what the completion scripts ask; never an error
+        from netscope.cli.completion import complete
+
+        return complete(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
         sub, "show", help="print the topology as a tree",
         description="Namespaces (with container names) -> interfaces with state, addresses and "
                     "veth peers -> bridge ports -> routes.",
-        run=run, snapshot=True, json_doc="docs/snapshot.md (the snapshot document itself)")
+        run=run, snapshot=True, json_doc="docs/cli.md#show")
     p.add_argument("--all-tables", action="store_true",
                    help="also show the local routing table and kernel-made IPv6 routes")
     p.add_argument("--netfilter", action="store_true",

@@ -50,6 +50,12 @@ def required_positionals(parser) -> list[str]:
             if not a.option_strings and a.required and a.dest != "help"]
 
 
+def placeholders(parser) -> list[str]:
+    """A value for each required positional that parses (not one that works)."""
+    return [sorted(a.choices)[0] if a.choices else "x" for a in parser._actions
+            if not a.option_strings and a.required and a.dest != "help"]
+
+
 @pytest.mark.parametrize("name,parser", commands(), ids=lambda v: v if isinstance(v, str)
                          else "")
 def test_every_command_follows_the_convention(name, parser):
@@ -90,7 +96,7 @@ def test_global_snapshot_equals_the_commands_own(name, parser):
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_a_command_that_cannot_read_a_snapshot_refuses_it_in_one_line(name, parser):
     words = name.split()
-    positionals = ["x"] * len(required_positionals(parser))
+    positionals = placeholders(parser)
     code, out, err = run(["--snapshot", FIXTURE, *words, *positionals])
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "--snapshot" in err and "Traceback" not in err
@@ -111,7 +117,7 @@ def test_a_command_that_changes_the_host_refuses_read_only(name, parser, monkeyp
     # were the refusal broken, the command must still not touch this host
     monkeypatch.setattr(importlib.import_module(func.__module__), func.__name__, must_not_run)
     words = name.split()
-    positionals = ["x"] * len(required_positionals(parser))
+    positionals = placeholders(parser)
     for argv in (["--read-only", *words, *positionals], [*words, *positionals, "--read-only"]):
         code, out, err = run(argv)
         assert code == 2 and out == "" and "refused with --read-only" in err
