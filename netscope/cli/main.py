@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from netscope import __version__
+from netscope.cli import output
 from netscope.cli.convention import add_main_options, refuse_unusable_globals
 from netscope.cli.errors import UserError
 
@@ -81,9 +82,22 @@ def main(argv: list[str] | None = None) -> int:
         from netscope.cli import tui_cmd
 
         args.func = tui_cmd.run
+    with output.guarded() as out:
+        return _run(args, out)
+
+
+def _run(args, out: output.SafeStream) -> int:
+    """The command's exit status; user errors (a lost standard output included) as one line."""
     try:
         refuse_unusable_globals(args)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        output.finish(out)
+        return status
+    except output.OutputLost as e:
+        if e.broken_pipe:  # the reader went away (`| head`): nobody is left to tell
+            return 0
+        print(f"netscope: {e}", file=sys.stderr)
+        return e.exit_code
     except UserError as e:
         print(f"netscope: {e}", file=sys.stderr)
         return e.exit_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netscope.model import Snapshot
+from netscope.model.safe_text import safe_lines
 
 
 def _dot(snapshot: Snapshot) -> str:
@@ -59,8 +60,10 @@ FORMATS: dict[str, tuple[Callable[[Snapshot], str], str, str]] = {
 
 
 def export(snapshot: Snapshot, fmt: str) -> str:
-    """The snapshot rendered in `fmt` (a key of FORMATS)."""
-    return FORMATS[fmt][0](snapshot)
+    """The snapshot rendered in `fmt` (a key of FORMATS), with the control characters of
+    names, comments and DNS files escaped: a report is read in a terminal too (`cat`), and
+    bidi overrides in an issue reorder what reviewers see. JSON keeps its exact value."""
+    return safe_lines(FORMATS[fmt][0](snapshot))
 
 
 def format_for_path(path: str) -> str | None:

@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import ns_order
+from netscope.model.safe_text import safe
 from netscope.tui.app_drops import DropKeys
 from netscope.tui.app_trace import TraceKeys
 from netscope.tui.backends import NOT_YET, Backends
@@ -223,7 +224,7 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
 
     def notice(self, text: str) -> None:
         """A one-line answer to a key: toast and event log."""
-        self.notify(text, timeout=4)
+        self.notify(safe(text), timeout=4, markup=False)
         self.query_one(EventLog).add("notice", text)
 
     # --- live updates -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from netscope.model import Link
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import global_addresses, ns_order
+from netscope.model.safe_text import safe
 
 BOX_W = 28
 MAX_BOXES = 16
@@ -93,6 +94,7 @@ def _drops_text(n: int) -> str:
 
 
 def _fit(text: str, width: int) -> str:
+    text = safe(text)  # escaped before measuring, so boxes stay aligned around hostile names
     return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
 
 

@@ -16,6 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from netscope.model.safe_text import safe
+from netscope.tui.safe_render import safe_renderable
+
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -41,7 +44,7 @@ class DoctorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         options = [Option(Text.assemble((f"{f.severity:<8}", SEVERITY_STYLES.get(f.severity, "")),
-                                        f" {f.summary}"), id=str(i))
+                                        f" {safe(f.summary)}"), id=str(i))
                    for i, f in enumerate(self._findings)]
         with Horizontal():
             yield OptionList(*options) if options else Static("no findings: healthy")
@@ -64,7 +67,7 @@ class DoctorScreen(ModalScreen[None]):
                  Text(""), Text(f.summary), Text(""), Text("why:", style="bold"),
                  Text(f.explain), Text(""), Text("evidence:", style="bold")]
         parts += [Text(f"  {e}") for e in f.evidence]
-        self.query_one("#finding", Static).update(Group(*parts))
+        self.query_one("#finding", Static).update(safe_renderable(Group(*parts)))
 
     def action_repair(self) -> None:
         options = self.query(OptionList)

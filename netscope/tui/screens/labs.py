@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from netscope.model.safe_text import safe
 
 
 class LabsScreen(ModalScreen[tuple[str, str] | None]):
@@ -29,7 +32,7 @@ class LabsScreen(ModalScreen[tuple[str, str] | None]):
         options = []
         for name, summary in self._labs:
             state = "UP  " if name in self._up_labs else "    "
-            options.append(Option(f"{state} {name:<16} {summary}", id=name))
+            options.append(Option(Text(safe(f"{state} {name:<16} {summary}")), id=name))
         with Vertical():
             yield Static("[b]labs[/b]: Enter brings the lab up, or tears it down if it is up")
             yield OptionList(*options)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from netscope.model.safe_text import safe, safe_lines
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -26,8 +29,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[b]{self._title}[/b]\n")
-            yield Static(self._body, markup=False)
+            yield Static(Text(safe(self._title) + "\n", style="bold"))
+            yield Static(Text(safe_lines(self._body)))
             yield Static("\n[b]y[/b] apply   [b]n[/b] cancel")
 
     def action_answer(self, yes: bool) -> None:

@@ -3,12 +3,15 @@ IP address typed in. Dismisses with the target text, or None."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from netscope.model.safe_text import safe
 
 
 class TraceTargetScreen(ModalScreen[str | None]):
@@ -27,9 +30,9 @@ class TraceTargetScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[b]trace from {self._source} to:[/b]")
+            yield Static(Text(f"trace from {safe(self._source)} to:", style="bold"))
             yield Input(placeholder="type an IP address, or pick below", id="target")
-            yield OptionList(*(Option(line, id=name) for name, line in self._targets))
+            yield OptionList(*(Option(Text(safe(line)), id=name) for name, line in self._targets))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():

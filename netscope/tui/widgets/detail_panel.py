@@ -15,6 +15,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from netscope.model import Snapshot
 from netscope.model.index import SnapshotIndex
 from netscope.tui.detail_tabs import DETAIL_TABS, DetailTab, Selection
+from netscope.tui.safe_render import safe_renderable
 
 
 class DetailPanel(Vertical):
@@ -64,7 +65,8 @@ class DetailPanel(Vertical):
         active = (self.query_one(TabbedContent).active or "tab-overview").removeprefix("tab-")
         for tab in DETAIL_TABS:
             if tab.id == active:
-                self.query_one(f"#detail-{tab.id}", Static).update(self._content(tab))
+                self.query_one(f"#detail-{tab.id}", Static).update(
+                    safe_renderable(self._content(tab)))
 
     def _content(self, tab: DetailTab):
         index = self._index

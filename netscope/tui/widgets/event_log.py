@@ -8,6 +8,8 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import RichLog
 
+from netscope.tui.safe_render import safe_text
+
 KIND_STYLES = {"link": "yellow", "address": "cyan", "route": "magenta", "neighbour": "blue",
                "namespace": "green", "drop": "bold red", "trace": "bold", "notice": "dim",
                "filtered": "dim italic"}
@@ -26,5 +28,5 @@ class EventLog(RichLog):
         """One line: time, kind, text."""
         line = Text(time.strftime("%H:%M:%S ", time.localtime(self._clock())), style="dim")
         line.append(f"{kind:<9} ", style=KIND_STYLES.get(kind, ""))
-        line.append(text)
+        line.append_text(safe_text(text))
         self.write(line)

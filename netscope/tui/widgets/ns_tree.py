@@ -11,6 +11,7 @@ from textual.widgets.tree import TreeNode
 from netscope.model import Link
 from netscope.model.index import SnapshotIndex
 from netscope.model.labels import global_addresses, link_state, ns_order, peer_text
+from netscope.tui.safe_render import safe_text
 
 # up to this many namespaces, every namespace starts expanded
 EXPAND_ALL_BELOW = 12
@@ -86,7 +87,7 @@ class NamespaceTree(Tree[str]):
         for ns_id in ns_order(index):
             if visible is not None and ns_id not in visible:
                 continue
-            node = self.root.add(self._ns_label(ns_id, index, changed), data=ns_id,
+            node = self.root.add(safe_text(self._ns_label(ns_id, index, changed)), data=ns_id,
                                  allow_expand=bool(index.links_by_ns.get(ns_id)))
             self._by_id[ns_id] = node
             if expand_all or ns_id in expanded:
@@ -109,13 +110,13 @@ class NamespaceTree(Tree[str]):
             if link.master and link.master in index.links:
                 continue
             ports = sorted(index.ports_by_bridge.get(link.id, []), key=lambda x: x.name)
-            label = self._link_label(link, index, changed)
+            label = safe_text(self._link_label(link, index, changed))
             if ports:
                 child = node.add(label, data=link.id,
                                  expand=expand_all or link.id in expanded)
                 for port in ports:
                     self._by_id[port.id] = child.add_leaf(
-                        self._link_label(port, index, changed), data=port.id)
+                        safe_text(self._link_label(port, index, changed)), data=port.id)
             else:
                 child = node.add_leaf(label, data=link.id)
             self._by_id[link.id] = child

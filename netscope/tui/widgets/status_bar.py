@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from netscope.model import Snapshot
+from netscope.tui.safe_render import safe_text
 
 
 class StatusBar(Static):
@@ -21,4 +22,4 @@ class StatusBar(Static):
         style = {"LIVE": "bold green", "PAUSED": "bold yellow"}.get(mode.split()[0], "bold cyan")
         text.append(mode, style=style)
         text.append(f" · {note}" if note else "", style="dim")
-        self.update(text)
+        self.update(safe_text(text))

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from netscope.model.index import SnapshotIndex
+from netscope.model.safe_text import safe
 from netscope.tui.topology_layout import Line, Marks, draw_topology
 
 ROLE_STYLES = {
@@ -76,7 +77,7 @@ class TopologyView(ScrollableContainer, can_focus=True):
                 style = Style.parse(ROLE_STYLES.get(seg.style, "")) if seg.style else Style()
                 if seg.target:
                     style += Style(meta={"@click": f"app.select_object({seg.target!r})"})
-                text.append(seg.text, style)
+                text.append(safe(seg.text), style)
         return text
 
     def action_toggle_groups(self) -> None:

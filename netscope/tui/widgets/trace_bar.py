@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from netscope.model.index import SnapshotIndex
 from netscope.tui.journey import Journey, explain_hop, hop_title
+from netscope.tui.safe_render import safe_renderable
 
 
 class TraceBar(Static):
@@ -47,4 +48,4 @@ class TraceBar(Static):
         hop = journey.hops[current]
         explain = Text(f"hop {current + 1}/{len(journey.hops)}: ", style="bold")
         explain.append(explain_hop(index, hop))
-        self.update(Group(head, path, explain))
+        self.update(safe_renderable(Group(head, path, explain)))
