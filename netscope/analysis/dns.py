@@ -15,12 +15,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from netscope.analysis.path.context import WalkContext
-from netscope.analysis.path.packet import End, Packet, PathResult
 from netscope.analysis.path.walk import _walk
-from netscope.graph.routing import route_lookup
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
 from netscope.model.dns import DOCKER_EMBEDDED_DNS, RESOLVED_STUB, DnsListener, ResolverConfig
+from netscope.model.journey import Journey, Packet
+from netscope.model.journey import Verdict as End
 from netscope.model.netfilter import NfRule
 
 DNS_PORT = 53
@@ -42,7 +42,7 @@ class NameserverView:
     explain: str
     dnat: tuple[str, ...] = ()
     listeners: tuple[str, ...] = ()
-    path: PathResult | None = None
+    path: Journey | None = None
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,10 @@ def _covers(values: tuple[str, ...], address: str) -> bool:
     return False
 
 
-def dnat_rules(ctx: WalkContext, netns: str, nameserver: str) -> list[NfRule]:
+def dnat_rules(graph: HostGraph, netns: str, nameserver: str) -> list[NfRule]:
     """The nat rules of `netns` that DNAT queries for `nameserver` (port 53, or any port)."""
     out = []
-    for table in ctx.tables:
-        if table.netns != netns:
-            continue
+    for table in graph.tables_in(netns):
         for chain in table.chains:
             for rule in chain.rules:
                 if rule.action != "dnat":
@@ -136,10 +134,10 @@ def host_nameservers(snapshot: Snapshot) -> tuple[str, ...]:
     return best.nameservers if best else ()
 
 
-def _loopback_view(ctx: WalkContext, netns: str, nameserver: str,
+def _loopback_view(graph: HostGraph, netns: str, nameserver: str,
                    listeners: tuple[DnsListener, ...]) -> NameserverView:
-    name = ctx.ix.ns_name(netns)
-    rules = dnat_rules(ctx, netns, nameserver)
+    name = graph.ns_name(netns)
+    rules = dnat_rules(graph, netns, nameserver)
     answers: list[DnsListener] = []
     for proto in ("udp", "tcp"):
         rule = next((r for r in rules if _proto_of(r) in (proto, None)), None)
@@ -150,7 +148,7 @@ def _loopback_view(ctx: WalkContext, netns: str, nameserver: str,
     shown_rules = tuple(f"{r.table}/{r.chain}: {r.text}" for r in rules)
     shown_sockets = tuple(f"{a.proto} {a.address}:{a.port}" for a in answers)
     if udp_ok:
-        upstream = ", ".join(host_nameservers(ctx.snapshot)) or "the host's nameservers"
+        upstream = ", ".join(host_nameservers(graph.snapshot)) or "the host's nameservers"
         how = (f"Docker's embedded DNS: nat rules in {name} send port 53 to dockerd's "
                "sockets on 127.0.0.11, which answer container names and forward the rest "
                f"from the host's namespace to {upstream}" if kind == "docker-embedded"
@@ -171,26 +169,22 @@ def _loopback_view(ctx: WalkContext, netns: str, nameserver: str,
     return NameserverView(nameserver, kind, False, why, shown_rules, shown_sockets)
 
 
-def walk_to(ctx: WalkContext, netns: str, dst: str, proto: str = "udp",
-            port: int = DNS_PORT) -> PathResult | None:
+def walk_to(graph: HostGraph, netns: str, dst: str, proto: str = "udp",
+            port: int = DNS_PORT) -> Journey | None:
     """The static walk from `netns` to `dst` (source address as the kernel would pick it),
     or None when the namespace has no address to send from."""
     family = "inet" if ipaddress.ip_address(dst).version == 4 else "inet6"
-    any_src = "0.0.0.0" if family == "inet" else "::"
-    lk = route_lookup(ctx.routes(netns), ctx.rules(netns), family, any_src, dst, iif="lo")
-    hops = lk.route.nexthops if lk.route else ()
-    link = ctx.ix.links.get(hops[0].link) if hops and hops[0].link else None
-    src = ctx.source_address(netns, link, lk.route.prefsrc if lk.route else None, family)
+    src = graph.source_for(netns, dst)
     if src is None:
         return None
     pkt = Packet(family, src, dst, proto, EPHEMERAL_PORT, port)
-    return _walk(ctx, pkt, netns, with_reply=True)
+    return _walk(graph, pkt, netns, with_reply=True)
 
 
-def _routed_view(ctx: WalkContext, netns: str, nameserver: str,
+def _routed_view(graph: HostGraph, netns: str, nameserver: str,
                  listeners_of: dict[str, tuple[DnsListener, ...]]) -> NameserverView:
-    name = ctx.ix.ns_name(netns)
-    if ctx.is_local(netns, nameserver):
+    name = graph.ns_name(netns)
+    if graph.is_local(netns, nameserver):
         answers = _answering(listeners_of.get(netns, ()), "udp", nameserver, DNS_PORT)
         if answers:
             return NameserverView(nameserver, "local", True, f"{name}'s own address, "
@@ -198,56 +192,53 @@ def _routed_view(ctx: WalkContext, netns: str, nameserver: str,
                                       f"{a.proto} {a.address}:{a.port}" for a in answers))
         return NameserverView(nameserver, "local", False, f"{nameserver} is {name}'s own "
                               "address, and nothing there listens on port 53")
-    result = walk_to(ctx, netns, nameserver)
+    result = walk_to(graph, netns, nameserver)
     if result is None:
         return NameserverView(nameserver, "routed", False,
                               f"{name} has no address to send queries from")
-    end = result.end
+    end = result.verdict
     if end == End.DELIVERED and result.end_netns:
-        there = ctx.ix.ns_name(result.end_netns)
+        there = graph.ns_name(result.end_netns)
         answers = _answering(listeners_of.get(result.end_netns, ()), "udp", nameserver,
                              DNS_PORT)
         if not answers and result.end_netns in listeners_of:
             return NameserverView(nameserver, "routed", False, f"queries reach {there}, but "
                                   "nothing there listens on UDP port 53", path=result)
-        reply_ok = result.reply is None or result.reply.end == End.DELIVERED
+        reply_ok = result.reply is None or result.reply.verdict == End.DELIVERED
         if not reply_ok and result.reply is not None:
             return NameserverView(nameserver, "routed", False, f"queries reach {there} but "
-                                  f"the answers do not come back: {result.reply.reason}",
+                                  f"the answers do not come back: {result.reply.summary}",
                                   path=result)
         return NameserverView(nameserver, "routed", True if answers else None,
                               f"queries reach {there}", listeners=tuple(
                                   f"{a.proto} {a.address}:{a.port}" for a in answers),
                               path=result)
     if end in (End.DROPPED, End.NO_ROUTE):
-        where = ctx.ix.ns_name(result.end_netns) if result.end_netns else name
+        where = graph.ns_name(result.end_netns) if result.end_netns else name
         return NameserverView(nameserver, "routed", False, f"queries from {name} never reach "
-                              f"{nameserver}: {result.reason} (in {where})", path=result)
+                              f"{nameserver}: {result.summary} (in {where})", path=result)
     if end == End.LEFT_HOST:
         return NameserverView(nameserver, "routed", None, f"queries leave the host "
-                              f"({result.reason}); beyond it netscope cannot see", path=result)
-    return NameserverView(nameserver, "routed", None, result.reason, path=result)
+                              f"({result.summary}); beyond it netscope cannot see", path=result)
+    return NameserverView(nameserver, "routed", None, result.summary, path=result)
 
 
-def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None, idle: bool = True,
+def dns_rows(graph: HostGraph | Snapshot, idle: bool = True,
              inherited: bool = True) -> list[DnsRow]:
     """Every resolver of every namespace with where its nameservers' queries go; without
     `idle` only those processes use, without `inherited` not those that are the host's own
-    file seen from another namespace. Pass the caller's WalkContext (the doctor's view) to
-    reuse its indexes. For the TUI's DNS tab: `dns_rows(snapshot, idle=False)`."""
-    ctx = ctx or WalkContext(snapshot)
+    file seen from another namespace. For the TUI's DNS tab: `dns_rows(graph, idle=False)`."""
+    if not isinstance(graph, HostGraph):
+        graph = HostGraph.of(graph)
+    snapshot = graph.snapshot
     # sockets belong to processes: a namespace where none runs has none, which is a fact
     listeners_of = {d.netns: d.listeners for d in snapshot.dns}
-    containers: dict[str, list[str]] = {}
-    for c in snapshot.containers:
-        if c.netns:
-            containers.setdefault(c.netns, []).append(c.name)
     rows = []
     for view in snapshot.dns:
-        if view.netns not in ctx.ix.namespaces:
+        if view.netns not in graph.namespaces:
             continue
         for resolver in view.resolvers:
-            home = ctx.ix.namespaces[view.netns].is_self
+            home = graph.namespaces[view.netns].is_self
             if (not idle and not resolver.pids) or (
                     not inherited and resolver.host_file and not home):
                 continue
@@ -255,15 +246,15 @@ def dns_rows(snapshot: Snapshot, ctx: WalkContext | None = None, idle: bool = Tr
             # no nameserver line (or no file): glibc asks 127.0.0.1
             for ns in resolver.nameservers or (GLIBC_DEFAULT,):
                 if _is_loopback(ns):
-                    servers.append(_loopback_view(ctx, view.netns, ns, view.listeners))
+                    servers.append(_loopback_view(graph, view.netns, ns, view.listeners))
                 else:
                     try:
-                        servers.append(_routed_view(ctx, view.netns, ns, listeners_of))
+                        servers.append(_routed_view(graph, view.netns, ns, listeners_of))
                     except ValueError:
                         servers.append(NameserverView(ns, "routed", None,
                                                       f"{ns} is not an IP address"))
-            rows.append(DnsRow(view.netns, ctx.ix.ns_name(view.netns),
-                               tuple(containers.get(view.netns, ())), resolver, tuple(servers),
-                               home))
-    return sorted(rows, key=lambda r: (not ctx.ix.namespaces[r.netns].is_self, r.name,
+            rows.append(DnsRow(view.netns, graph.ns_name(view.netns),
+                               tuple(c.name for c in graph.containers_in(view.netns)),
+                               resolver, tuple(servers), home))
+    return sorted(rows, key=lambda r: (not graph.namespaces[r.netns].is_self, r.name,
                                        r.resolver.id))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 
 from netscope.cli.convention import add_command, completes, refuse_read_only
 from netscope.cli.errors import UserError
+from netscope.cli.journey_text import check_document, render_journey
 
 EPILOG = """\
 SRC is a container, namespace name, or an address one namespace holds; DST an address, a
@@ -43,12 +43,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from netscope.analysis.path import EndpointError
-    from netscope.analysis.path.endpoints import resolve
+    from netscope.analysis.compare import compare
+    from netscope.analysis.path import EndpointError, expected_path
     from netscope.cli.source import collect_live
-    from netscope.model.index import SnapshotIndex
+    from netscope.graph.host import HostGraph
+    from netscope.model.journey import Verdict
     from netscope.trace.check import run_check
     from netscope.trace.errors import ProbeError
+    from netscope.trace.nftrace import rule_targets
     from netscope.trace.places import Places
     from netscope.trace.preflight import require_ebpf
 
@@ -62,19 +64,16 @@ def run(args) -> int:
     except ProbeError as e:
         raise UserError(str(e)) from None
     snapshot = collect_live(quiet=True)
-    index = SnapshotIndex(snapshot)
+    graph = HostGraph.of(snapshot)
     try:
-        src, dst = resolve(index, args.src, "source"), resolve(index, args.dst, "destination")
+        src, dst = graph.resolve_pair(args.src, args.dst)
     except EndpointError as e:
         raise UserError(str(e)) from None
-    if src.netns is None or dst.address is None:
-        raise UserError("SRC must be a namespace or container on this host and DST must have "
-                        "an address")
-    source_ns = index.namespaces[src.netns]
+    source_ns = graph.namespaces[src.netns]
     if not source_ns.origins:
         raise UserError(f"cannot enter {source_ns.name}: no path to its namespace")
     # the static walk is a comparison, not a requirement
-    expected = expected_path(snapshot, args.src, dst.address, args.proto, args.port)
+    expected = expected_path(graph, args.src, dst.address, args.proto, args.port)
     targets = None if args.no_rules else rule_targets(snapshot, expected)
     try:
         result = run_check(Places(snapshot, refresh=lambda: collect_live(quiet=True)),
@@ -85,82 +84,18 @@ def run(args) -> int:
     except PermissionError as e:
         raise UserError(f"cannot send from {source_ns.name}: {e.strerror}; run as root") \
             from None
-    comparison = compare(expected, result, index) if expected else None
+    seen = {"delivered": Verdict.DELIVERED, "refused": Verdict.DELIVERED,
+            "dropped": Verdict.DROPPED, "no route": Verdict.NO_ROUTE,
+            "left": Verdict.LEFT_HOST}.get(result.verdict, Verdict.UNKNOWN)
+    comparison = compare(expected, result.request, graph, seen) if expected else None
     if args.json:
-        doc = asdict(result)
-        doc["expected"] = comparison
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(check_document(result, comparison), indent=2))
     else:
         print_check(result, comparison)
     return 0 if result.verdict == "delivered" else 1
 
 
-def rule_targets(snapshot, expected) -> dict[int, str]:
-    """Where to add nftrace tables: namespaces with nf_tables rules on the expected path
-    (both ways), or all of them when there is no path walk."""
-    from netscope.trace.nftrace import nftables_namespaces
-
-    with_rules = nftables_namespaces(snapshot)
-    on_path = _path_namespaces(expected) if expected else set(with_rules)
-    return {i: p for i, p in with_rules.items() if i in on_path}
-
-
-def expected_path(snapshot, src: str | None, dst: str | None, proto: str | None,
-                  port: int | None):
-    """The static path walk from src to dst, or None when it cannot be walked."""
-    if not src or not dst:
-        return None
-    from netscope.analysis.path import EndpointError, path
-
-    try:
-        return path(snapshot, src, dst, proto or "icmp", port)
-    except (EndpointError, ValueError, KeyError):
-        return None
-
-
-def _path_namespaces(expected) -> set[int]:
-    out = set()
-    for walk in (expected, expected.reply):
-        for hop in walk.hops if walk else ():
-            out.add(int(hop.netns.split(":", 1)[1]))
-    return out
-
-
-def _observed_namespaces(journey) -> list[str]:
-    seen: list[str] = []
-    for h in journey.hops if journey else ():
-        if h.netns and (not seen or seen[-1] != f"ns:{h.netns}"):
-            seen.append(f"ns:{h.netns}")
-    return seen
-
-
-def compare(expected, result, index) -> dict:
-    """Where the static walk and the observed journey agree or part."""
-    want = []
-    for hop in expected.hops:
-        if not want or want[-1] != hop.netns:
-            want.append(hop.netns)
-    seen = _observed_namespaces(result.request)
-    end_seen = {"delivered": "delivered", "refused": "delivered", "dropped": "dropped",
-                "no route": "no_route", "left": "left_host"}.get(result.verdict, "unknown")
-    difference = None
-    for i, (w, s) in enumerate(zip(want, seen, strict=False)):
-        if w != s:
-            difference = (f"at step {i + 1} the walk expected {index.ns_name(w)}, the packet "
-                          f"went to {index.ns_name(s)}")
-            break
-    if difference is None and str(expected.end) != end_seen:
-        where = index.ns_name(expected.end_netns) if expected.end_netns else "?"
-        difference = (f"the walk expected {expected.end} in {where} ({expected.reason}); "
-                      f"observed: {result.verdict}")
-    return {"end": str(expected.end), "reason": expected.reason,
-            "namespaces": [index.ns_name(n) for n in want], "agrees": difference is None,
-            "difference": difference}
-
-
 def print_check(result, comparison) -> None:
-    from netscope.cli.trace_cmd import render_journey
-
     print(f"{result.verdict.upper()}: {result.answer}")
     print(f"test packet: {result.packet}")
     for journey in (result.request, result.reply):
@@ -168,11 +103,11 @@ def print_check(result, comparison) -> None:
             for line in render_journey(journey):
                 print(line)
     if comparison:
-        if comparison["agrees"]:
-            print(f"static path walk agrees: {comparison['end']} "
-                  f"({' -> '.join(comparison['namespaces'])})")
+        if comparison.agrees:
+            print(f"static path walk agrees: {comparison.end} "
+                  f"({' -> '.join(comparison.namespaces)})")
         else:
-            print(f"static path walk DISAGREES: {comparison['difference']}")
+            print(f"static path walk DISAGREES: {comparison.difference}")
     extra = f"probes attached in {result.attach_s:.2f} s"
     if result.rule_tracing:
         extra += f"; nftrace tables added and removed in {len(result.rule_tracing)} namespaces"

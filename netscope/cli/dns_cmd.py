@@ -78,15 +78,15 @@ def _row_json(r) -> dict:
             "nameservers": [{
                 "nameserver": v.nameserver, "kind": v.kind, "reachable": v.reachable,
                 "explain": v.explain, "dnat": list(v.dnat), "listeners": list(v.listeners),
-                "path_end": str(v.path.end) if v.path else None,
-                "path_reason": v.path.reason if v.path else None} for v in r.nameservers]}
+                "path_end": str(v.path.verdict) if v.path else None,
+                "path_reason": v.path.summary if v.path else None} for v in r.nameservers]}
 
 
 _MARK = {True: "ok", False: "UNREACHABLE", None: "?"}
 
 
 def _row_lines(r, with_path: bool) -> list[str]:
-    from netscope.cli.path_text import render_path
+    from netscope.cli.journey_text import render_path
 
     res = r.resolver
     title = r.name + (f" (container {', '.join(r.containers)})" if r.containers else "")

@@ -12,7 +12,8 @@ from netscope.cli.source import snapshot_from_args
 EPILOG = """\
 SRC and DST are an IP address, a container name (or id prefix), or a namespace name.
 --json prints {"packet", "hops": [...], "end", "reason", "end_netns", "reply"}; each hop has
-netns, netns_name, device, step, decision, explain, evidence (ids), packet.
+netns, netns_name, device, step, decision, explain, evidence (ids), packet, link (id).
+SRC's address is the one its kernel would choose for the route to DST (as trace and check).
 """
 
 
@@ -33,8 +34,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from netscope.analysis.path import EndpointError, path
-    from netscope.cli.path_text import render_path
-    from netscope.snapshot.codec import encode
+    from netscope.cli.journey_text import path_document, render_path
 
     snapshot = snapshot_from_args(args)
     try:
@@ -42,12 +42,11 @@ def run(args) -> int:
     except EndpointError as e:
         raise UserError(str(e)) from None
     if args.json:
-        json.dump(encode(result), sys.stdout, indent=1)
+        json.dump(path_document(result), sys.stdout, indent=1)
         print()
     else:
         known = "netfilter" in snapshot.header.collectors
         for line in render_path(result, netfilter_known=known):
             print(line)
-    fine = ("delivered", "left_host")
-    ok = result.end in fine and (result.reply is None or result.reply.end in fine)
+    ok = result.verdict.fine and (result.reply is None or result.reply.verdict.fine)
     return 0 if ok else 1

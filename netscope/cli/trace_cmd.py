@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 
 from netscope.cli.convention import add_command, completes, hidden_alias, refuse_read_only
 from netscope.cli.errors import UserError
+from netscope.cli.journey_text import render_journey, trace_document
 
 ANY = "any"  # SRC or DST that matches every address
 LIVE_ONLY = "it watches live packets with eBPF"
@@ -94,21 +94,20 @@ def endpoints(args) -> tuple[str | None, str | None]:
     return tuple(None if v is None or v.lower() == ANY else v for v in given)
 
 
-def trace_filter(args, index=None):
-    """The TraceFilter for the arguments, names resolved to IPs with the snapshot index."""
-    from netscope.trace.places import resolve_endpoint
+def trace_filter(args, graph=None):
+    """The TraceFilter for the arguments, names resolved to addresses by the host graph
+    (HostGraph.resolve_filter: with both ends, the source the kernel would choose for the
+    route to the destination, as `netscope path` picks it)."""
+    from netscope.graph.endpoints import EndpointError
     from netscope.trace.tracer import TraceFilter
 
-    def endpoint(text):
-        if text is None:
-            return None
-        try:
-            return resolve_endpoint(index, text) if index else text
-        except LookupError as e:
-            raise UserError(str(e)) from None
-
     src, dst = endpoints(args)
-    return TraceFilter(src=endpoint(src), dst=endpoint(dst), proto=args.proto, port=args.port)
+    if graph is not None:
+        try:
+            src, dst = graph.resolve_filter(src, dst)
+        except EndpointError as e:
+            raise UserError(str(e)) from None
+    return TraceFilter(src=src, dst=dst, proto=args.proto, port=args.port)
 
 
 def run(args) -> int:
@@ -132,7 +131,7 @@ def run(args) -> int:
     except ProbeError as e:
         raise UserError(str(e)) from None
     if args.json:
-        print(json.dumps(asdict(result), indent=2))
+        print(json.dumps(trace_document(result), indent=2))
     else:
         print(render_footer(result))
     return 0
@@ -146,7 +145,7 @@ def _trace(args):
 
     require_ebpf()
     places = Places(collect_live(quiet=True), refresh=lambda: collect_live(quiet=True))
-    flt = trace_filter(args, places.index)
+    flt = trace_filter(args, places.graph)
 
     if not any((flt.src, flt.dst, flt.proto, flt.port)):
         print("netscope: no filter: every packet on the host is traced (expect lost events "
@@ -165,11 +164,11 @@ def _trace(args):
 
     targets = None
     if args.rules:
-        from netscope.cli.check_cmd import expected_path, rule_targets
+        from netscope.analysis.path import expected_path
+        from netscope.trace.nftrace import rule_targets
 
-        snapshot = places.index.snapshot
-        targets = rule_targets(snapshot, expected_path(snapshot, flt.src, flt.dst, flt.proto,
-                                                       flt.port))
+        targets = rule_targets(places.graph.snapshot, expected_path(
+            places.graph, flt.src, flt.dst, flt.proto, flt.port))
     from netscope.trace.session import RawCapture
 
     capture = RawCapture() if args.record else None
@@ -209,34 +208,12 @@ def _record(args, places, capture) -> None:
     parts += ["--rules"] if args.rules else []
     note = "captured by `" + " ".join(parts) + "`" + (f"; {args.note}" if args.note else "")
     try:
-        save_recording(args.record, note, places.index.snapshot, capture.events,
+        save_recording(args.record, note, places.graph.snapshot, capture.events,
                        capture.verdicts, drop_reason_names(), KernelSymbols.load())
     except OSError as e:
         raise UserError(f"cannot write {args.record}: {e.strerror}; choose another path") \
             from None
     print(f"netscope: recorded {len(capture.events)} events to {args.record}", file=sys.stderr)
-
-
-def render_journey(j) -> list[str]:
-    title = f"journey {j.id}" + (f" (reply to {j.reply_to})" if j.reply_to else "")
-    lines = [f"{title}: {j.packet}", f"  {j.outcome.upper()}: {j.summary}"]
-    rows = []
-    for h in j.hops:
-        text = h.detail
-        if h.verdict and h.hook == "xmit":
-            text = h.verdict
-        if h.inferred:
-            text += " (inferred from bridge ports)"
-        if h.hook == "netfilter":
-            text = h.detail
-        rows.append((f"+{h.ts_us:.1f}us", h.hook, h.namespace, h.device, text))
-    if rows:
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for r in rows:
-            cells = [r[0].rjust(widths[0]), *(c.ljust(w) for c, w in zip(r[1:4], widths[1:],
-                                                                        strict=True))]
-            lines.append("    " + "  ".join([*cells, r[4]]).rstrip())
-    return lines
 
 
 def render_footer(result) -> str:

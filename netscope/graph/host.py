@@ -240,6 +240,15 @@ class HostGraph:
         """Every address held by a link on `link`'s segment."""
         return [a for m in sorted(self.segment(link)) for a in self.addresses_on(m)]
 
+    def container_interface(self, netns: str) -> Link | None:
+        """The one interface of a namespace that has only lo and one veth (a container's
+        eth0, the other end on the host or a bridge), else None."""
+        links = [lk for lk in self.links_in(netns) if lk.kind != "loopback"]
+        ns = self.namespaces.get(netns)
+        if len(links) == 1 and links[0].kind == "veth" and ns is not None and not ns.is_self:
+            return links[0]
+        return None
+
     def adjacent_namespaces(self, netns: str) -> set[str]:
         """Namespaces one veth pair, lower device or shared bridge segment away from `netns`."""
         out: set[str] = set()
@@ -292,7 +301,9 @@ class HostGraph:
         family = "inet6" if ":" in dst else "inet"
         if self.is_local(netns, dst):
             return dst
-        lk = self.route_lookup(netns, family, "0.0.0.0" if family == "inet" else "::", dst)
+        # a packet the namespace sends itself: rules see it coming in from lo
+        lk = self.route_lookup(netns, family, "0.0.0.0" if family == "inet" else "::", dst,
+                               iif="lo")
         if lk.route is None:
             return self.primary_address(netns, family)
         hop = lk.route.nexthops[0] if lk.route.nexthops else None
@@ -363,6 +374,24 @@ class HostGraph:
         if source.address is None:
             raise EndpointError(f"{src!r} has no address to send from: give an IP address")
         return source, target
+
+    def resolve_filter(self, src: str | None, dst: str | None) -> tuple[str | None, str | None]:
+        """SRC/DST of a packet filter (`trace`) as addresses. An address is taken as given
+        (traffic may come from outside the host); names resolve as `resolve_pair` does, so
+        with both ends the source is the one the kernel would choose for the route to DST."""
+        if src and dst and not is_ip(src):
+            source, target = self.resolve_pair(src, dst)
+            return source.address, target.address
+        out: list[str | None] = []
+        for text, role in ((src, "source"), (dst, "destination")):
+            if not text or is_ip(text):
+                out.append(str(ipaddress.ip_address(text)) if text else None)
+                continue
+            end = self.resolve(text, role)
+            if end.address is None:
+                raise EndpointError(f"{text!r} has no address to trace: give an IP address")
+            out.append(end.address)
+        return out[0], out[1]
 
     # ------------------------------------------------------------------ naming
 

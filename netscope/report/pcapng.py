@@ -131,17 +131,17 @@ def hop_comment(journey, index: int) -> str:
     """The comment of hop `index`: where, what happened there, and the journey it is part of."""
     hop = journey.hops[index]
     parts = [f"netscope journey {journey.id} hop {index + 1}/{len(journey.hops)}: "
-             f"{hop.hook} in {hop.namespace} on {hop.device}"]
-    if hop.detail:
-        parts.append(hop.detail)
+             f"{hop.step} in {hop.netns_name} on {hop.device}"]
+    if hop.decision:
+        parts.append(hop.decision)
     for label, value in (("verdict", hop.verdict), ("drop reason", hop.drop_reason),
                          ("at", hop.location), ("rule", hop.rule), ("nat", hop.nat)):
-        if value and value != hop.detail:
+        if value and value != hop.decision:
             parts.append(f"{label} {value}")
     if hop.inferred:
         parts.append("inferred from bridge ports")
     if index == 0:
-        head = f"{journey.packet}: {journey.outcome.upper()}: {journey.summary}"
+        head = f"{journey.packet}: {journey.verdict.words.upper()}: {journey.summary}"
         if journey.reply_to:
             head += f" (reply to journey {journey.reply_to})"
         parts.append(head + "; headers rebuilt from the trace, payload not captured")
@@ -154,17 +154,19 @@ def journeys_pcapng(journeys: Iterable, epoch_offset_ns: int = 0) -> bytes:
     out = [_section_header("netscope trace")]
     interfaces: dict[str, int] = {}
     for j in journeys:
-        if not j.src or not j.dst:
+        f = j.flow
+        if f is None or not f.src or not f.dst:
             continue
-        headers = Headers(j.src, j.dst, j.proto, j.sport, j.dport, j.tcp_flags, j.reply)
+        headers = Headers(f.src, f.dst, f.proto_number, f.sport or 0, f.dport or 0,
+                          f.tcp_flags, j.is_reply)
         for i, hop in enumerate(j.hops):
             headers = headers.with_nat(hop.nat)
-            name = f"{hop.namespace}:{hop.device}"
+            name = f"{hop.netns_name}:{hop.device}"
             if name not in interfaces:
                 interfaces[name] = len(interfaces)
                 out.append(_interface(name, f"device {hop.device} in namespace "
-                                            f"{hop.namespace} (netns inode {hop.netns})"))
-            ts = epoch_offset_ns + j.start_ns + round(hop.ts_us * 1000)
+                                            f"{hop.netns_name} (netns inode {hop.inode})"))
+            ts = epoch_offset_ns + j.start_ns + round((hop.ts_us or 0) * 1000)
             out.append(_packet(interfaces[name], ts, headers.bytes(), hop_comment(j, i)))
     return b"".join(out)
 

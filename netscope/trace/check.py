@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from netscope.trace.hops import Journey
+from netscope.model.journey import Journey, Verdict
 from netscope.trace.places import Places
 from netscope.trace.probe_packet import NoRoute, Sender, plan_packet, source_address
 from netscope.trace.session import run_trace
@@ -52,8 +52,8 @@ def run_check(places: Places, src_inode: int, src_path: str, dst: str, proto: st
         result = run_trace(flt, places, count=1, timeout=timeout, on_attached=fire,
                            rules=rule_targets is not None and bool(rule_targets),
                            rule_targets=rule_targets)
-    request = next((j for j in result.journeys if not j.reply
-                    and j.sport == packet.sport and j.proto == _proto_number(proto)), None)
+    request = next((j for j in result.journeys if not j.is_reply and j.flow is not None
+                    and j.flow.sport == packet.sport and j.flow.proto == proto), None)
     reply = next((j for j in result.journeys if request and j.reply_to == request.id), None)
     verdict, answer = judge(request, reply, proto, port, src_inode, places)
     return CheckResult(verdict, answer, packet.describe(), src_inode, request, reply,
@@ -66,12 +66,13 @@ def _send_and_listen(sender: Sender) -> None:
     sender.read_replies()
 
 
-def _proto_number(proto: str) -> int:
-    return {"icmp": 1, "tcp": 6, "udp": 17}[proto]
-
-
 def _reached(j: Journey, inode: int) -> bool:
-    return any(h.netns == inode and h.hook in ("receive", "deliver") for h in j.hops)
+    return any(h.inode == inode and h.step in ("receive", "deliver") for h in j.hops)
+
+
+# check's verdict words for how the request ended (documented in docs/trace.md)
+_ANSWER = {Verdict.DELIVERED: "delivered", Verdict.DROPPED: "dropped",
+           Verdict.NO_ROUTE: "no route", Verdict.LEFT_HOST: "left"}
 
 
 def judge(request: Journey | None, reply: Journey | None, proto: str, port: int | None,
@@ -80,28 +81,29 @@ def judge(request: Journey | None, reply: Journey | None, proto: str, port: int 
     if request is None:
         return "not seen", ("not seen: the test packet never showed up at any probe "
                             "(were events lost? see `netscope probes`)")
-    if proto == "tcp" and reply is not None and reply.tcp_flags & TCP_RST:
+    flags = reply.flow.tcp_flags if reply is not None and reply.flow is not None else 0
+    if proto == "tcp" and reply is not None and flags & TCP_RST:
         origin = reply.hops[0] if reply.hops else None
-        where = f"{origin.namespace} ({origin.device})" if origin else "?"
+        where = f"{origin.netns_name} ({origin.device})" if origin else "?"
         why = ("no socket listens there" if "NO_SOCKET" in request.summary
                else "a reject rule or the peer's stack sent it")
         return "refused", f"refused: tcp port {port}: the RST came from {where}: {why}"
-    if request.outcome in ("dropped", "no route"):
+    if request.verdict in (Verdict.DROPPED, Verdict.NO_ROUTE):
         hint = ""
         if "NO_SOCKET" in request.summary and port:
             hint = f": nothing listens on {proto}/{port} there"
-        return request.outcome, request.summary + hint
-    if request.outcome == "left":
+        return _ANSWER[request.verdict], request.summary + hint
+    if request.verdict == Verdict.LEFT_HOST:
         return "left", f"left the host: {request.summary}; netscope cannot see further"
     if proto == "tcp" and reply is not None:
         origin = reply.hops[0] if reply.hops else None
-        where = f"{origin.namespace} ({origin.device})" if origin else "?"
-        if reply.tcp_flags & TCP_SYN and reply.tcp_flags & TCP_ACK:
+        where = f"{origin.netns_name} ({origin.device})" if origin else "?"
+        if flags & TCP_SYN and flags & TCP_ACK:
             back = "and the SYN-ACK came back" if _reached(reply, src_inode) else (
                 f"but the SYN-ACK did not get back: {reply.summary}")
             return ("delivered" if _reached(reply, src_inode) else "no reply",
                     f"delivered: tcp port {port} is open in {where} {back}")
-    if request.outcome == "delivered":
+    if request.verdict == Verdict.DELIVERED:
         if proto == "udp":
             return "delivered", f"{request.summary} (udp: no reply expected)"
         if reply is None:
@@ -110,4 +112,4 @@ def judge(request: Journey | None, reply: Journey | None, proto: str, port: int 
             return "delivered", (f"{request.summary}; the reply came back to "
                                  f"{places.namespace(src_inode)}")
         return "no reply", f"no reply: {request.summary}, but the reply {reply.summary}"
-    return request.outcome, request.summary
+    return _ANSWER.get(request.verdict, "unknown"), request.summary

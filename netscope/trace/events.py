@@ -12,11 +12,12 @@ import ipaddress
 import struct
 from typing import NamedTuple
 
+from netscope.model.journey import PROTOCOLS
+
 HOOKS = {1: "receive", 2: "queue", 3: "xmit", 4: "drop", 5: "consume", 6: "fib",
          7: "connect"}
 F_REPLY, F_TUPLE, F_FOLLOWED, F_REWRITTEN, F_TASK_NS, F_IN_RX = 1, 2, 4, 8, 0x10, 0x20
-PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
-PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}
+PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17}  # what the in-kernel filter takes
 TCP_FLAG_NAMES = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"))
 ICMP_TYPES = {0: "echo-reply", 3: "unreachable", 8: "echo-request", 11: "time-exceeded",
               128: "echo-request", 129: "echo-reply"}

@@ -1,15 +1,20 @@
-"""Turn a group of probe events into the hops a person reads, and a one-line outcome.
+"""Turn a group of probe events into an observed journey (netscope.model.journey): the hops
+a person reads, each explained, and how it ended.
 
-Hop kinds: receive, queue, xmit, bridge (inferred from bridge ports: no probe fires inside
-the bridge without kprobes), route (fib lookups), nat (the tuple changed), drop, deliver,
-consume. Names come from Places; drop reasons and kernel locations from the kernel.
+Hop steps: connect, receive, queue, xmit, bridge (inferred from bridge ports: no probe fires
+inside the bridge without kprobes), route (fib lookups), nat (the tuple changed), netfilter
+(nftrace verdicts), drop, deliver, consume. Names come from Places (the host graph); drop
+reasons and kernel locations from the kernel; explanations from analysis.hop_explain.
 """
 
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from netscope.analysis.hop_explain import explain_hop
+from netscope.model import link_id, ns_id
+from netscope.model.journey import PROTOCOLS, Hop, Journey, Packet, Verdict
 from netscope.trace.events import PacketTuple, ProbeEvent
 from netscope.trace.journey import EventGroup
 from netscope.trace.kernel_names import KernelSymbols, reason_name
@@ -21,54 +26,27 @@ _XMIT_RESULTS = {0: "ok", 1: "dropped by the device (NET_XMIT_DROP)",
                  2: "congestion (NET_XMIT_CN)", 0x10: "device busy (NETDEV_TX_BUSY)"}
 
 
-@dataclass(frozen=True)
-class Hop:
-    """One step of a journey: when, where (namespace, device) and what happened."""
-
-    ts_us: float          # microseconds since the journey's first event
-    hook: str
-    namespace: str
-    device: str
-    detail: str = ""
-    verdict: str | None = None
-    drop_reason: str | None = None
-    location: str | None = None
-    nat: str | None = None
-    inferred: bool = False
-    netns: int = 0
-    ifindex: int = 0
-    rule: str | None = None   # netfilter: "<family> <table> <chain>: <rule text>"
-
-
-@dataclass(frozen=True)
-class Journey:
-    id: int
-    packet: str
-    reply: bool
-    reply_to: int | None
-    outcome: str          # delivered, dropped, no route, left host, unknown
-    summary: str
-    hops: tuple[Hop, ...]
-    start_ns: int = 0
-    # the packet as first seen: addresses, protocol number, ports (ICMP echo: id), TCP flags
-    src: str | None = None
-    dst: str | None = None
-    proto: int = 0
-    sport: int = 0
-    dport: int = 0
-    tcp_flags: int = 0
-
-
 class HopNamer:
     """Names for everything in an event: places, drop reasons, kernel code locations."""
 
     def __init__(self, places: Places, reasons: dict[int, str], symbols: KernelSymbols) -> None:
         self.places, self.reasons, self.symbols = places, reasons, symbols
 
-    def at(self, e: ProbeEvent, netns: int | None = None, ifindex: int | None = None):
+    def at(self, e: ProbeEvent | None, netns: int | None = None,
+           ifindex: int | None = None) -> dict:
+        """The place fields of a Hop (netns, netns_name, device, link) and the packet's
+        addresses, for an event (or given numbers)."""
         ns = e.netns if netns is None else netns
         ix = e.ifindex if ifindex is None else ifindex
-        return self.places.namespace(ns), self.places.device(ns, ix), ns, ix
+        t = e.tuple if e is not None else None
+        return {"netns": ns_id(ns) if ns else "", "netns_name": self.places.namespace(ns),
+                "device": self.places.device(ns, ix),
+                "link": link_id(ns, ix) if ns and ix else None,
+                "src": t.src if t else None, "dst": t.dst if t else None}
+
+
+def _hop(ts_us: float, step: str, where: dict, decision: str = "", **fields) -> Hop:
+    return Hop(step=step, decision=decision, ts_us=ts_us, **where, **fields)
 
 
 def nat_change(old: PacketTuple, new: PacketTuple) -> str:
@@ -95,10 +73,10 @@ def _route_hop(run: list[ProbeEvent], fix_netns: int | None, name: HopNamer, t0:
     if found:
         e = found[-1]
         table = TABLE_NAMES.get(e.fib_table, str(e.fib_table))
-        ns, dev, nsi, ix = name.at(e, netns, e.fib_oif)
-        what = "local delivery" if e.fib_table == 255 else f"out via {dev}"
-        return Hop((e.ts_ns - t0) / 1000, "route", ns, dev, f"table {table}: {what}",
-                   verdict="routed", netns=nsi, ifindex=ix)
+        where = name.at(e, netns, e.fib_oif)
+        what = "local delivery" if e.fib_table == 255 else f"out via {where['device']}"
+        return _hop((e.ts_ns - t0) / 1000, "route", where, f"table {table}: {what}",
+                    verdict="routed")
     last = run[-1]
     tables = ", ".join(TABLE_NAMES.get(e.fib_table, str(e.fib_table)) for e in run)
     err = -last.result
@@ -106,10 +84,8 @@ def _route_hop(run: list[ProbeEvent], fix_netns: int | None, name: HopNamer, t0:
         f"route says {errno.errorcode.get(err, err)}")
     dst = last.tuple.dst if last.tuple else "?"
     ifindex = next((e.ifindex for e in run if e.ifindex), 0)
-    ns, dev, nsi, ix = name.at(last, netns, ifindex)
-    return Hop((last.ts_ns - t0) / 1000, "route", ns, dev,
-               f"{why} to {dst} (tables tried: {tables})", verdict="no route",
-               netns=nsi, ifindex=ix)
+    return _hop((last.ts_ns - t0) / 1000, "route", name.at(last, netns, ifindex),
+                f"{why} to {dst} (tables tried: {tables})", verdict="no route")
 
 
 def build_hops(group: EventGroup, name: HopNamer) -> list[Hop]:
@@ -133,25 +109,30 @@ def build_hops(group: EventGroup, name: HopNamer) -> list[Hop]:
             i += 1
             continue
         ts = (e.ts_ns - t0) / 1000
-        ns, dev, nsi, ix = name.at(e)
+        where = name.at(e)
         if e.hook == "connect" and e.tuple:
-            hops.append(Hop(ts, "connect", ns, "-", f"a local socket connects to "
-                            f"{e.tuple.dst}:{e.tuple.dport}", netns=nsi))
+            hops.append(_hop(ts, "connect", {**where, "device": "-", "link": None},
+                             f"a local socket connects to {e.tuple.dst}:{e.tuple.dport}"))
             last_tuple = e.tuple
             i += 1
             continue
         if e.rewritten and last_tuple and e.tuple:
-            prev_ns = hops[-1].namespace if hops else ns
-            hops.append(Hop(ts, "nat", prev_ns, "-", nat_change(last_tuple, e.tuple),
-                            nat=nat_change(last_tuple, e.tuple), netns=nsi))
+            # the rewrite happened where the packet was last seen
+            prev = {"netns": hops[-1].netns, "netns_name": hops[-1].netns_name} if hops else {}
+            change = nat_change(last_tuple, e.tuple)
+            hops.append(_hop(ts, "nat", {**where, **prev, "device": "-", "link": None},
+                             change, nat=change))
         bridge = _bridge_between(last_rx, e, places)
         if bridge:
-            hops.append(Hop(ts, "bridge", ns, bridge[0], bridge[1], inferred=True, netns=nsi))
-        hop = _skb_hop(e, ts, ns, dev, nsi, ix, name, group)
-        if hop.hook == "consume" and any(x.hook != "fib" for x in events[i + 1:]):
+            master = places.graph.master(link_id(last_rx.netns, last_rx.ifindex))
+            hops.append(_hop(ts, "bridge", {**where, "device": bridge[0],
+                                            "link": master.id if master else None},
+                             bridge[1], inferred=True))
+        hop = _skb_hop(e, ts, where, name)
+        if hop.step == "consume" and any(x.hook != "fib" for x in events[i + 1:]):
             # freed while the journey goes on: the kernel carries on with a copy
             # (__neigh_event_send: the packet waits for ARP/ND as a copy)
-            hop = replace(hop, detail=f"{hop.detail}: freed, a copy goes on")
+            hop = replace(hop, decision=f"{hop.decision}: freed, a copy goes on")
         hops.append(hop)
         if e.tuple:
             last_tuple = e.tuple
@@ -178,33 +159,30 @@ def _bridge_between(rx: ProbeEvent | None, e: ProbeEvent, places: Places):
     return None
 
 
-def _skb_hop(e: ProbeEvent, ts: float, ns: str, dev: str, nsi: int, ix: int,
-             name: HopNamer, group: EventGroup) -> Hop:
+def _skb_hop(e: ProbeEvent, ts: float, where: dict, name: HopNamer) -> Hop:
     places = name.places
     if e.hook == "drop":
         reason = reason_name(name.reasons, e.reason)
-        where = name.symbols.name(e.location)
-        return Hop(ts, "drop", ns, dev, f"{reason} in {name.symbols.function(e.location)}",
-                   verdict="dropped", drop_reason=reason, location=where, netns=nsi,
-                   ifindex=ix)
+        return _hop(ts, "drop", where, f"{reason} in {name.symbols.function(e.location)}",
+                    verdict="dropped", drop_reason=reason,
+                    location=name.symbols.name(e.location))
     if e.hook == "consume":
         dst = e.tuple.dst if e.tuple else None
         func = name.symbols.function(e.location)
         if dst and places.owns(e.netns, dst):
-            return Hop(ts, "deliver", ns, dev, f"to the stack ({func})", verdict="delivered",
-                       location=name.symbols.name(e.location), netns=nsi, ifindex=ix)
-        return Hop(ts, "consume", ns, dev, func,
-                   location=name.symbols.name(e.location), netns=nsi, ifindex=ix)
+            return _hop(ts, "deliver", where, f"to the stack ({func})", verdict="delivered",
+                        location=name.symbols.name(e.location))
+        return _hop(ts, "consume", where, func, location=name.symbols.name(e.location))
     if e.hook == "xmit":
-        verdict = _XMIT_RESULTS.get(e.result, f"rc {e.result}")
-        return Hop(ts, "xmit", ns, dev, "", verdict=verdict, netns=nsi, ifindex=ix)
+        return _hop(ts, "xmit", where, "", verdict=_XMIT_RESULTS.get(e.result,
+                                                                      f"rc {e.result}"))
     detail, verdict = "", None
     if e.hook == "receive":
         master = places.master(e.netns, e.ifindex)
         detail = f"port of {master}" if master else ""
         if e.tuple and places.owns(e.netns, e.tuple.dst):
             verdict = "arrived"  # its destination address lives in this namespace
-    return Hop(ts, e.hook, ns, dev, detail, verdict=verdict, netns=nsi, ifindex=ix)
+    return _hop(ts, e.hook, where, detail, verdict=verdict)
 
 
 def _packet_keys(group: EventGroup) -> set[tuple]:
@@ -217,17 +195,18 @@ def rule_hop(v: RuleVerdict, name: HopNamer, ts_us: float) -> Hop:
     what = f"rule {v.rule!r}" if v.rule else (f"rule handle {v.handle}" if v.handle else
                                                "chain policy")
     rule = f"{where}: {v.rule or ('policy ' + v.verdict if v.kind == 'policy' else what)}"
-    device = name.places.device(v.netns, v.oif or v.iif) if (v.oif or v.iif) else "-"
-    return Hop(ts_us, "netfilter", name.places.namespace(v.netns), device,
-               f"{where}: {what} -> {v.verdict.upper()}", verdict=v.verdict, rule=rule,
-               netns=v.netns, ifindex=v.oif or v.iif)
+    at = name.at(None, v.netns, v.oif or v.iif)
+    if not (v.oif or v.iif):
+        at["device"] = "-"
+    return _hop(ts_us, "netfilter", at, f"{where}: {what} -> {v.verdict.upper()}",
+                verdict=v.verdict, rule=rule)
 
 
 def _chain_hook(places: Places, v: RuleVerdict) -> str | None:
     """The netfilter hook of the verdict's chain (None for a user chain or an unknown one)."""
-    for table in getattr(places.index.snapshot, "tables", ()):
-        if table.netns == f"ns:{v.netns}" and table.name == v.table and \
-                table.family == v.family and table.backend != "iptables-legacy":
+    for table in places.graph.tables_in(ns_id(v.netns)):
+        if table.name == v.table and table.family == v.family and \
+                table.backend != "iptables-legacy":
             for chain in table.chains:
                 if chain.name == v.chain:
                     return chain.hook
@@ -243,7 +222,7 @@ def add_rule_hops(hops: list[Hop], group: EventGroup, verdicts: list[RuleVerdict
     placed: list[tuple[float, int, Hop]] = [(i, 0, h) for i, h in enumerate(hops)]
     last_hook: dict[int, str | None] = {}
     for n, v in enumerate(v for v in verdicts if v.packet_key() in keys):
-        block = [i for i, h in enumerate(hops) if h.netns == v.netns]
+        block = [i for i, h in enumerate(hops) if h.inode == v.netns]
         if not block:
             continue
         hook = _chain_hook(name.places, v) or last_hook.get(v.netns)
@@ -251,7 +230,7 @@ def add_rule_hops(hops: list[Hop], group: EventGroup, verdicts: list[RuleVerdict
         if hook == "prerouting":
             at = block[0] + 0.5
         else:
-            at = next((i for i in block[1:] if hops[i].hook in ("queue", "drop", "deliver",
+            at = next((i for i in block[1:] if hops[i].step in ("queue", "drop", "deliver",
                                                                  "consume")),
                       block[-1] + 1) - 0.5
         ts = hops[int(at)].ts_us if int(at) < len(hops) else hops[-1].ts_us
@@ -259,66 +238,74 @@ def add_rule_hops(hops: list[Hop], group: EventGroup, verdicts: list[RuleVerdict
     return [h for _, _, h in sorted(placed, key=lambda x: (x[0], x[1]))]
 
 
-def outcome_of(hops: list[Hop]) -> tuple[str, str]:
-    """(outcome, one-line summary) of a journey's hops."""
-    delivered = [h for h in hops if h.hook == "deliver"]
+def outcome_of(hops: list[Hop]) -> tuple[Verdict, str, str | None]:
+    """(verdict, one-line summary, namespace id where it ended) of a journey's hops."""
+    delivered = [h for h in hops if h.step == "deliver"]
     if delivered:
         h = delivered[0]
-        rx = [x for x in hops if x.hook == "receive" and x.namespace == h.namespace]
+        rx = [x for x in hops if x.step == "receive" and x.netns == h.netns]
         via = f" via {rx[-1].device}" if rx else ""
-        return "delivered", f"delivered in {h.namespace}{via}"
+        return Verdict.DELIVERED, f"delivered in {h.netns_name}{via}", h.netns
     # arrived where its destination lives, and sent on from nowhere after that (TCP frees
     # delivered packets where no tracepoint fires, so there may be no deliver hop)
-    last_tx = max((i for i, h in enumerate(hops) if h.hook in ("queue", "xmit")), default=-1)
+    last_tx = max((i for i, h in enumerate(hops) if h.step in ("queue", "xmit")), default=-1)
     arrived = [i for i, h in enumerate(hops) if i > last_tx and h.verdict == "arrived"]
     if arrived:
         h = hops[arrived[-1]]
         # a copy dropped elsewhere (a purged queue) does not undo the arrival
-        died_there = any(x.hook == "drop" and x.namespace == h.namespace
+        died_there = any(x.step == "drop" and x.netns == h.netns
                          for x in hops[arrived[-1]:])
         if not died_there:
-            return "delivered", f"delivered in {h.namespace} via {h.device}"
-    drops = [h for h in hops if h.hook == "drop"]
+            return (Verdict.DELIVERED, f"delivered in {h.netns_name} via {h.device}",
+                    h.netns)
+    drops = [h for h in hops if h.step == "drop"]
     if drops:
         h = drops[-1]  # the packet's end; earlier ones may be copies
         idx = hops.index(h)
         back = idx - 1
-        while back >= 0 and hops[back].hook == "netfilter":
+        while back >= 0 and hops[back].step == "netfilter":
             back -= 1
-        bridge = hops[back] if back >= 0 and hops[back].hook == "bridge" else None
-        at = f"bridge {bridge.device} ({bridge.detail})" if bridge else h.device
-        rules = [x for x in hops[:idx] if x.hook == "netfilter" and x.verdict == "drop"
-                 and x.namespace == h.namespace]
+        bridge = hops[back] if back >= 0 and hops[back].step == "bridge" else None
+        at = f"bridge {bridge.device} ({bridge.decision})" if bridge else h.device
+        rules = [x for x in hops[:idx] if x.step == "netfilter" and x.verdict == "drop"
+                 and x.netns == h.netns]
         by = f", by {rules[-1].rule}" if rules else ""
-        return "dropped", (f"dropped in {h.namespace} at {at}: {h.drop_reason} "
-                           f"({h.location}){by}")
+        return Verdict.DROPPED, (f"dropped in {h.netns_name} at {at}: {h.drop_reason} "
+                                 f"({h.location}){by}"), h.netns
     unrouted = [h for h in hops if h.verdict == "no route"]
     if unrouted:
         h = unrouted[-1]
-        return "no route", f"no route in {h.namespace}: {h.detail}"
-    if hops and hops[-1].hook == "xmit":
+        return Verdict.NO_ROUTE, f"no route in {h.netns_name}: {h.decision}", h.netns
+    if hops and hops[-1].step == "xmit":
         h = hops[-1]
-        return "left", f"last seen leaving {h.namespace} via {h.device}"
+        return (Verdict.LEFT_HOST, f"last seen leaving {h.netns_name} via {h.device}",
+                h.netns)
     if hops:
         h = hops[-1]
-        return "unknown", f"last seen in {h.namespace} at {h.device} ({h.hook})"
-    return "unknown", "no events"
+        return (Verdict.UNKNOWN, f"last seen in {h.netns_name} at {h.device} ({h.step})",
+                h.netns)
+    return Verdict.UNKNOWN, "no events", None
 
 
 def journey_of(group: EventGroup, name: HopNamer,
                verdicts: list[RuleVerdict] | None = None) -> Journey:
+    """The observed journey of one packet's events, every hop explained from the graph."""
     hops = build_hops(group, name)
     if verdicts:
         hops = add_rule_hops(hops, group, verdicts, name)
-    outcome, summary = outcome_of(hops)
+    graph = name.places.graph
+    hops = [replace(h, explain=explain_hop(graph, h)) for h in hops]
+    verdict, summary, end_netns = outcome_of(hops)
     t = group.first_tuple
     packet = t.describe() if t else "?"
     if t and all(e.hook in ("fib", "connect") for e in group.events):
         src = t.src if t.src != "0.0.0.0" else "(no source yet)"
         packet = f"{t.proto_name} {src} -> {t.dst}: route lookup only, no packet left"
-    return Journey(id=group.id, packet=packet, reply=group.reply,
-                   reply_to=group.reply_to, outcome=outcome, summary=summary,
-                   hops=tuple(hops), start_ns=group.events[0].ts_ns if group.events else 0,
-                   src=t.src if t else None, dst=t.dst if t else None,
-                   proto=t.proto if t else 0, sport=t.sport if t else 0,
-                   dport=t.dport if t else 0, tcp_flags=t.tcp_flags if t else 0)
+    flow = None
+    if t is not None and t.family in (4, 6):
+        flow = Packet("inet" if t.family == 4 else "inet6", t.src, t.dst,
+                      PROTOCOLS.get(t.proto, str(t.proto)), t.sport, t.dport,
+                      tcp_flags=t.tcp_flags)
+    return Journey(packet, tuple(hops), verdict, summary, end_netns, flow=flow, observed=True,
+                   id=group.id, is_reply=group.reply, reply_to=group.reply_to,
+                   start_ns=group.events[0].ts_ns if group.events else 0)

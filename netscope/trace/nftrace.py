@@ -284,3 +284,14 @@ def nftables_namespaces(snapshot) -> dict[int, str]:
         if ns.id in with_tables and ns.origins:
             out[ns.inode] = ns.origins[0].path
     return out
+
+
+def rule_targets(snapshot, expected) -> dict[int, str]:
+    """Where to add nftrace tables: namespaces with nf_tables rules on the expected journey
+    (a netscope.model.journey.Journey, its reply's included), or all of them when there is
+    no expected journey."""
+    with_rules = nftables_namespaces(snapshot)
+    if expected is None:
+        return with_rules
+    on_path = {h.inode for j in (expected, expected.reply) if j is not None for h in j.hops}
+    return {i: p for i, p in with_rules.items() if i in on_path}

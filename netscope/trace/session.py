@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from netscope.model.journey import Journey, Verdict
 from netscope.trace.events import ProbeEvent
-from netscope.trace.hops import HopNamer, Journey, journey_of
+from netscope.trace.hops import HopNamer, journey_of
 from netscope.trace.journey import JourneyBuilder
 from netscope.trace.kernel_names import KernelSymbols, drop_reason_names
 from netscope.trace.loader import detach_on_signals
@@ -17,7 +18,7 @@ from netscope.trace.nftrace import NfTraceListener, RuleVerdict, nftables_namesp
 from netscope.trace.places import Places
 from netscope.trace.tracer import TraceFilter, Tracer
 
-TERMINAL = ("delivered", "dropped", "no route", "left")
+TERMINAL = (Verdict.DELIVERED, Verdict.DROPPED, Verdict.NO_ROUTE, Verdict.LEFT_HOST)
 _QUIET_NS = 300_000_000     # a journey with no event for this long is complete
 _REPLY_GRACE_S = 0.5        # after the last counted packet, wait this long for its replies
 _FORGET_NS = 5_000_000_000  # shown journeys quiet this long leave the builder (replies are in)
@@ -66,7 +67,7 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
         targets = {}
         if rules:
             targets = (rule_targets if rule_targets is not None
-                       else nftables_namespaces(places.index.snapshot))
+                       else nftables_namespaces(places.graph.snapshot))
         listener = stack.enter_context(NfTraceListener(targets, flt))
         started = time.monotonic()
         if on_attached:
@@ -88,7 +89,7 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
                                 if g.id in shown and now_ns - g.last_ts > _FORGET_NS})
                 if len(verdicts) > 10000:
                     verdicts = verdicts[-5000:]
-                done = [j for j in shown.values() if not j.reply and j.outcome in TERMINAL]
+                done = [j for j in shown.values() if not j.is_reply and j.verdict in TERMINAL]
                 if count and len(done) >= count and stop_at is None:
                     stop_at = now + _REPLY_GRACE_S
                 if (stop_at and now >= stop_at) or (deadline and now >= deadline):
@@ -135,5 +136,5 @@ def _settle(builder: JourneyBuilder, namer: HopNamer, verdicts: list[RuleVerdict
 
 def _first_packets(journeys: list[Journey], count: int) -> list[Journey]:
     """The first `count` packets and the replies linked to them."""
-    keep = [j.id for j in journeys if not j.reply][:count]
-    return [j for j in journeys if j.id in keep or (j.reply and j.reply_to in keep)]
+    keep = [j.id for j in journeys if not j.is_reply][:count]
+    return [j for j in journeys if j.id in keep or (j.is_reply and j.reply_to in keep)]

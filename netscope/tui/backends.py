@@ -20,7 +20,7 @@ import importlib
 import importlib.util
 from types import SimpleNamespace
 
-from netscope.model import Snapshot, link_id, ns_id
+from netscope.model import Snapshot
 from netscope.tui.journey import Hop, Journey
 
 NOT_YET = {
@@ -48,29 +48,32 @@ def _doctor():
 
 
 def journey_from_trace(j) -> Journey:
-    """The tracer's journey (netscope.trace.hops.Journey) placed on snapshot ids."""
+    """The tracer's journey (netscope.model.journey.Journey) as the TUI's hop list."""
     hops = []
     for h in j.hops:
-        verdict = "drop" if h.hook == "drop" else (h.verdict or "pass")
-        hops.append(Hop(netns=ns_id(h.netns) if h.netns else h.namespace,
-                        link=link_id(h.netns, h.ifindex) if h.netns and h.ifindex else None,
-                        hook=h.hook, verdict=verdict, reason=h.drop_reason,
-                        detail=h.nat or h.detail or None, ts_ns=int(h.ts_us * 1000),
+        verdict = "drop" if h.step == "drop" else (h.verdict or "pass")
+        hops.append(Hop(netns=h.netns or h.netns_name, link=h.link, hook=h.step,
+                        verdict=verdict, reason=h.drop_reason,
+                        detail=h.nat or h.decision or None, ts_ns=int((h.ts_us or 0) * 1000),
                         device=h.device if h.device and h.device != "-" else None))
-    return Journey(packet=f"{j.packet} ({j.outcome})", hops=tuple(hops))
+    return Journey(packet=f"{j.packet} ({j.verdict.words})", hops=tuple(hops))
 
 
 def _trace_once(snapshot: Snapshot, src: str, dst: str) -> Journey | None:
     """Wait (up to TRACE_TIMEOUT_S) for one packet from `src` to `dst` and follow it."""
-    from netscope.model.index import SnapshotIndex
-    from netscope.trace.places import Places, resolve_endpoint
+    from netscope.graph.endpoints import EndpointError
+    from netscope.graph.host import HostGraph
+    from netscope.trace.places import Places
     from netscope.trace.session import run_trace
     from netscope.trace.tracer import TraceFilter
 
-    index = SnapshotIndex(snapshot)
-    flt = TraceFilter(src=resolve_endpoint(index, src), dst=resolve_endpoint(index, dst))
+    try:
+        src_ip, dst_ip = HostGraph.of(snapshot).resolve_filter(src, dst)
+    except EndpointError as e:
+        raise LookupError(str(e)) from None
+    flt = TraceFilter(src=src_ip, dst=dst_ip)
     result = run_trace(flt, Places(snapshot), count=1, timeout=TRACE_TIMEOUT_S)
-    forward = [j for j in result.journeys if not j.reply]
+    forward = [j for j in result.journeys if not j.is_reply]
     return journey_from_trace(forward[0]) if forward else None
 
 

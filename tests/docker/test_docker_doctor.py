@@ -49,8 +49,8 @@ def test_docker_user_drop_is_named_by_doctor_and_path(docker_engine, user_drop):
     assert len(found) == 1, [f.id for f in run_doctor(snapshot)]
     assert f"-d {web_ip}/32" in found[0].summary and db.name in found[0].summary
     result = path(snapshot, db.name, web.name, "tcp", 80)
-    assert result.end == "dropped"
-    assert "DOCKER-USER" in result.reason and web_ip in result.reason
+    assert result.verdict == "dropped"
+    assert "DOCKER-USER" in result.summary and web_ip in result.summary
 
 
 def test_published_port_is_walked_through_dnat_to_the_container(docker_run):
@@ -62,7 +62,7 @@ def test_published_port_is_walked_through_dnat_to_the_container(docker_run):
                   and snapshot.links[[lk.id for lk in snapshot.links].index(a.link)].kind
                   not in ("bridge", "veth"))
     result = path(snapshot, "host", uplink, "tcp", 18083)  # walked, not sent
-    assert result.end == "delivered", result.reason
+    assert result.verdict == "delivered", result.summary
     assert result.hops[-1].netns_name == web.name
     assert any(h.step == "nat" and "DNAT" in h.decision and h.packet.endswith("->80")
                for h in result.hops)

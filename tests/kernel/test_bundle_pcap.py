@@ -53,7 +53,7 @@ def test_traced_ping_as_pcapng(bridge_lab, tmp_path):
                        count=1, timeout=8, on_attached=attached)
     for t in threads:
         t.join(timeout=5)
-    journeys = [j for j in result.journeys if j.src and j.dst]
+    journeys = [j for j in result.journeys if j.flow is not None]
     assert journeys, "the tracer saw no journey"
     path = tmp_path / "ping.pcapng"
     path.write_bytes(journeys_pcapng(journeys))
@@ -63,7 +63,7 @@ def test_traced_ping_as_pcapng(bridge_lab, tmp_path):
     assert p.returncode == 0, p.stderr
     rows = [line.split("\t") for line in p.stdout.splitlines()]
     assert len(rows) == sum(len(j.hops) for j in journeys)
-    request = next(j for j in journeys if not j.reply)
+    request = next(j for j in journeys if not j.is_reply)
     first = rows[0]
     assert (first[1], first[2], first[3]) == (f"{net}.1", f"{net}.2", "8")
     names = {r[0] for r in rows}
@@ -71,7 +71,7 @@ def test_traced_ping_as_pcapng(bridge_lab, tmp_path):
     assert any(f"in {b} on eth0" in r[4] for r in rows), "no hop in the destination namespace"
     assert request.summary in first[4]
     replies = [r for r in rows if r[3] == "0"]
-    if any(j.reply for j in journeys):
+    if any(j.is_reply for j in journeys):
         assert replies and replies[0][1:3] == [f"{net}.2", f"{net}.1"]
 
 

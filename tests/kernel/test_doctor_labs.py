@@ -81,8 +81,8 @@ def test_broken_variant_is_diagnosed_walked_repaired_and_undone(instances, ref):
         ends = []
         for c in flows:
             result = path(snapshot, ns_name(instance, c.src), c.dst, c.proto, c.port)
-            dead = result if result.end != "delivered" else result.reply
-            if dead is not None and dead.end not in ("delivered", "left_host"):
+            dead = result if result.verdict != "delivered" else result.reply
+            if dead is not None and dead.verdict not in ("delivered", "left_host"):
                 ends.append(dead.hops[-1].netns_name)
         assert ends, f"no failing flow of {ref} fails in the static walk"
         assert ns_name(instance, DIES_IN[fault]) in ends, ends

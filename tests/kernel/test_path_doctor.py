@@ -66,10 +66,10 @@ def test_masquerade_and_reply_translation_match_real_ping(natted):
     assert pings(natted["a"], "198.51.100.1")
     snap = collect_snapshot()
     result = path(snap, natted["a"], "198.51.100.1")
-    assert result.end == "delivered", result.reason
+    assert result.verdict == "delivered", result.summary
     nat = [h for h in result.hops if h.step == "nat"]
     assert nat and "MASQUERADE" in nat[0].decision and "198.51.100.2" in nat[0].packet
-    assert result.reply.end == "delivered", result.reply.reason
+    assert result.reply.verdict == "delivered", result.reply.summary
     assert result.reply.hops[-1].netns_name == natted["a"]
     assert any("conntrack reverses" in h.decision for h in result.reply.hops)
     assert not only(run_doctor(snap), natted.values())
@@ -78,7 +78,7 @@ def test_masquerade_and_reply_translation_match_real_ping(natted):
 def test_published_port_dnat_reaches_the_backend(natted):
     assert connects(natted["inet"], "198.51.100.2", 8080)
     result = path(collect_snapshot(), natted["inet"], "198.51.100.2", "tcp", 8080)
-    assert result.end == "delivered", result.reason
+    assert result.verdict == "delivered", result.summary
     assert result.hops[-1].netns_name == natted["a"]
     assert any(h.step == "nat" and "DNAT" in h.decision for h in result.hops)
 
@@ -88,7 +88,7 @@ def test_missing_masquerade_is_found_where_real_replies_are_lost(natted):
     assert not pings(natted["a"], "198.51.100.1")
     snap = collect_snapshot()
     result = path(snap, natted["a"], "198.51.100.1")
-    assert result.end == "delivered" and result.reply.end == "no_route"
+    assert result.verdict == "delivered" and result.reply.verdict == "no_route"
     findings = only(run_doctor(snap), [natted["host"]])
     assert [f.check for f in findings] == ["missing_masquerade"]
     assert findings[0].repair[0]["args"][-1] == "MASQUERADE"
@@ -99,9 +99,9 @@ def test_forward_policy_drop_is_found_at_the_hop_real_packets_die(natted):
     assert not pings(natted["a"], "198.51.100.1")
     snap = collect_snapshot()
     result = path(snap, natted["a"], "198.51.100.1")
-    assert result.end == "dropped"
+    assert result.verdict == "dropped"
     assert result.hops[-1].netns_name == natted["host"]
-    assert "FORWARD" in result.reason and "policy DROP" in result.reason
+    assert "FORWARD" in result.summary and "policy DROP" in result.summary
     checks = {f.check for f in only(run_doctor(snap), [natted["host"]])}
     assert "forward_policy_drop" in checks
 
@@ -112,7 +112,7 @@ def test_ip_forward_off_is_found(natted):
     assert pings(natted["a"], "10.232.0.1"), "the gateway itself still answers"
     snap = collect_snapshot()
     result = path(snap, natted["a"], "198.51.100.1")
-    assert result.end == "dropped" and "forwarding is off" in result.reason
+    assert result.verdict == "dropped" and "forwarding is off" in result.summary
     findings = only(run_doctor(snap), [natted["host"]])
     assert [f.check for f in findings] == ["ip_forward_off"]
 
@@ -121,7 +121,7 @@ def test_host_veth_down_is_found(natted):
     ip("link", "set", "veth1", "down", ns=natted["host"])
     assert not pings(natted["a"], "10.232.0.3")
     snap = collect_snapshot()
-    assert path(snap, natted["a"], natted["b"]).end == "dropped"
+    assert path(snap, natted["a"], natted["b"]).verdict == "dropped"
     assert "host_veth_down" in {f.check for f in only(run_doctor(snap), [natted["host"]])}
 
 

@@ -105,11 +105,11 @@ def find_in_order(hops, expected: list[tuple[str, str, str]]) -> list[str]:
     for ns, dev, hook in expected:
         for i in range(at, len(hops)):
             h = hops[i]
-            if (h.namespace, h.device, h.hook) == (ns, dev, hook):
+            if (h.netns_name, h.device, h.step) == (ns, dev, hook):
                 at = i + 1
                 break
         else:
-            seen = [(h.namespace, h.device, h.hook) for h in hops[at:]]
+            seen = [(h.netns_name, h.device, h.step) for h in hops[at:]]
             problems.append(f"{(ns, dev, hook)} not found after hop {at}; remaining: {seen}")
     return problems
 
@@ -118,7 +118,7 @@ def describe(result: TraceResult) -> str:
     out = []
     for j in result.journeys:
         out.append(f"journey {j.id} reply_to={j.reply_to} {j.packet}: {j.summary}")
-        out += [f"   {h.hook} {h.namespace} {h.device} {h.detail}" for h in j.hops]
+        out += [f"   {h.step} {h.netns_name} {h.device} {h.decision}" for h in j.hops]
     return "\n".join(out)
 
 
@@ -126,13 +126,13 @@ def test_ping_through_bridge_shows_each_hop_in_order_and_the_linked_reply(lab):
     flt = TraceFilter(src=lab.addr(1), dst=lab.addr(2), proto="icmp")
     result = trace_while(flt, lambda: lab.ping(lab.a, lab.addr(2)))
     text = describe(result)
-    requests = [j for j in result.journeys if not j.reply]
-    replies = [j for j in result.journeys if j.reply]
+    requests = [j for j in result.journeys if not j.is_reply]
+    replies = [j for j in result.journeys if j.is_reply]
     assert requests and replies, text
     request, reply = requests[0], replies[0]
-    assert request.outcome == "delivered", text
+    assert request.verdict == "delivered", text
     assert reply.reply_to == request.id, text
-    assert reply.outcome == "delivered", text
+    assert reply.verdict == "delivered", text
     assert find_in_order(request.hops, [
         (lab.a, "eth0", "queue"), (lab.a, "eth0", "xmit"),
         (lab.br, "va", "receive"), (lab.br, "br0", "bridge"),
@@ -157,17 +157,17 @@ def test_forward_drop_in_the_bridge_namespace_is_reported_at_the_bridge_with_its
     result = trace_while(flt, lambda: lab.ping(lab.a, lab.addr(2)), rules_in=[lab.br])
     assert "netscope_trace" not in nft_tables(lab.br), "nftrace table left behind"
     text = describe(result)
-    request = next(j for j in result.journeys if not j.reply)
-    assert request.outcome == "dropped", text
-    drop = next(h for h in request.hops if h.hook == "drop")
-    assert (drop.namespace, drop.drop_reason) == (lab.br, "NETFILTER_DROP"), text
+    request = next(j for j in result.journeys if not j.is_reply)
+    assert request.verdict == "dropped", text
+    drop = next(h for h in request.hops if h.step == "drop")
+    assert (drop.netns_name, drop.drop_reason) == (lab.br, "NETFILTER_DROP"), text
     at = request.hops.index(drop)
     bridge, rule = request.hops[at - 2], request.hops[at - 1]
-    assert (bridge.hook, bridge.device) == ("bridge", "br0"), text
-    assert rule.hook == "netfilter", text
-    assert not any(h.namespace == lab.b for h in request.hops), text
+    assert (bridge.step, bridge.device) == ("bridge", "br0"), text
+    assert rule.step == "netfilter", text
+    assert not any(h.netns_name == lab.b for h in request.hops), text
     assert f"dropped in {lab.br} at bridge br0" in request.summary
-    assert rule.verdict == "drop" and rule.namespace == lab.br, text
+    assert rule.verdict == "drop" and rule.netns_name == lab.br, text
     assert rule.rule.startswith("ip filter FORWARD:"), rule.rule
     assert f"ip saddr {lab.addr(1)} ip daddr {lab.addr(2)}" in rule.rule, rule.rule
     assert "by ip filter FORWARD" in request.summary
@@ -179,11 +179,12 @@ def test_unrouted_destination_is_dropped_by_the_router_with_the_routing_reason(l
     flt = TraceFilter(dst=nowhere, proto="icmp")
     result = trace_while(flt, lambda: lab.ping(lab.a, nowhere))
     text = describe(result)
-    request = next(j for j in result.journeys if not j.reply)
-    assert request.outcome == "dropped", text
-    drop = next(h for h in request.hops if h.hook == "drop")
-    assert (drop.namespace, drop.device, drop.drop_reason) == (lab.br, "br0", "IP_INNOROUTES"), text
-    route = [h for h in request.hops if h.hook == "route" and h.namespace == lab.br]
+    request = next(j for j in result.journeys if not j.is_reply)
+    assert request.verdict == "dropped", text
+    drop = next(h for h in request.hops if h.step == "drop")
+    assert (drop.netns_name, drop.device, drop.drop_reason) == \
+        (lab.br, "br0", "IP_INNOROUTES"), text
+    route = [h for h in request.hops if h.step == "route" and h.netns_name == lab.br]
     assert route and route[0].verdict == "no route", text
 
 
@@ -194,6 +195,6 @@ def test_local_sender_without_a_route_shows_the_failed_lookup_in_its_namespace(l
     text = describe(result)
     assert result.journeys, text
     journey = result.journeys[0]
-    assert journey.outcome == "no route", text
-    assert journey.hops[0].namespace == lab.b, text
+    assert journey.verdict == "no_route", text
+    assert journey.hops[0].netns_name == lab.b, text
     assert "route lookup only" in journey.packet

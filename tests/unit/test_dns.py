@@ -146,7 +146,7 @@ def test_lab_resolvers_judged_as_real_queries_went(lab):
     bad = _row(lab, "-c2", "127.0.0.53")
     stub, unrouted = bad.nameservers
     assert stub.reachable is False and "systemd-resolved" in stub.explain
-    assert unrouted.reachable is False and unrouted.path.end == "no_route"
+    assert unrouted.reachable is False and unrouted.path.verdict == "no_route"
     findings = [f for f in run_doctor(lab) if f.check == "nameserver_unreachable"]
     assert [f.subject for f in findings] == [bad.netns]
     # the lab's own servers read the host's file: shown as inherited, never judged

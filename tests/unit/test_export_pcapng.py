@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from netscope.cli.main import main
+from netscope.model.journey import Hop, Journey, Packet, Verdict
 from netscope.report.pcapng import Headers, journeys_pcapng, recording_journeys
 from netscope.trace.recording import load_recording
 
@@ -36,7 +37,7 @@ def tshark_rows(path: Path) -> list[dict[str, str]]:
 def test_tshark_reads_every_hop_with_its_comment(name, tmp_path):
     journeys = [j for j in recording_journeys(load_recording(str(FIXTURES / "trace" /
                                                                    f"{name}.json")))
-                if j.src and j.dst]
+                if j.flow is not None]
     assert journeys
     path = tmp_path / f"{name}.pcapng"
     path.write_bytes(journeys_pcapng(journeys))
@@ -45,17 +46,17 @@ def test_tshark_reads_every_hop_with_its_comment(name, tmp_path):
     assert len(rows) == len(hops)
     for row, (j, i) in zip(rows, hops, strict=True):
         hop = j.hops[i]
-        assert row["frame.interface_name"] == f"{hop.namespace}:{hop.device}"
+        assert row["frame.interface_name"] == f"{hop.netns_name}:{hop.device}"
         assert row["frame.comment"].startswith(f"netscope journey {j.id} hop {i + 1}/")
-        assert f"{hop.hook} in {hop.namespace} on {hop.device}" in row["frame.comment"]
+        assert f"{hop.step} in {hop.netns_name} on {hop.device}" in row["frame.comment"]
         if hop.drop_reason:
             assert f"drop reason {hop.drop_reason}" in row["frame.comment"]
-        if ":" not in j.src:
+        if ":" not in j.flow.src:
             assert row["ip.checksum.status"] == "1"  # good
         for field in ("tcp.checksum.status", "udp.checksum.status"):
             assert row[field] in ("", "1")
         if i == 0:
-            assert (row["ip.src"], row["ip.dst"]) == (j.src, j.dst)
+            assert (row["ip.src"], row["ip.dst"]) == (j.flow.src, j.flow.dst)
             assert j.summary in row["frame.comment"]
 
 
@@ -66,23 +67,18 @@ def test_nat_rewrite_shows_from_the_nat_hop_on(tmp_path):
     path = tmp_path / "dnat.pcapng"
     path.write_bytes(journeys_pcapng([syn]))
     rows = tshark_rows(path)
-    assert (rows[nat_at - 1]["ip.dst"], rows[nat_at - 1]["tcp.dstport"]) == (syn.dst,
-                                                                             str(syn.dport))
+    assert (rows[nat_at - 1]["ip.dst"], rows[nat_at - 1]["tcp.dstport"]) == (
+        syn.flow.dst, str(syn.flow.dport))
     assert (rows[nat_at]["ip.dst"], rows[nat_at]["tcp.dstport"]) == ("10.231.0.2", "80")
 
 
 def test_ipv6_and_udp_headers(tmp_path):
     """Headers the fixtures do not hold: IPv6 ICMPv6 echo and UDP, checksums valid."""
-    from types import SimpleNamespace as NS
-
-    hop = NS(ts_us=0.0, hook="xmit", namespace="a", device="eth0", detail="", verdict="ok",
-             drop_reason=None, location=None, rule=None, nat=None, inferred=False, netns=1)
-    journeys = [NS(id=1, packet="icmp6", outcome="delivered", summary="s", reply_to=None,
-                   src="fd00::1", dst="fd00::2", proto=58, sport=0, dport=0, tcp_flags=0,
-                   reply=False, start_ns=0, hops=(hop,)),
-                NS(id=2, packet="udp", outcome="delivered", summary="s", reply_to=None,
-                   src="10.0.0.1", dst="10.0.0.2", proto=17, sport=5353, dport=53,
-                   tcp_flags=0, reply=False, start_ns=0, hops=(hop,))]
+    hop = Hop("ns:1", "a", "eth0", "xmit", ts_us=0.0, verdict="ok", link="link:1/2")
+    journeys = [Journey("icmp6", (hop,), Verdict.DELIVERED, "s", observed=True, id=1,
+                        flow=Packet("inet6", "fd00::1", "fd00::2", "icmpv6", 0, 0)),
+                Journey("udp", (hop,), Verdict.DELIVERED, "s", observed=True, id=2,
+                        flow=Packet("inet", "10.0.0.1", "10.0.0.2", "udp", 5353, 53))]
     path = tmp_path / "v6.pcapng"
     path.write_bytes(journeys_pcapng(journeys))
     p = subprocess.run(["tshark", "-r", str(path), "-o", "udp.check_checksum:TRUE", "-T",

@@ -24,22 +24,22 @@ def test_container_to_container_crosses_the_bridge_and_back(docker_like_lab):
         (n["host"], "veth0", "veth"), (n["host"], "docker0", "bridge"),
         (n["db"], "eth0", "veth"), (n["db"], "eth0", "receive"), (n["db"], "eth0", "deliver"),
     ]
-    assert result.end == "delivered" and result.reply.end == "delivered"
-    assert result.reply.packet.src == "172.18.0.3" and result.reply.packet.dport == 40000
+    assert result.verdict == "delivered" and result.reply.verdict == "delivered"
+    assert result.reply.flow.src == "172.18.0.3" and result.reply.flow.dport == 40000
     assert [h.netns_name for h in result.reply.hops][-1] == n["web"]
 
 
 def test_real_docker_containers_reach_each_other(docker_engine_snapshot):
     a, b = docker_engine_snapshot.containers
     result = path(docker_engine_snapshot, a.name, b.name)
-    assert result.end == "delivered", result.reason
+    assert result.verdict == "delivered", result.summary
     assert any(h.step == "bridge" and h.device == "docker0" for h in result.hops)
 
 
 def test_unrouted_destination_ends_with_no_route(docker_like_lab):
     n = names(docker_like_lab)
     result = path(docker_like_lab, n["web"], "10.9.9.9")
-    assert result.end == "no_route"
+    assert result.verdict == "no_route"
     assert result.hops[-1].netns_name == n["inet"]
 
 

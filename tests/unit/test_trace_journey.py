@@ -26,35 +26,35 @@ def journeys(name: str, with_rules: bool = True):
 
 
 def steps(journey) -> list[tuple[str, str, str]]:
-    return [(h.hook, h.namespace, h.device) for h in journey.hops]
+    return [(h.step, h.netns_name, h.device) for h in journey.hops]
 
 
 def test_ping_through_the_bridge_has_every_hop_in_order():
     request, reply = journeys("ping-bridge")
-    assert request.outcome == "delivered" and not request.reply
+    assert request.verdict == "delivered" and not request.is_reply
     assert [s for s in steps(request) if s[0] != "route"] == [
         ("consume", "nstrxA", "eth0"),  # the first ping waits for ARP: a copy goes on
         ("queue", "nstrxA", "eth0"), ("xmit", "nstrxA", "eth0"),
         ("receive", "nstrxBr", "vA"), ("bridge", "nstrxBr", "br0"),
         ("queue", "nstrxBr", "vB"), ("xmit", "nstrxBr", "vB"),
         ("receive", "nstrxB", "eth0"), ("deliver", "nstrxB", "eth0")]
-    assert request.hops[1].detail == "__neigh_event_send: freed, a copy goes on"
-    bridge = next(h for h in request.hops if h.hook == "bridge")
-    assert bridge.detail == "forward vA -> vB" and bridge.inferred
+    assert request.hops[1].decision == "__neigh_event_send: freed, a copy goes on"
+    bridge = next(h for h in request.hops if h.step == "bridge")
+    assert bridge.decision == "forward vA -> vB" and bridge.inferred
     assert request.summary == "delivered in nstrxB via eth0"
-    assert reply.reply and reply.reply_to == request.id
-    assert reply.outcome == "delivered" and "nstrxA" in reply.summary
-    assert reply.hops[0].hook == "route" and reply.hops[0].namespace == "nstrxB"
+    assert reply.is_reply and reply.reply_to == request.id
+    assert reply.verdict == "delivered" and "nstrxA" in reply.summary
+    assert reply.hops[0].step == "route" and reply.hops[0].netns_name == "nstrxB"
 
 
 def test_forward_drop_is_at_the_bridge_with_the_rule_that_dropped_it():
     (request,) = journeys("forward-drop")
-    assert request.outcome == "dropped"
+    assert request.verdict == "dropped"
     drop = request.hops[-1]
-    assert (drop.hook, drop.namespace, drop.drop_reason) == ("drop", "nstrxBr",
+    assert (drop.step, drop.netns_name, drop.drop_reason) == ("drop", "nstrxBr",
                                                              "NETFILTER_DROP")
     assert drop.location.startswith("nft_do_chain")
-    hooks = [h.hook for h in request.hops]
+    hooks = [h.step for h in request.hops]
     assert hooks[-3:] == ["bridge", "netfilter", "drop"]
     rule = request.hops[-2]
     assert rule.verdict == "drop"
@@ -66,18 +66,18 @@ def test_forward_drop_is_at_the_bridge_with_the_rule_that_dropped_it():
 
 def test_forward_drop_without_rule_tracing_still_names_the_place_and_reason():
     (request,) = journeys("forward-drop", with_rules=False)
-    assert not any(h.hook == "netfilter" for h in request.hops)
+    assert not any(h.step == "netfilter" for h in request.hops)
     assert "at bridge br0" in request.summary and "by " not in request.summary
 
 
 def test_unrouted_destination_dies_in_the_router_with_the_routing_reason():
     (request,) = journeys("unrouted")
-    assert request.outcome == "dropped"
-    route = [h for h in request.hops if h.hook == "route" and h.namespace == "nstrxBr"]
+    assert request.verdict == "dropped"
+    route = [h for h in request.hops if h.step == "route" and h.netns_name == "nstrxBr"]
     assert route and route[0].verdict == "no route"
-    assert "no route to 10.232.9.9" in route[0].detail
+    assert "no route to 10.232.9.9" in route[0].decision
     drop = request.hops[-1]
-    assert (drop.namespace, drop.device, drop.drop_reason) == ("nstrxBr", "br0",
+    assert (drop.netns_name, drop.device, drop.drop_reason) == ("nstrxBr", "br0",
                                                                "IP_INNOROUTES")
 
 
@@ -85,14 +85,14 @@ def test_dnat_rewrite_is_shown_and_the_reply_is_followed_back_through_the_revers
     found = journeys("dnat-tcp")
     syn = found[0]
     assert syn.packet.startswith("tcp 198.18.99.1:") and syn.packet.endswith("[SYN]")
-    nat = next(h for h in syn.hops if h.hook == "nat")
-    assert nat.namespace == "nstrxBr" and nat.nat == "dst 198.18.99.2:8080 -> 10.231.0.2:80"
-    assert syn.outcome == "delivered" and "nstrxB" in syn.summary
+    nat = next(h for h in syn.hops if h.step == "nat")
+    assert nat.netns_name == "nstrxBr" and nat.nat == "dst 198.18.99.2:8080 -> 10.231.0.2:80"
+    assert syn.verdict == "delivered" and "nstrxB" in syn.summary
     synack = next(j for j in found if j.reply_to == syn.id)
     assert synack.packet.endswith("[SYN,ACK]")
-    back = next(h for h in synack.hops if h.hook == "nat")
+    back = next(h for h in synack.hops if h.step == "nat")
     assert back.nat == "src 10.231.0.2:80 -> 198.18.99.2:8080"
-    assert synack.outcome == "delivered" and "nstrxI" in synack.summary
+    assert synack.verdict == "delivered" and "nstrxI" in synack.summary
 
 
 def _event(ts, hook, skb, tup, netns=1, ifindex=2, **kw):

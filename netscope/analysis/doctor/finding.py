@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netscope.graph.host import HostGraph
+    from netscope.model import Address
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -32,7 +37,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Check:
-    """A doctor check: metadata plus a pure function of the doctor's view of a snapshot."""
+    """A doctor check: metadata plus a pure function of the host graph (HostGraph)."""
 
     id: str
     severity: str
@@ -50,3 +55,19 @@ class Check:
                        severity=severity or self.severity, title=self.title, summary=summary,
                        explain=explain or self.explain, evidence=tuple(evidence),
                        subject=subject, repair=tuple(repair))
+
+
+def where(graph: HostGraph, netns: str, device: str | None = None) -> str:
+    """The "<namespace>[/<device>]" part of a finding id."""
+    name = graph.ns_name(netns)
+    return f"{name}/{device}" if device else name
+
+
+def network(address: Address) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The subnet an address is on (its prefix)."""
+    return ipaddress.ip_network(f"{address.address}/{address.prefixlen}", strict=False)
+
+
+def op(kind: str, netns: str, **fields) -> dict:
+    """A repair operation as data (see netscope.actions.ops); netns "" is the host's own."""
+    return {"op": kind, "netns": netns or None, **fields}

@@ -11,10 +11,11 @@ Then it walks the reply the same way, with conntrack undoing the NAT.
 from __future__ import annotations
 
 from netscope.analysis.path import netfilter as nf
-from netscope.analysis.path.context import WalkContext
-from netscope.analysis.path.packet import End, Hop, Packet, PathResult
-from netscope.graph.routing import Lookup, route_lookup
+from netscope.graph.host import HostGraph
+from netscope.graph.routing import Lookup
 from netscope.model import Link, Snapshot
+from netscope.model.journey import Hop, Journey, Packet
+from netscope.model.journey import Verdict as End
 
 MAX_HOPS = 200
 VXLAN_OVERHEAD = 50
@@ -29,9 +30,8 @@ class _Stop(Exception):
 class Walker:
     """One walk (and its reply) over one snapshot."""
 
-    def __init__(self, ctx: WalkContext) -> None:
-        self.ctx = ctx
-        self.ix = ctx.ix
+    def __init__(self, graph: HostGraph) -> None:
+        self.g = graph
         self.hops: list[Hop] = []
         self.nat: list[tuple[str, str, Packet, Packet]] = []  # (netns, kind, before, after)
         self.seen: set[tuple] = set()
@@ -42,8 +42,10 @@ class Walker:
             pkt: Packet, evidence: tuple[str, ...] = ()) -> None:
         if len(self.hops) >= MAX_HOPS:
             raise _Stop(End.UNKNOWN, "the walk is too long (a loop?)", netns)
-        self.hops.append(Hop(netns, self.ix.ns_name(netns), device, step, decision, explain,
-                             tuple(e for e in evidence if e), pkt.describe()))
+        link = self.g.link_named(netns, device)
+        self.hops.append(Hop(netns, self.g.ns_name(netns), device, step, decision, explain,
+                             tuple(e for e in evidence if e), pkt.describe(),
+                             link.id if link is not None else None, pkt.src, pkt.dst))
 
     def stop(self, netns: str, device: str | None, end: End, reason: str, pkt: Packet,
              explain: str = "", evidence: tuple[str, ...] = ()) -> None:
@@ -61,17 +63,18 @@ class Walker:
             icmp = 0 if pkt.ct_state == "established" else 8
         return nf.PacketContext(pkt.family, pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport,
                                 iif, oif, pkt.ct_state, pkt.mark, physdev_in, physdev_out,
-                                self.ctx.local_addresses.get(netns, frozenset()), icmp,
+                                self.g.local_addresses(netns), icmp,
                                 pkt.ct_status)
 
     def netfilter(self, pkt: Packet, netns: str, hook: str, iif: str | None, oif: str | None,
                   device: str | None, physdev: tuple[str | None, str | None] = (None, None)
                   ) -> Packet:
         """Run one hook; stop on drop/uncertain; apply NAT; return the (rewritten) packet."""
-        if not self.ctx.tables:
+        tables = self.g.tables_in(netns)
+        if not tables:
             return pkt
         ctx = self._nf_context(pkt, netns, iif, oif, *physdev)
-        v = nf.evaluate_hook(self.ctx.tables, netns, hook, ctx)
+        v = nf.evaluate_hook(tables, netns, hook, ctx)
         if not v.traversed:
             return pkt
         where = f"{v.chain.table} {v.chain.name}" if v.chain else hook.upper()
@@ -98,13 +101,13 @@ class Walker:
         kind, rule = nat
         before = pkt
         if kind == "masquerade":
-            link = self._link_named(netns, oif)
-            src = self.ctx.source_address(netns, link, None, pkt.family)
+            link = self.g.link_named(netns, oif)
+            src = self.g.source_address(netns, link, None, pkt.family)
             pkt = pkt.replace(src=src or pkt.src)
         else:
             addr, port = _split_nat_to(rule.nat_to or "")
             if kind == "redirect":
-                addr = self.ctx.source_address(netns, self._link_named(netns, iif), None,
+                addr = self.g.source_address(netns, self.g.link_named(netns, iif), None,
                                                pkt.family)
             if kind in ("dnat", "redirect"):
                 pkt = pkt.replace(dst=addr or pkt.dst, dport=port or pkt.dport)
@@ -137,21 +140,15 @@ class Walker:
 
     # ------------------------------------------------------------------ routing
 
-    def _link_named(self, netns: str, name: str | None) -> Link | None:
-        if name is None:
-            return None
-        return next((lk for lk in self.ix.links_by_ns.get(netns, []) if lk.name == name), None)
-
     def lookup(self, pkt: Packet, netns: str, iif: str | None) -> Lookup:
-        return route_lookup(self.ctx.routes(netns), self.ctx.rules(netns), pkt.family,
-                            pkt.src, pkt.dst, iif=iif, mark=pkt.mark)
+        return self.g.route_lookup(netns, pkt.family, pkt.src, pkt.dst, iif=iif, mark=pkt.mark)
 
     def _route_words(self, lk: Lookup) -> tuple[str, tuple[str, ...]]:
         r = lk.route
         if r is None:
             return "no route", ()
         hop = r.nexthops[0] if r.nexthops else None
-        dev = self.ix.links[hop.link].name if hop and hop.link in self.ix.links else "?"
+        dev = self.g.links[hop.link].name if hop and hop.link in self.g.links else "?"
         via = f" via {hop.gateway}" if hop and hop.gateway else ""
         table = {254: "main", 255: "local"}.get(r.table, str(r.table))
         rule = f", rule {lk.rule.priority}" if lk.rule and lk.rule.priority not in (0, 32766) \
@@ -178,7 +175,7 @@ class Walker:
         if lk.kind != "unicast" or lk.route is None:
             self.stop(netns, None, End.NO_ROUTE, f"no route to {pkt.dst}" if lk.kind == "none"
                       else f"route type {lk.kind} for {pkt.dst}", pkt,
-                      f"The routing tables of {self.ix.ns_name(netns)} have no usable route to "
+                      f"The routing tables of {self.g.ns_name(netns)} have no usable route to "
                       f"{pkt.dst}, so the kernel answers 'network unreachable'.", ev)
         oif, gateway = self._nexthop(lk)
         self.hop(netns, oif.name, "output-route", f"route {words}",
@@ -193,9 +190,9 @@ class Walker:
 
     def _nexthop(self, lk: Lookup) -> tuple[Link, str | None]:
         hop = lk.route.nexthops[0] if lk.route and lk.route.nexthops else None
-        if hop is None or hop.link not in self.ix.links:
+        if hop is None or hop.link not in self.g.links:
             raise _Stop(End.UNKNOWN, "the route has no output device netscope knows", None)
-        return self.ix.links[hop.link], hop.gateway
+        return self.g.links[hop.link], hop.gateway
 
     def post_and_xmit(self, pkt: Packet, netns: str, iif: str | None, oif: Link,
                       gateway: str | None) -> None:
@@ -210,14 +207,14 @@ class Walker:
             self.stop(netns, link.name, End.DROPPED, f"{link.name} is down", pkt,
                       f"The route leaves by {link.name}, but that interface is down: the "
                       "kernel cannot send on it.", (link.id,))
-        neigh = self.ctx.neighbour(link, nexthop)
+        neigh = self.g.neighbour(link, nexthop)
         if neigh is not None and set(neigh.state) & {"FAILED", "INCOMPLETE"}:
             self.hop(netns, link.name, "xmit", f"neighbour {nexthop} is {'/'.join(neigh.state)}",
                      f"The last ARP/ND attempt for {nexthop} on {link.name} got no answer.",
                      pkt, (neigh.id,))
         if link.kind == "veth":
             self.hop(netns, link.name, "xmit", f"sent on {link.name} to {nexthop}",
-                     f"The packet leaves {self.ix.ns_name(netns)} by {link.name}, a veth: "
+                     f"The packet leaves {self.g.ns_name(netns)} by {link.name}, a veth: "
                      "whatever enters one end comes out of the other.", pkt, (link.id,))
             self.cross_veth(pkt, link, nexthop)
         elif link.kind == "bridge":
@@ -233,16 +230,16 @@ class Walker:
                       "what happens next is outside what netscope sees.", (link.id,))
 
     def cross_veth(self, pkt: Packet, link: Link, nexthop: str) -> None:
-        peer_id = link.peer.link if link.peer else None
-        if peer_id is None or peer_id not in self.ix.links:
-            why = link.peer.unresolved if link.peer else "no peer recorded"
+        peer = self.g.veth_peer(link)
+        if peer is None:
+            why = (link.peer.unresolved if link.peer and link.peer.unresolved
+                   else "no peer recorded")
             self.stop(link.netns, link.name, End.UNKNOWN, f"peer of {link.name} unknown: {why}",
                       pkt, evidence=(link.id,))
-        peer = self.ix.links[peer_id]
         mtu = "" if peer.mtu == link.mtu else (
             f" MTU differs: {link.mtu} here, {peer.mtu} on the peer; larger packets are lost.")
         self.hop(peer.netns, peer.name, "veth", f"arrives on {peer.name}",
-                 f"It comes out of the peer end, {self.ix.link_label(peer.id)}.{mtu}", pkt,
+                 f"It comes out of the peer end, {self.g.link_label(peer.id)}.{mtu}", pkt,
                  (peer.id,))
         self.receive_frame(pkt, peer, nexthop)
 
@@ -253,15 +250,15 @@ class Walker:
         self.seen.add(key)
         if not link.up:
             self.stop(link.netns, link.name, End.DROPPED, f"{link.name} is down", pkt,
-                      f"{self.ix.link_label(link.id)} is administratively down: frames that "
+                      f"{self.g.link_label(link.id)} is administratively down: frames that "
                       "reach it are dropped.", (link.id,))
-        master = self.ix.links.get(link.master) if link.master else None
-        if master is not None and master.kind == "bridge":
+        master = self.g.bridge_of(link)
+        if master is not None:
             self.bridge_in(pkt, master, link, nexthop)
             return
-        if not self.ctx.is_local(link.netns, nexthop):
+        if not self.g.is_local(link.netns, nexthop):
             self.stop(link.netns, link.name, End.DROPPED, f"nobody answers ARP for {nexthop}",
-                      pkt, f"{self.ix.ns_name(link.netns)} does not own {nexthop}, so the "
+                      pkt, f"{self.g.ns_name(link.netns)} does not own {nexthop}, so the "
                       "sender's ARP/ND request for it is never answered.", (link.id,))
         self.ip_receive(pkt, link)
 
@@ -270,14 +267,14 @@ class Walker:
     def _bridge_owner(self, bridge: Link, nexthop: str, in_port: Link | None):
         """(kind, link): who on this bridge answers for `nexthop`: "self" (the bridge's own
         stack), "port" (a port whose far side owns it), "vxlan" (a tunnel port), or None."""
-        if nexthop in self.ctx.ips_by_link.get(bridge.id, []):
+        if any(a.address == nexthop for a in self.g.addresses_on(bridge.id)):
             return "self", bridge
-        ports = [p for p in self.ix.ports_by_bridge.get(bridge.id, []) if p is not in_port]
+        ports = [p for p in self.g.bridge_ports(bridge) if p is not in_port]
         for port in ports:
-            far = self.ix.links.get(port.peer.link) if port.peer and port.peer.link else None
-            if far is not None and self.ctx.is_local(far.netns, nexthop):
+            far = self.g.veth_peer(port)
+            if far is not None and self.g.is_local(far.netns, nexthop):
                 return "port", port
-        if self.ctx.is_local(bridge.netns, nexthop):
+        if self.g.is_local(bridge.netns, nexthop):
             return "self", bridge
         tunnels = [p for p in ports if p.kind == "vxlan"]
         if tunnels:
@@ -300,14 +297,14 @@ class Walker:
             self.hop(netns, bridge.name, "bridge", f"{bridge.name} delivers to its own stack",
                      f"The frame is addressed to {bridge.name}'s own MAC ({nexthop} is the "
                      "bridge's address), so the bridge passes it up to IP in "
-                     f"{self.ix.ns_name(netns)}.", pkt, (bridge.id,))
+                     f"{self.g.ns_name(netns)}.", pkt, (bridge.id,))
             self.ip_receive(pkt, bridge)
             return
         self.hop(netns, bridge.name, "bridge", f"{bridge.name} forwards {port.name} -> "
                  f"{target.name}", f"{bridge.name} looks up the destination MAC in its "
                  f"forwarding database and switches the frame from {port.name} to {target.name}.",
                  pkt, (bridge.id, port.id, target.id))
-        if self.ctx.sysctl(netns, "net.bridge.bridge-nf-call-iptables") == "1" \
+        if self.g.sysctl(netns, "net.bridge.bridge-nf-call-iptables") == "1" \
                 and pkt.family == "inet":
             phys = (port.name, target.name)
             pkt = self.netfilter(pkt, netns, "prerouting", bridge.name, None, bridge.name, phys)
@@ -345,7 +342,7 @@ class Walker:
         remote = link.details.get("remote")
         local = link.details.get("local")
         if not remote:
-            dsts = [f.dst for f in self.ix.fdb_by_link.get(link.id, []) if f.dst]
+            dsts = [f.dst for f in self.g.fdb_of(link.id) if f.dst]
             remote = dsts[0] if dsts else None
         if not remote:
             self.stop(link.netns, link.name, End.UNKNOWN, f"{link.name} has no remote VTEP",
@@ -355,7 +352,7 @@ class Walker:
                  f"{link.name} wraps the frame in UDP (port {link.details.get('dstport')}) "
                  f"towards the remote VTEP {remote}: {VXLAN_OVERHEAD} bytes more per packet.",
                  pkt, (link.id,))
-        outer = Packet(pkt.family, str(local or self.ctx.source_address(
+        outer = Packet(pkt.family, str(local or self.g.source_address(
             link.netns, None, None, pkt.family)), str(remote), "udp", 4789,
             int(link.details.get("dstport") or 4789))
         try:
@@ -364,7 +361,7 @@ class Walker:
             if stop.end != End.DELIVERED or stop.netns is None:
                 raise
             self.hops.pop()  # the underlay "delivered" hop: the walk continues inside
-            far = next((lk for lk in self.ix.links_by_ns.get(stop.netns, [])
+            far = next((lk for lk in self.g.links_in(stop.netns)
                         if lk.kind == "vxlan" and lk.details.get("vni") == vni), None)
             if far is None:
                 self.stop(stop.netns, None, End.DROPPED, f"no VXLAN {vni} device at {remote}",
@@ -378,7 +375,7 @@ class Walker:
     def ip_receive(self, pkt: Packet, link: Link) -> None:
         netns = link.netns
         self.hop(netns, link.name, "receive", f"IP input on {link.name}",
-                 f"{self.ix.ns_name(netns)} receives the packet on {link.name}.", pkt, (link.id,))
+                 f"{self.g.ns_name(netns)} receives the packet on {link.name}.", pkt, (link.id,))
         pkt = self.netfilter(pkt, netns, "prerouting", link.name, None, link.name)
         if pkt.ct_state == "established":
             pkt = self.undo_nat(pkt, netns, "pre")
@@ -387,11 +384,11 @@ class Walker:
         if lk.kind == "local":
             pkt = self.netfilter(pkt, netns, "input", link.name, None, link.name)
             self.stop(netns, link.name, End.DELIVERED, f"delivered to {pkt.dst} in "
-                      f"{self.ix.ns_name(netns)}", pkt, f"{pkt.dst} is an address of "
-                      f"{self.ix.ns_name(netns)}: the packet goes up to the socket layer.", ev)
+                      f"{self.g.ns_name(netns)}", pkt, f"{pkt.dst} is an address of "
+                      f"{self.g.ns_name(netns)}: the packet goes up to the socket layer.", ev)
         if lk.kind != "unicast" or lk.route is None:
             self.stop(netns, link.name, End.NO_ROUTE, f"no route to {pkt.dst}", pkt,
-                      f"{self.ix.ns_name(netns)} would forward it but has no route to "
+                      f"{self.g.ns_name(netns)} would forward it but has no route to "
                       f"{pkt.dst}.", ev)
         self.forward(pkt, link, lk, words, ev)
 
@@ -400,14 +397,14 @@ class Walker:
         netns = link.netns
         if pkt.family == "inet":
             on = link.sysctls.get("ipv4.forwarding",
-                                  self.ctx.sysctl(netns, "net.ipv4.ip_forward"))
+                                  self.g.sysctl(netns, "net.ipv4.ip_forward"))
             switch = f"net.ipv4.conf.{link.name}.forwarding"
         else:
-            on = self.ctx.sysctl(netns, "net.ipv6.conf.all.forwarding")
+            on = self.g.sysctl(netns, "net.ipv6.conf.all.forwarding")
             switch = "net.ipv6.conf.all.forwarding"
         if on == "0":
             self.stop(netns, link.name, End.DROPPED, f"forwarding is off ({switch}=0)", pkt,
-                      f"The packet is not for {self.ix.ns_name(netns)}, which would have to "
+                      f"The packet is not for {self.g.ns_name(netns)}, which would have to "
                       "route it on, but IP forwarding is disabled there: it is dropped.",
                       (link.id,))
         self.rp_filter(pkt, link)
@@ -422,13 +419,12 @@ class Walker:
             return
         netns = link.netns
         modes = [link.sysctls.get("ipv4.rp_filter"),
-                 self.ctx.sysctl(netns, "net.ipv4.conf.all.rp_filter")]
+                 self.g.sysctl(netns, "net.ipv4.conf.all.rp_filter")]
         mode = max(int(m) for m in modes if m is not None and m.isdigit()) if any(
             m is not None for m in modes) else 0
         if mode == 0:
             return
-        back = route_lookup(self.ctx.routes(netns), self.ctx.rules(netns), pkt.family,
-                            pkt.dst, pkt.src, iif=None)
+        back = self.g.route_lookup(netns, pkt.family, pkt.dst, pkt.src)
         ok = back.route is not None and (mode == 2 or any(
             h.link == link.id for h in back.route.nexthops))
         if not ok:
@@ -452,14 +448,18 @@ def _split_nat_to(text: str) -> tuple[str | None, int | None]:
     return addr or None, int(port) if port.isdigit() else None
 
 
-def walk(snapshot: Snapshot, pkt: Packet, netns: str, with_reply: bool = True) -> PathResult:
-    """Walk `pkt` sent from `netns`, then its reply when it was delivered."""
-    return _walk(WalkContext(snapshot), pkt, netns, with_reply)
+def walk(graph: HostGraph | Snapshot, pkt: Packet, netns: str,
+         with_reply: bool = True) -> Journey:
+    """The expected journey of `pkt` sent from `netns`, with its reply's when it was
+    delivered."""
+    if not isinstance(graph, HostGraph):
+        graph = HostGraph.of(graph)
+    return _walk(graph, pkt, netns, with_reply)
 
 
-def _walk(ctx: WalkContext, pkt: Packet, netns: str, with_reply: bool,
-          walker: Walker | None = None) -> PathResult:
-    w = walker or Walker(ctx)
+def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
+          walker: Walker | None = None) -> Journey:
+    w = walker or Walker(graph)
     w.hops = []
     w.seen = set()
     try:
@@ -474,8 +474,8 @@ def _walk(ctx: WalkContext, pkt: Packet, netns: str, with_reply: bool,
         back = Packet(pkt.family, seen_at_dst.dst, seen_at_dst.src, pkt.proto,
                       seen_at_dst.dport, seen_at_dst.sport, 0, "established",
                       seen_at_dst.ct_status)
-        reply = _walk(ctx, back, end_ns, False, w)
-    return PathResult(pkt, hops, end, reason, end_ns, reply)
+        reply = _walk(graph, back, end_ns, False, w)
+    return Journey(pkt.describe(), hops, end, reason, end_ns, reply, flow=pkt)
 
 
 def _last_packet(w: Walker, original: Packet) -> Packet:

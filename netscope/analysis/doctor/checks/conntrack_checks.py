@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView, op
+from netscope.analysis.doctor.finding import Check, op, where
+from netscope.graph.host import HostGraph
 
 NEAR_FULL = 0.9
 
 
-def run_full(view: DoctorView):
-    for table in getattr(view.snapshot, "conntrack", ()):
+def run_full(graph: HostGraph):
+    for table in getattr(graph.snapshot, "conntrack", ()):
         if not table.active or not table.count or not table.max:
             continue
         if table.count / table.max < NEAR_FULL:
             continue
         yield NEAR_FULL_CHECK.finding(
-            view.where(table.netns),
-            f"{view.ix.ns_name(table.netns)}: {table.count} of {table.max} conntrack entries "
+            where(graph, table.netns),
+            f"{graph.ns_name(table.netns)}: {table.count} of {table.max} conntrack entries "
             f"used ({table.count / table.max:.0%})",
             evidence=(table.id,), subject=table.netns,
-            repair=[op("sysctl", view.ns_ref(table.netns), key="net.netfilter.nf_conntrack_max",
+            repair=[op("sysctl", graph.ns_ref(table.netns), key="net.netfilter.nf_conntrack_max",
                        value=str(table.max * 2))])
 
 
-def run_invalid(view: DoctorView):
-    for t in view.tables:
+def run_invalid(graph: HostGraph):
+    for t in graph.tables:
         for c in t.chains:
             for rule in c.rules:
                 if rule.action not in ("drop", "reject") or not rule.packets:
@@ -33,7 +33,7 @@ def run_invalid(view: DoctorView):
                            for m in rule.matches):
                     continue
                 yield INVALID_CHECK.finding(
-                    view.where(rule.netns, f"{rule.chain}/{rule.position}"),
+                    where(graph, rule.netns, f"{rule.chain}/{rule.position}"),
                     f"'{rule.text}' has dropped {rule.packets} packets conntrack calls INVALID",
                     evidence=(rule.id,), subject=rule.id)
 

@@ -5,78 +5,78 @@ from __future__ import annotations
 import ipaddress
 
 from netscope.analysis.doctor.checks.bridge_port import detached_ports
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView, op
+from netscope.analysis.doctor.finding import Check, network, op, where
+from netscope.graph.host import HostGraph
 
 
-def _bridge_gateway(view: DoctorView, eth: str) -> tuple[str | None, str | None]:
+def _bridge_gateway(graph: HostGraph, eth: str) -> tuple[str | None, str | None]:
     """(bridge name, its address in the container's subnet) for a container's eth0."""
-    link = view.ix.links[eth]
-    host_end = view.far_end(link)
-    bridge = view.bridge_of(host_end) if host_end else None
+    link = graph.links[eth]
+    host_end = graph.veth_peer(link)
+    bridge = graph.bridge_of(host_end) if host_end else None
     if bridge is None:
         return None, None
-    mine = [a for a in view.snapshot.addresses if a.link == eth and a.family == "inet"
+    mine = [a for a in graph.snapshot.addresses if a.link == eth and a.family == "inet"
             and a.scope == "global"]
-    for ba in view.ix.addresses_by_link.get(bridge.id, []):
-        if ba.family == "inet" and any(ipaddress.ip_address(a.address) in view.network(ba)
+    for ba in graph.addresses_on(bridge.id):
+        if ba.family == "inet" and any(ipaddress.ip_address(a.address) in network(ba)
                                        for a in mine):
             return bridge.name, ba.address
     return bridge.name, None
 
 
-def run_missing(view: DoctorView):
-    for ns in view.snapshot.namespaces:
-        eth = view.container_like(ns.id)
+def run_missing(graph: HostGraph):
+    for ns in graph.snapshot.namespaces:
+        eth = graph.container_interface(ns.id)
         if eth is None or not eth.up:
             continue
         if any(r.is_default and r.family == "inet" and r.table == 254
-               for r in view.ix.routes_by_ns.get(ns.id, [])):
+               for r in graph.routes_in(ns.id)):
             continue
-        bridge, gateway = _bridge_gateway(view, eth.id)
+        bridge, gateway = _bridge_gateway(graph, eth.id)
         if bridge is None or gateway is None:
             continue  # not a bridge-attached container: it may be isolated on purpose
         yield NO_DEFAULT_ROUTE.finding(
-            view.where(ns.id),
+            where(graph, ns.id),
             f"{ns.name} has no default route: it reaches only its own subnet, not the "
             f"gateway {gateway} on {bridge} or anything beyond",
             evidence=(ns.id, eth.id), subject=ns.id,
-            repair=[op("ip", view.ns_ref(ns.id),
+            repair=[op("ip", graph.ns_ref(ns.id),
                        args=["route", "add", "default", "via", gateway, "dev", eth.name],
                        undo=["route", "del", "default", "via", gateway, "dev", eth.name])])
 
 
-def run_wrong_gateway(view: DoctorView):
+def run_wrong_gateway(graph: HostGraph):
     # a container cut off from its bridge: veth_not_in_bridge names the cause
-    detached = {far.id for _, _, far, _ in detached_ports(view)}
-    for route in view.snapshot.routes:
+    detached = {far.id for _, _, far, _ in detached_ports(graph)}
+    for route in graph.snapshot.routes:
         if not (route.is_default and route.family == "inet" and route.table == 254):
             continue
         for hop in route.nexthops:
-            if not hop.gateway or hop.link not in view.ix.links:
+            if not hop.gateway or hop.link not in graph.links:
                 continue
-            link = view.ix.links[hop.link]
-            if link.id in detached or not view.segment_is_visible(link.id):
+            link = graph.links[hop.link]
+            if link.id in detached or not graph.segment_is_visible(link.id):
                 continue  # a physical network: its hosts are outside what netscope sees
-            onlink = any(ipaddress.ip_address(hop.gateway) in view.network(a)
-                         for a in view.ix.addresses_by_link.get(link.id, []) if a.family ==
+            onlink = any(ipaddress.ip_address(hop.gateway) in network(a)
+                         for a in graph.addresses_on(link.id) if a.family ==
                          "inet")
-            owners = [a for a in view.segment_addresses(link.id) if a.address == hop.gateway]
+            owners = [a for a in graph.segment_addresses(link.id) if a.address == hop.gateway]
             if onlink and owners:
                 continue
-            bridge, right = _bridge_gateway(view, link.id)
+            bridge, right = _bridge_gateway(graph, link.id)
             problem = ("is not on any subnet of " + link.name if not onlink
                        else "is an address nobody on that network owns")
             repair = []
             if right and right != hop.gateway:
-                repair = [op("ip", view.ns_ref(route.netns),
+                repair = [op("ip", graph.ns_ref(route.netns),
                              args=["route", "replace", "default", "via", right, "dev",
                                    link.name],
                              undo=["route", "replace", "default", "via", hop.gateway, "dev",
                                    link.name, *(["onlink"] if not onlink else [])])]
             yield WRONG_GATEWAY.finding(
-                view.where(route.netns),
-                f"{view.ix.ns_name(route.netns)}'s default gateway {hop.gateway} {problem}"
+                where(graph, route.netns),
+                f"{graph.ns_name(route.netns)}'s default gateway {hop.gateway} {problem}"
                 + (f"; {bridge} answers at {right}" if right else ""),
                 evidence=(route.id, link.id), subject=route.netns, repair=repair)
 

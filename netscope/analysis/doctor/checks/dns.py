@@ -4,26 +4,26 @@ queries cannot reach, or where nothing answers."""
 from __future__ import annotations
 
 from netscope.analysis.dns import DnsRow, dns_rows
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView
+from netscope.analysis.doctor.finding import Check, where
+from netscope.graph.host import HostGraph
 
 
 def _evidence(row: DnsRow, bad) -> list[str]:
     out = [row.netns, row.resolver.id, row.resolver.path]
-    for view in bad:
-        out += list(view.dnat)
-        if view.path is not None:
-            last = view.path.hops[-1] if view.path.hops else None
+    for ns_view in bad:
+        out += list(ns_view.dnat)
+        if ns_view.path is not None:
+            last = ns_view.path.hops[-1] if ns_view.path.hops else None
             if last is not None:
                 out += list(last.evidence)
     return list(dict.fromkeys(out))
 
 
-def run(view: DoctorView):
-    if not view.collected("dns"):
+def run(graph: HostGraph):
+    if not graph.collected("dns"):
         return
     # nothing resolves where no process runs; a file inherited from the host is the host's
-    for row in dns_rows(view.snapshot, view, idle=False, inherited=False):
+    for row in dns_rows(graph, idle=False, inherited=False):
         if not row.judged:
             continue
         bad = [v for v in row.nameservers if v.reachable is False]
@@ -35,7 +35,7 @@ def run(view: DoctorView):
                 f"{who} has an unreachable nameserver (lookups wait for its timeout "
                 "before trying the next): ")
         yield CHECK.finding(
-            f"{view.where(row.netns)}/{bad[0].nameserver}",
+            f"{where(graph, row.netns)}/{bad[0].nameserver}",
             lead + "; ".join(f"{v.nameserver}: {v.explain}" for v in bad)
             + f" (from {row.resolver.path})",
             evidence=_evidence(row, bad), subject=row.netns,

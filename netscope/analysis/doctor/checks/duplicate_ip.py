@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections import defaultdict
 
 from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView
+from netscope.graph.host import HostGraph
 
 
-def run(view: DoctorView):
+def run(graph: HostGraph):
     seen: dict[tuple[frozenset[str], str], list] = defaultdict(list)
-    for a in view.snapshot.addresses:
+    for a in graph.snapshot.addresses:
         if a.scope in ("host", "link"):
             continue
-        segment = view.segments.get(a.link)
+        segment = graph.segment(a.link)
         if segment is None or len(segment) < 2:
             continue
         seen[(segment, a.address)].append(a)
     for (_segment, address), holders in sorted(seen.items(), key=lambda kv: kv[0][1]):
         if len(holders) < 2:
             continue
-        where = ", ".join(sorted(view.ix.link_label(a.link) for a in holders))
+        where = ", ".join(sorted(graph.link_label(a.link) for a in holders))
         yield CHECK.finding(
             address, f"{address} is held by {len(holders)} interfaces on one network: {where}",
             evidence=tuple(a.id for a in holders), subject=holders[0].link)

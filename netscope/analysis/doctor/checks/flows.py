@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from netscope.analysis.doctor.view import DoctorView
-from netscope.analysis.path.packet import Hop, Packet, PathResult
+from netscope.analysis.doctor.finding import network
 from netscope.analysis.path.walk import _walk
+from netscope.graph.host import HostGraph
 from netscope.model import Link
+from netscope.model.journey import Hop, Journey, Packet
 
 
 @dataclass(frozen=True)
@@ -24,55 +25,55 @@ class BridgeNet:
     upstream: str | None       # that default route's gateway
 
 
-def bridge_networks(view: DoctorView) -> Iterator[BridgeNet]:
-    for bridge in view.snapshot.links:
+def bridge_networks(graph: HostGraph) -> Iterator[BridgeNet]:
+    for bridge in graph.snapshot.links:
         if bridge.kind != "bridge":
             continue
-        default = next((r for r in view.ix.routes_by_ns.get(bridge.netns, [])
+        default = next((r for r in graph.routes_in(bridge.netns)
                         if r.is_default and r.family == "inet" and r.table == 254
                         and r.nexthops), None)
-        egress = view.ix.links.get(default.nexthops[0].link) if default else None
+        egress = graph.links.get(default.nexthops[0].link) if default else None
         upstream = default.nexthops[0].gateway if default else None
-        for ba in view.ix.addresses_by_link.get(bridge.id, []):
+        for ba in graph.addresses_on(bridge.id):
             if ba.family != "inet":
                 continue
-            net = view.network(ba)
-            for port in view.ix.ports_by_bridge.get(bridge.id, []):
-                far = view.far_end(port)
-                if far is None or view.container_like(far.netns) is None:
+            net = network(ba)
+            for port in graph.bridge_ports(bridge.id):
+                far = graph.veth_peer(port)
+                if far is None or graph.container_interface(far.netns) is None:
                     continue
-                mine = [a.address for a in view.ix.addresses_by_link.get(far.id, [])
-                        if a.family == "inet" and view.network(a) == net]
+                mine = [a.address for a in graph.addresses_on(far.id)
+                        if a.family == "inet" and network(a) == net]
                 if mine:
                     yield BridgeNet(bridge, str(net), ba.address, far.netns, mine[0],
                                     egress if egress is not bridge else None, upstream)
                     break
 
 
-def bridge_members(view: DoctorView, netns: str) -> list[tuple[str, str]]:
+def bridge_members(graph: HostGraph, netns: str) -> list[tuple[str, str]]:
     """(container namespace, IPv4 address) of every container on a bridge in `netns`."""
     out = []
-    for bridge in view.ix.links_by_ns.get(netns, []):
+    for bridge in graph.links_in(netns):
         if bridge.kind != "bridge":
             continue
-        for port in view.ix.ports_by_bridge.get(bridge.id, []):
-            far = view.far_end(port)
-            if far is None or view.container_like(far.netns) is None:
+        for port in graph.bridge_ports(bridge.id):
+            far = graph.veth_peer(port)
+            if far is None or graph.container_interface(far.netns) is None:
                 continue
-            out += [(far.netns, a.address) for a in view.ix.addresses_by_link.get(far.id, [])
+            out += [(far.netns, a.address) for a in graph.addresses_on(far.id)
                     if a.family == "inet" and a.scope == "global"]
     return out
 
 
-def walk_from(view: DoctorView, netns: str, src: str, dst: str, proto: str = "icmp",
-              port: int | None = None) -> PathResult:
+def walk_from(graph: HostGraph, netns: str, src: str, dst: str, proto: str = "icmp",
+              port: int | None = None) -> Journey:
     pkt = Packet("inet", src, dst, proto, 40000 if port else None, port)
-    return _walk(view, pkt, netns, with_reply=True)
+    return _walk(graph, pkt, netns, with_reply=True)
 
 
-def blocking_hop(result: PathResult) -> Hop | None:
+def blocking_hop(result: Journey) -> Hop | None:
     """The hop that ended a walk (or its reply) badly, or None when both got through."""
     for r in (result, result.reply):
-        if r is not None and r.end not in ("delivered", "left_host") and r.hops:
+        if r is not None and not r.verdict.fine and r.hops:
             return r.hops[-1]
     return None

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView
+from netscope.analysis.doctor.finding import Check, where
+from netscope.graph.host import HostGraph
 
 
-def run(view: DoctorView):
-    gateways = {(hop.link, hop.gateway) for r in view.snapshot.routes for hop in r.nexthops
+def run(graph: HostGraph):
+    gateways = {(hop.link, hop.gateway) for r in graph.snapshot.routes for hop in r.nexthops
                 if hop.gateway}
-    for n in view.snapshot.neighbours:
+    for n in graph.snapshot.neighbours:
         if not set(n.state) & {"FAILED", "INCOMPLETE"}:
             continue
         is_gateway = (n.link, n.address) in gateways
         yield CHECK.finding(
-            view.where(n.netns, view.ix.links[n.link].name if n.link in view.ix.links
+            where(graph, n.netns, graph.links[n.link].name if n.link in graph.links
                        else None) + f"/{n.address}",
-            f"{view.ix.ns_name(n.netns)} could not resolve {n.address} on "
-            f"{view.ix.link_label(n.link)} ({'/'.join(n.state)})"
+            f"{graph.ns_name(n.netns)} could not resolve {n.address} on "
+            f"{graph.link_label(n.link)} ({'/'.join(n.state)})"
             + ("; it is a gateway of this namespace" if is_gateway else ""),
             evidence=(n.id,), subject=n.link,
             severity="warning" if is_gateway else "info")

@@ -9,71 +9,70 @@ from netscope.analysis.doctor.checks.flows import (
     bridge_networks,
     walk_from,
 )
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView, op
+from netscope.analysis.doctor.finding import Check, op, where
 from netscope.analysis.path import netfilter as nf
-from netscope.graph.routing import route_lookup
+from netscope.graph.host import HostGraph
 
 
-def _has_snat(view: DoctorView, net, src: str, dst: str) -> bool:
+def _has_snat(graph: HostGraph, net, src: str, dst: str) -> bool:
     ctx = nf.PacketContext("inet", src, dst, "icmp", None, None, net.bridge.name,
                            net.egress.name, "new", 0, None, None,
-                           view.local_addresses.get(net.bridge.netns, frozenset()), 8)
-    verdict = nf.evaluate_hook(view.tables, net.bridge.netns, "postrouting", ctx)
+                           graph.local_addresses(net.bridge.netns), 8)
+    verdict = nf.evaluate_hook(graph.tables, net.bridge.netns, "postrouting", ctx)
     return verdict.nat is not None and verdict.nat[0] in ("snat", "masquerade")
 
 
-def _upstream_routes_back(view: DoctorView, net) -> bool:
+def _upstream_routes_back(graph: HostGraph, net) -> bool:
     """The namespace behind the egress gateway has a route to the bridge subnet itself."""
-    owners = [a.netns for a in view.snapshot.addresses if a.address == net.upstream]
+    owners = [a.netns for a in graph.snapshot.addresses if a.address == net.upstream]
     for owner in owners:
-        lk = route_lookup(view.routes(owner), view.rules(owner), "inet", "0.0.0.0",
+        lk = graph.route_lookup(owner, "inet", "0.0.0.0",
                           net.container_ip)
         if lk.route is not None and not lk.route.is_default:
             return True
     return False
 
 
-def run_masquerade(view: DoctorView):
-    if not view.collected("netfilter"):
+def run_masquerade(graph: HostGraph):
+    if not graph.collected("netfilter"):
         return
-    for net in bridge_networks(view):
+    for net in bridge_networks(graph):
         if net.egress is None or net.upstream is None:
             continue
-        if _has_snat(view, net, net.container_ip, net.upstream):
+        if _has_snat(graph, net, net.container_ip, net.upstream):
             continue
-        if _upstream_routes_back(view, net):
+        if _upstream_routes_back(graph, net):
             continue  # routed, not NATed: the far side knows the way back
-        name = view.ix.ns_name(net.bridge.netns)
+        name = graph.ns_name(net.bridge.netns)
         rule = ["-A", "POSTROUTING", "-s", net.subnet, "!", "-o", net.bridge.name, "-j",
                 "MASQUERADE"]
         yield MISSING_MASQUERADE.finding(
-            view.where(net.bridge.netns, net.bridge.name),
+            where(graph, net.bridge.netns, net.bridge.name),
             f"{net.subnet} on {net.bridge.name} ({name}) leaves by {net.egress.name} with its "
             f"private source address: no MASQUERADE/SNAT rewrites it, and replies cannot find "
             "their way back",
             evidence=(net.bridge.id, net.egress.id), subject=net.bridge.id,
-            repair=[op("iptables", view.ns_ref(net.bridge.netns), table="nat", args=rule,
+            repair=[op("iptables", graph.ns_ref(net.bridge.netns), table="nat", args=rule,
                        undo=["-D", *rule[1:]])])
 
 
-def run_forward_drop(view: DoctorView):
-    for net in bridge_networks(view):
-        if net.egress is None or net.upstream is None or not view.tables:
+def run_forward_drop(graph: HostGraph):
+    for net in bridge_networks(graph):
+        if net.egress is None or net.upstream is None or not graph.tables:
             continue
-        result = walk_from(view, net.container_ns, net.container_ip, net.upstream)
+        result = walk_from(graph, net.container_ns, net.container_ip, net.upstream)
         hop = blocking_hop(result)
         if hop is None or hop.step != "drop" or not hop.decision.startswith("drop in filter "
                                                                                "FORWARD: policy"):
             continue
-        ns_ref = view.ns_ref(net.bridge.netns)
+        ns_ref = graph.ns_ref(net.bridge.netns)
         rules = [["-I", "FORWARD", "-i", net.bridge.name, "-j", "ACCEPT"],
                  ["-I", "FORWARD", "-o", net.bridge.name, "-m", "conntrack", "--ctstate",
                   "RELATED,ESTABLISHED,DNAT", "-j", "ACCEPT"]]
         yield FORWARD_POLICY_DROP.finding(
-            view.where(net.bridge.netns, net.bridge.name),
-            f"{view.ix.ns_name(net.container_ns)} ({net.container_ip}) -> {net.upstream}: "
-            f"dropped by the FORWARD policy of {view.ix.ns_name(net.bridge.netns)}; no rule "
+            where(graph, net.bridge.netns, net.bridge.name),
+            f"{graph.ns_name(net.container_ns)} ({net.container_ip}) -> {net.upstream}: "
+            f"dropped by the FORWARD policy of {graph.ns_name(net.bridge.netns)}; no rule "
             f"accepts traffic of {net.bridge.name}",
             evidence=hop.evidence, subject=net.bridge.id,
             repair=[op("iptables", ns_ref, table="filter", args=rule,
@@ -88,10 +87,10 @@ def _rule_port(rule) -> tuple[str, int | None]:
     return proto, int(port) if port and port.isdigit() else None
 
 
-def _published(view: DoctorView, netns: str, address: str) -> list[int]:
+def _published(graph: HostGraph, netns: str, address: str) -> list[int]:
     """Ports of `netns` DNATed to `address` (published ports of that container)."""
     ports = []
-    for t in view.tables:
+    for t in graph.tables:
         for c in t.chains:
             for r in c.rules:
                 if r.netns == netns and r.action == "dnat" and r.nat_to \
@@ -101,83 +100,83 @@ def _published(view: DoctorView, netns: str, address: str) -> list[int]:
     return ports
 
 
-def _flows_hit_by(view: DoctorView, rule) -> list[str]:
+def _flows_hit_by(graph: HostGraph, rule) -> list[str]:
     """Walk the flows a DOCKER-USER rule is about; the ones it drops, described."""
     proto, port = _rule_port(rule)
-    members = bridge_members(view, rule.netns)
+    members = bridge_members(graph, rule.netns)
     wanted = [m.values[0].split("/")[0] for m in rule.matches if m.field == "daddr"
               and m.values and m.values[0].endswith("/32") and not m.negated]
     targets = [(ns, ip) for ns, ip in members if not wanted or ip in wanted]
-    nets = [n for n in bridge_networks(view) if n.bridge.netns == rule.netns]
+    nets = [n for n in bridge_networks(graph) if n.bridge.netns == rule.netns]
     upstream = next((n for n in nets if n.upstream), None)
     hits = []
     for dst_ns, dst in targets[:20]:
         flows = [(ns, ip, dst, port) for ns, ip in members[:20] if ns != dst_ns]
         if upstream is not None:
-            owner = [a for a in view.snapshot.addresses if a.address == upstream.upstream]
-            egress = view.source_address(rule.netns, upstream.egress, None, "inet")
+            owner = [a for a in graph.snapshot.addresses if a.address == upstream.upstream]
+            egress = graph.source_address(rule.netns, upstream.egress, None, "inet")
             for o in owner[:1]:
-                flows += [(o.netns, o.address, egress, p) for p in _published(view, rule.netns,
+                flows += [(o.netns, o.address, egress, p) for p in _published(graph, rule.netns,
                                                                             dst)]
         for src_ns, src, to, dport in flows:
-            hop = blocking_hop(walk_from(view, src_ns, src, to, proto, dport))
+            hop = blocking_hop(walk_from(graph, src_ns, src, to, proto, dport))
             if hop is not None and rule.id in hop.evidence:
-                hits.append(f"{view.ix.ns_name(src_ns)} -> {to}"
+                hits.append(f"{graph.ns_name(src_ns)} -> {to}"
                             + (f":{dport}" if dport else ""))
     return hits
 
 
-def run_docker_user(view: DoctorView):
-    chains = [c for t in view.tables for c in t.chains if c.name == "DOCKER-USER"]
+def run_docker_user(graph: HostGraph):
+    chains = [c for t in graph.tables for c in t.chains if c.name == "DOCKER-USER"]
     for rule in (r for c in chains for r in c.rules if r.action in ("drop", "reject")):
-        hits = _flows_hit_by(view, rule)
+        hits = _flows_hit_by(graph, rule)
         if not hits:
             continue
         spec = rule.text.split()
         delete = ["-D", *spec[1:]] if spec and spec[0] == "-A" else None
         yield DOCKER_USER_DROP.finding(
-            view.where(rule.netns, f"DOCKER-USER/{rule.position}"),
+            where(graph, rule.netns, f"DOCKER-USER/{rule.position}"),
             f"'{rule.text}' drops {', '.join(hits[:4])}"
             + (f" and {len(hits) - 4} more flows" if len(hits) > 4 else ""),
             evidence=(rule.id,), subject=rule.id,
-            repair=[op("iptables", view.ns_ref(rule.netns), table="filter", args=delete,
+            repair=[op("iptables", graph.ns_ref(rule.netns), table="filter", args=delete,
                        undo=["-I", "DOCKER-USER", str(rule.position), *spec[2:]])]
             if delete else [])
 
 
-def _backend_missing(view: DoctorView, netns: str, target: str) -> str | None:
+def _backend_missing(graph: HostGraph, netns: str, target: str) -> str | None:
     """Why the DNAT target leads nowhere, or None. Judged only when `target` is on a subnet
     directly attached to `netns` (no gateway) on a network netscope sees whole."""
-    lk = route_lookup(view.routes(netns), view.rules(netns), "inet", "0.0.0.0", target)
+    lk = graph.route_lookup(netns, "inet", "0.0.0.0", target)
     if lk.kind != "unicast" or lk.route is None or not lk.route.nexthops:
         return f"there is no route to {target}" if lk.kind != "local" else None
     hop = lk.route.nexthops[0]
-    if hop.gateway or hop.link not in view.ix.links or not view.segment_is_visible(hop.link):
+    if hop.gateway or hop.link not in graph.links or not graph.segment_is_visible(hop.link):
         return None
-    if any(a.address == target for a in view.segment_addresses(hop.link)):
+    if any(a.address == target for a in graph.segment_addresses(hop.link)):
         return None
     # a backend that exists behind one of this namespace's veths but is cut off from the
     # bridge is not "missing": the link checks name that cause
-    for link in view.ix.links_by_ns.get(netns, []):
-        far = view.far_end(link) if link.kind == "veth" else None
-        if far is not None and view.is_local(far.netns, target):
+    for link in graph.links_in(netns):
+        far = graph.veth_peer(link) if link.kind == "veth" else None
+        if far is not None and graph.is_local(far.netns, target):
             return None
-    return f"no interface on {view.ix.links[hop.link].name}'s network owns {target}"
+    return f"no interface on {graph.links[hop.link].name}'s network owns {target}"
 
 
-def run_dnat_backend(view: DoctorView):
-    for t in view.tables:
+def run_dnat_backend(graph: HostGraph):
+    for t in graph.tables:
         for c in t.chains:
             for rule in c.rules:
                 if rule.action != "dnat" or not rule.nat_to:
                     continue
                 target = rule.nat_to.rsplit(":", 1)[0] if rule.nat_to.count(":") == 1 \
                     else rule.nat_to.strip("[]").split("]:")[0]
-                why = None if ":" in target else _backend_missing(view, rule.netns, target)
+                why = None if ":" in target else _backend_missing(graph, rule.netns, target)
                 if why is None:
                     continue
                 yield DNAT_MISSING_BACKEND.finding(
-                    view.where(rule.netns, f"{rule.chain}/{rule.position}"),
+                    where(graph, rule.netns, f"{rule.chain}/{rule.position}"),
                     f"'{rule.text}' sends connections to {rule.nat_to}, but {why}",
                     evidence=(rule.id,), subject=rule.id)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import ipaddress
 import itertools
 
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView
+from netscope.analysis.doctor.finding import Check, where
+from netscope.graph.host import HostGraph
 
 
-def run(view: DoctorView):
+def run(graph: HostGraph):
     by_ns: dict[str, list] = {}
-    for r in view.snapshot.routes:
+    for r in graph.snapshot.routes:
         if r.table == 254 and r.family == "inet" and r.protocol == "kernel" and r.nexthops \
                 and r.nexthops[0].link and not r.is_default:
             by_ns.setdefault(r.netns, []).append(r)
@@ -22,10 +22,10 @@ def run(view: DoctorView):
             na, nb = ipaddress.ip_network(a.dst), ipaddress.ip_network(b.dst)
             if not na.overlaps(nb):
                 continue
-            la, lb = (view.ix.links[r.nexthops[0].link].name for r in (a, b))
+            la, lb = (graph.links[r.nexthops[0].link].name for r in (a, b))
             yield CHECK.finding(
-                f"{view.where(netns)}/{na}~{nb}",
-                f"in {view.ix.ns_name(netns)}, {la} ({na}) and {lb} ({nb}) overlap: addresses in "
+                f"{where(graph, netns)}/{na}~{nb}",
+                f"in {graph.ns_name(netns)}, {la} ({na}) and {lb} ({nb}) overlap: addresses in "
                 f"the overlap are reached by whichever route is more specific",
                 evidence=(a.id, b.id), subject=netns)
 

@@ -3,24 +3,23 @@ interface other than the one the route back leaves by."""
 
 from __future__ import annotations
 
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView, op
-from netscope.graph.routing import route_lookup
+from netscope.analysis.doctor.finding import Check, op, where
+from netscope.graph.host import HostGraph
 
 
-def _strict(view: DoctorView, link) -> bool:
+def _strict(graph: HostGraph, link) -> bool:
     values = [link.sysctls.get("ipv4.rp_filter"),
-              view.sysctl(link.netns, "net.ipv4.conf.all.rp_filter")]
+              graph.sysctl(link.netns, "net.ipv4.conf.all.rp_filter")]
     return max((int(v) for v in values if v and v.isdigit()), default=0) == 1
 
 
-def _senders(view: DoctorView, link) -> set[str]:
+def _senders(graph: HostGraph, link) -> set[str]:
     """Source addresses of packets that enter the namespace by `link`: for each neighbour
     namespace on its segment, the source each of its routes out onto that segment picks
     (the route's preferred source, else the address of the interface it leaves by)."""
-    segment = view.segments.get(link.id, frozenset({link.id}))
+    segment = graph.segment(link.id)
     out = set()
-    for r in view.snapshot.routes:
+    for r in graph.snapshot.routes:
         if r.netns == link.netns or r.family != "inet" or r.type != "unicast":
             continue
         for hop in r.nexthops:
@@ -29,31 +28,31 @@ def _senders(view: DoctorView, link) -> set[str]:
             if r.prefsrc:
                 out.add(r.prefsrc)
             else:
-                out.update(a.address for a in view.ix.addresses_by_link.get(hop.link, [])
+                out.update(a.address for a in graph.addresses_on(hop.link)
                            if a.family == "inet" and a.scope == "global")
     return out
 
 
-def run(view: DoctorView):
+def run(graph: HostGraph):
     """For each strict interface that takes part in routing (not a bridge port), every source
     that can arrive through it must be routed back through it."""
-    for link in view.snapshot.links:
-        if link.kind == "loopback" or link.master or not _strict(view, link):
+    for link in graph.snapshot.links:
+        if link.kind == "loopback" or link.master or not _strict(graph, link):
             continue
-        for src in sorted(_senders(view, link)):
-            back = route_lookup(view.routes(link.netns), view.rules(link.netns), "inet",
+        for src in sorted(_senders(graph, link)):
+            back = graph.route_lookup(link.netns, "inet",
                                 "0.0.0.0", src)
             if back.route is None or any(h.link == link.id for h in back.route.nexthops):
                 continue
-            out = view.ix.links.get(back.route.nexthops[0].link) if back.route.nexthops else None
+            out = graph.links.get(back.route.nexthops[0].link) if back.route.nexthops else None
             key = (f"net.ipv4.conf.{link.name}.rp_filter"
                    if link.sysctls.get("ipv4.rp_filter") == "1" else "net.ipv4.conf.all.rp_filter")
             yield CHECK.finding(
-                view.where(link.netns, link.name),
+                where(graph, link.netns, link.name),
                 f"packets from {src} arrive on {link.name} but the route back leaves by "
                 f"{out.name if out else '?'}; strict rp_filter on {link.name} drops them",
                 evidence=(link.id, back.route.id), subject=link.id,
-                repair=[op("sysctl", view.ns_ref(link.netns), key=key, value="2")])
+                repair=[op("sysctl", graph.ns_ref(link.netns), key=key, value="2")])
             break
 
 

@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from netscope.analysis.doctor.finding import Check
-from netscope.analysis.doctor.view import DoctorView, op
+from netscope.analysis.doctor.finding import Check, op, where
+from netscope.graph.host import HostGraph
 
 
-def run_down(view: DoctorView):
-    for link in view.snapshot.links:
+def run_down(graph: HostGraph):
+    for link in graph.snapshot.links:
         if link.kind != "veth" or link.up:
             continue
-        peer = view.far_end(link)
+        peer = graph.veth_peer(link)
         if peer is None:
             continue  # veth_orphan covers it
         yield HOST_VETH_DOWN.finding(
-            view.where(link.netns, link.name),
-            f"{view.ix.link_label(link.id)} is down, so nothing crosses to "
-            f"{view.ix.link_label(peer.id)}",
+            where(graph, link.netns, link.name),
+            f"{graph.link_label(link.id)} is down, so nothing crosses to "
+            f"{graph.link_label(peer.id)}",
             evidence=(link.id, peer.id), subject=link.id,
-            repair=[op("ip", view.ns_ref(link.netns), args=["link", "set", link.name, "up"],
+            repair=[op("ip", graph.ns_ref(link.netns), args=["link", "set", link.name, "up"],
                        undo=["link", "set", link.name, "down"])])
 
 
-def run_orphan(view: DoctorView):
-    for link in view.snapshot.links:
+def run_orphan(graph: HostGraph):
+    for link in graph.snapshot.links:
         if link.kind != "veth" or link.peer is None or link.peer.link:
             continue
         yield VETH_ORPHAN.finding(
-            view.where(link.netns, link.name),
-            f"{view.ix.link_label(link.id)} has no reachable peer: {link.peer.unresolved}",
+            where(graph, link.netns, link.name),
+            f"{graph.link_label(link.id)} has no reachable peer: {link.peer.unresolved}",
             evidence=(link.id,), subject=link.id)
 
 
