@@ -29,6 +29,8 @@ class Namespace:
     origins: tuple[NsOrigin, ...] = ()
     is_self: bool = False
     sysctls: dict[str, str] = field(default_factory=dict)
+    # the node it is on, in a cluster document (None in a host snapshot)
+    node: str | None = None
 
 
 @dataclass(frozen=True)

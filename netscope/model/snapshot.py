@@ -12,6 +12,9 @@ from netscope.model.netns import Container, Namespace
 
 FORMAT_NAME = "netscope-snapshot"
 FORMAT_VERSION = 1
+# a cluster document: node snapshots merged (`netscope merge`), ids node-qualified
+CLUSTER_FORMAT_NAME = "netscope-cluster"
+CLUSTER_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,20 @@ class CollectorError:
     collector: str
     message: str
     netns: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One node of a cluster document: its name there, and where and when it was captured."""
+
+    name: str
+    hostname: str
+    kernel: str
+    captured_at: str
+    netscope_version: str
+    collectors: tuple[str, ...] = ()
+    redacted: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,9 @@ class Header:
     # how and why it was taken, in words (`netscope snapshot --note`); fixtures say here
     # which command and topology produced them
     note: str | None = None
+    # a cluster document lists its nodes here (empty for a host snapshot); every namespace
+    # then names its node and every id is node-qualified (netscope.snapshot.cluster)
+    nodes: tuple[NodeInfo, ...] = ()
 
 
 @dataclass(frozen=True)

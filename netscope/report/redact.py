@@ -27,9 +27,8 @@ from functools import cached_property
 from typing import Any
 
 from netscope.model import Snapshot
-from netscope.model.snapshot import FORMAT_NAME, FORMAT_VERSION
 from netscope.report.addrmap import AddressMap, MacMap
-from netscope.snapshot.io import loads
+from netscope.snapshot.io import document_format, loads
 
 HOST_TOKEN = "redacted-host"
 NOTE_TEXT = "redacted with netscope snapshot --redact: the original note was removed"
@@ -301,7 +300,8 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
             break
     _clash_count, redaction, redacted = best
     redaction.original = snapshot
-    redaction.text = (f'{{\n "format": "{FORMAT_NAME}",\n "version": {FORMAT_VERSION},\n'
+    name, version = document_format(snapshot)
+    redaction.text = (f'{{\n "format": "{name}",\n "version": {version},\n'
                       f' "header": {json.dumps(header)},\n{redacted}\n}}\n')
     return redaction
 

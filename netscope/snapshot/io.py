@@ -6,18 +6,35 @@ import json
 import os
 import tempfile
 
-from netscope.model.snapshot import FORMAT_NAME, FORMAT_VERSION, Snapshot
+from netscope.model.snapshot import (
+    CLUSTER_FORMAT_NAME,
+    CLUSTER_FORMAT_VERSION,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Snapshot,
+)
 from netscope.snapshot.codec import DecodeError, decode, encode
+
+# what each document format is, and the newest version of it this netscope reads
+FORMATS = {FORMAT_NAME: FORMAT_VERSION, CLUSTER_FORMAT_NAME: CLUSTER_FORMAT_VERSION}
 
 
 class SnapshotError(Exception):
     """A snapshot file cannot be used; the message says why and what to do."""
 
 
+def document_format(snapshot: Snapshot) -> tuple[str, int]:
+    """The file format name and version `snapshot` is written as: a host snapshot, or a
+    cluster document when its header lists nodes."""
+    name = CLUSTER_FORMAT_NAME if snapshot.header.nodes else FORMAT_NAME
+    return name, FORMATS[name]
+
+
 def dumps(snapshot: Snapshot, pretty: bool = False) -> str:
     """The snapshot as JSON text. Compact by default: json's C encoder does not indent, and
     at 200 namespaces indenting costs ~100 ms against ~20 ms."""
-    body = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **encode(snapshot)}
+    name, version = document_format(snapshot)
+    body = {"format": name, "version": version, **encode(snapshot)}
     if pretty:
         return json.dumps(body, indent=1) + "\n"
     return json.dumps(body, separators=(",", ":")) + "\n"
@@ -58,22 +75,29 @@ def loads(text: str, source: str = "snapshot") -> Snapshot:
         raise SnapshotError(
             f"{source} is not valid JSON ({hint}: {e.msg} at line {e.lineno}); "
             "take a new one with `netscope snapshot -o FILE`") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+    if not isinstance(data, dict) or data.get("format") not in FORMATS:
         raise SnapshotError(f"{source} is not a netscope snapshot (no \"format\": "
-                            f"\"{FORMAT_NAME}\" field); pass a file written by `netscope snapshot`")
+                            f"\"{FORMAT_NAME}\" field); pass a file written by `netscope snapshot`"
+                            " or `netscope merge`")
+    newest = FORMATS[data["format"]]
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise SnapshotError(f"{source} has no valid format version; the file is corrupt")
-    if version > FORMAT_VERSION:
+    if version > newest:
         raise SnapshotError(f"{source} was written by a newer netscope (format {version}); this "
-                            f"one reads up to format {FORMAT_VERSION}: upgrade netscope")
+                            f"one reads up to format {newest}: upgrade netscope")
     if version < 1:
         raise SnapshotError(f"{source} has an unknown format version {version}")
     body = {k: v for k, v in data.items() if k not in ("format", "version")}
     try:
-        return decode(Snapshot, body)
+        snapshot = decode(Snapshot, body)
     except DecodeError as e:
         raise SnapshotError(f"{source} is not a valid snapshot: {e}") from None
+    if (data["format"] == CLUSTER_FORMAT_NAME) != bool(snapshot.header.nodes):
+        raise SnapshotError(f"{source} is not a valid snapshot: a {data['format']} document "
+                            + ("without" if snapshot.header.nodes == () else "with")
+                            + " header.nodes")
+    return snapshot
 
 
 def load(path: str) -> Snapshot:

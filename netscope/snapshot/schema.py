@@ -12,7 +12,13 @@ import types
 import typing
 from typing import Any
 
-from netscope.model.snapshot import FORMAT_NAME, FORMAT_VERSION, Snapshot
+from netscope.model.snapshot import (
+    CLUSTER_FORMAT_NAME,
+    CLUSTER_FORMAT_VERSION,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Snapshot,
+)
 
 _SCALARS = {str: {"type": "string"}, int: {"type": "integer"}, float: {"type": "number"},
             bool: {"type": "boolean"}, type(None): {"type": "null"}}
@@ -59,8 +65,10 @@ def snapshot_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     _dataclass_schema(Snapshot, defs)
     top = dict(defs.pop("Snapshot"))
-    top["properties"] = {"format": {"const": FORMAT_NAME},
-                         "version": {"const": FORMAT_VERSION}, **top["properties"]}
+    # a cluster document (`netscope merge`) is the same shape with header.nodes filled
+    top["properties"] = {"format": {"enum": [FORMAT_NAME, CLUSTER_FORMAT_NAME]},
+                         "version": {"enum": sorted({FORMAT_VERSION, CLUSTER_FORMAT_VERSION})},
+                         **top["properties"]}
     top["required"] = ["format", "version", *top["required"]]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": f"netscope snapshot, format {FORMAT_VERSION}", **top, "$defs": defs}
