@@ -39,6 +39,9 @@ SUBCOMMANDS = (
     # report
     "netscope.cli.diff_cmd",
     "netscope.cli.export_cmd",
+    # many nodes
+    "netscope.cli.merge_cmd",
+    "netscope.cli.cluster_cmd",
     # the command line itself
     "netscope.cli.completion",
     "netscope.cli.manpage",
