@@ -6,6 +6,7 @@ follows the global convention: every command that reads the host reads FILE inst
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from netscope.cli.convention import add_command, completes
@@ -32,17 +33,26 @@ def add_parser(sub) -> None:
     p.add_argument("--redact-names", action="store_true",
                    help="with --redact: also replace container names, ids and images, Docker "
                         "network names and the names of ip netns namespaces")
+    # for the node pod of `netscope cluster snapshot` (netscope.actions.host_root)
+    p.add_argument("--host-root", metavar="DIR", help=argparse.SUPPRESS)
 
 
 def run(args) -> int:
     from netscope.snapshot import dumps, save
 
     if getattr(args, "snapshot", None):
-        if args.note:
-            raise UserError("--note describes a new collection: it cannot change the note of "
-                            "--snapshot FILE (drop one of them)")
+        if args.note or args.host_root:
+            raise UserError("--note and --host-root describe a new collection: they cannot "
+                            "change --snapshot FILE (drop one of them)")
         snapshot = snapshot_from_args(args)
     else:
+        if args.host_root:
+            from netscope.actions.host_root import HostRootError, bind_host_root
+
+            try:
+                bind_host_root(args.host_root)
+            except HostRootError as e:
+                raise UserError(str(e)) from None
         snapshot = collect_live(note=args.note)
     if args.redact or args.redact_names:
         from netscope.cli.snapshot_redacted import write_redacted
