@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from netscope.cli.convention import Formatter, add_command, completes
 from netscope.cli.errors import UserError
 
 EPILOG = """\
@@ -19,8 +19,6 @@ admits privileged pods (Pod Security "privileged"), and RBAC to create, exec int
 pods there and to list nodes.
 Pods are deleted even on Ctrl-C; a run killed outright is cleaned up by the next one.
 --dry-run prints the pod manifests and kubectl commands without running any.
-Exit status: 0 every node collected, 1 some nodes failed (the others are written), 2 error.
---json prints {"output", "nodes": [{"node", "ok", "error", "seconds"}]}.
 """
 
 
@@ -28,14 +26,19 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "cluster", help="collect every node's snapshot through Kubernetes",
         description="Work on a Kubernetes cluster's nodes through kubectl.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=Formatter)
     csub = p.add_subparsers(dest="cluster_command", metavar="ACTION", required=True)
-    s = csub.add_parser("snapshot", help="one snapshot per node, merged into a cluster document",
-                        description="Collect a snapshot of each node in a short-lived pod and "
-                                    "merge them.", epilog=EPILOG,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("-o", "--output", metavar="FILE", help="where to write the cluster document "
-                   "(required unless --dry-run)")
+    s = add_command(
+        csub, "snapshot", parent="cluster",
+        help="one snapshot per node, merged into a cluster document",
+        description="Collect a snapshot of each node in a short-lived pod and merge them.",
+        epilog=EPILOG, run=run, live_only="it collects from the cluster's nodes",
+        changes_host="creates (and deletes) a pod on each node",
+        json_doc="docs/cli.md#cluster-snapshot",
+        exits=((0, "every node collected"), (1, "some nodes failed; the others are written")))
+    completes(s.add_argument("-o", "--output", metavar="FILE",
+                             help="where to write the cluster document (required unless "
+                                  "--dry-run)"), "file")
     s.add_argument("--nodes", metavar="SELECTOR", help="a label selector for the nodes "
                    "(e.g. node-role.kubernetes.io/worker=); default: every node")
     s.add_argument("--namespace", default="default",
@@ -51,8 +54,7 @@ def add_parser(sub) -> None:
                    help="seconds a node may take (pod start + snapshot; default: 180)")
     s.add_argument("--dry-run", action="store_true",
                    help="print the pod manifests and commands, run nothing")
-    s.add_argument("--json", action="store_true", help="print a JSON summary")
-    s.set_defaults(func=run)
+
 
 
 def _check(args) -> None:

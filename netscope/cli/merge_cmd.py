@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
 
 EPILOG = """\
@@ -16,9 +16,6 @@ In the result every node keeps its own namespaces, ids are node-qualified
 (ns:NODE@INODE), namespaces are called NODE:NAME, and the header lists the nodes with their
 kernels and capture times. Every command that reads --snapshot reads a cluster document too:
 `netscope path --snapshot cluster.json POD_A POD_B` walks across nodes.
-Exit status: 0 merged, 2 error (nothing is written).
---json prints {"output", "nodes": [{"name", "hostname", "kernel", "captured_at"}],
-"skew_s", "namespaces"} instead of the text summary.
 """
 
 # captures further apart than this are worth a warning: the nodes' states may disagree
@@ -26,20 +23,20 @@ SKEW_WARN_S = 60.0
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "merge", help="merge node snapshots into one cluster document",
+    p = add_command(
+        sub, "merge", help="merge node snapshots into one cluster document",
         description="Merge snapshots of several nodes into one cluster document, so that "
                     "paths and doctor checks can cross nodes.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("inputs", nargs="+", metavar="[NAME=]NODE.json",
-                   help="a node's snapshot, optionally named (node-a=a.json)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="where to write the cluster document")
+        epilog=EPILOG, run=run, live_only="it reads the NODE.json files it is given",
+        json_doc="docs/cli.md#merge", exits=((0, "merged and written"),))
+    completes(p.add_argument("inputs", nargs="+", metavar="[NAME=]NODE.json",
+                             help="a node's snapshot, optionally named (node-a=a.json)"),
+              "file")
+    completes(p.add_argument("-o", "--output", metavar="FILE",
+                             help="where to write the cluster document (required)"), "file")
     p.add_argument("--name", default="cluster", help="what to call the cluster (default: "
                    "cluster)")
     p.add_argument("--note", help="why and how the snapshots were taken, kept in the header")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.set_defaults(func=run)
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -53,6 +50,8 @@ def run(args) -> int:
     from netscope.snapshot import SnapshotError, load, save
     from netscope.snapshot.cluster import MergeError, capture_skew_s, merge
 
+    if not args.output:
+        raise UserError("merge needs -o FILE: where to write the cluster document")
     parts = []
     for arg in args.inputs:
         name, path = _split(arg)
