@@ -393,6 +393,75 @@ class HostGraph:
             out.append(end.address)
         return out[0], out[1]
 
+    # ------------------------------------------------------------------ nodes
+
+    @property
+    def nodes(self) -> tuple:
+        """The nodes of a cluster document (NodeInfo), () for a host snapshot."""
+        return self.snapshot.header.nodes
+
+    def node_of(self, netns: str) -> str | None:
+        """The node a namespace is on, in a cluster document (None in a host snapshot)."""
+        ns = self.namespaces.get(netns)
+        return ns.node if ns else None
+
+    def node_root(self, node: str) -> str | None:
+        """The namespace a node's snapshot was taken in (the node's own), by node name."""
+        return next((ns.id for ns in self.namespaces.values()
+                     if ns.node == node and ns.is_self), None)
+
+    def underlay_next(self, link: Link, nexthop: str) -> Link | None:
+        """In a cluster document: the interface of another node that a packet sent out of
+        `link` (a device that leaves its node) to `nexthop` arrives on. Joined only where the
+        addresses prove it: that interface holds `nexthop` in a subnet `link` is on."""
+        here = self.node_of(link.netns)
+        if here is None:
+            return None
+        own = [ipaddress.ip_interface(a.cidr).network for a in self.addresses_on(link.id)
+               if a.scope == "global"]
+        for netns in self.address_owners(nexthop):
+            if self.node_of(netns) in (here, None):
+                continue
+            for a in self.addresses_in(netns):
+                if a.address == nexthop and any(
+                        ipaddress.ip_address(nexthop) in net for net in own):
+                    return self.links.get(a.link)
+        return None
+
+    def vxlan_remote(self, link: Link, nexthop: str) -> tuple[str | None, str]:
+        """Where `link` (a VXLAN device) sends a frame for the inner next hop `nexthop`:
+        (remote VTEP address or None, how it was found). A fixed `remote` wins; otherwise the
+        neighbour entry of `nexthop` gives a MAC and the FDB entry of that MAC its VTEP (as
+        flannel writes them), else the first FDB entry with a destination."""
+        remote = link.details.get("remote")
+        if remote:
+            return str(remote), f"{link.name}'s fixed remote"
+        neigh = self.neighbour(link, nexthop)
+        fdb = [f for f in self.fdb_of(link.id) if f.dst]
+        if neigh is not None and neigh.lladdr:
+            mac = neigh.lladdr.lower()
+            for f in fdb:
+                if f.mac.lower() == mac:
+                    return f.dst, f"FDB entry {mac} dst {f.dst}"
+            return None, (f"{link.name} has no FDB entry for {mac} (the MAC its neighbour "
+                          f"entry gives {nexthop}): it does not know which VTEP to send to")
+        if neigh is None and any(f.mac == "00:00:00:00:00:00" for f in fdb):
+            zero = next(f for f in fdb if f.mac == "00:00:00:00:00:00")
+            return zero.dst, f"default FDB entry dst {zero.dst}"
+        if neigh is None and fdb and not self.nodes:
+            return fdb[0].dst, f"FDB entry dst {fdb[0].dst}"
+        if neigh is None:
+            return None, f"{link.name} has no neighbour entry for {nexthop}"
+        return None, f"{link.name} has no remote VTEP"
+
+    def vxlan_twin(self, link: Link, netns: str) -> Link | None:
+        """The VXLAN device of the same VNI (and UDP port) in `netns`: where the frames
+        `link` sends to a VTEP of that namespace are decapsulated."""
+        vni, port = link.details.get("vni"), link.details.get("dstport")
+        return next((lk for lk in self.links_in(netns) if lk.kind == "vxlan"
+                     and lk.details.get("vni") == vni
+                     and lk.details.get("dstport", port) == port), None)
+
     # ------------------------------------------------------------------ naming
 
     def ns_name(self, netns: str) -> str:
