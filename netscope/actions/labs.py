@@ -113,7 +113,8 @@ def up(topo: Topology, instance: str | None = None, progress: Progress | None = 
 
 def _meta(topo: Topology, instance: str) -> dict:
     return {
-        "lab": topo.name, "ref": topo.ref, "instance": instance, "topology": topo.path,
+        "lab": topo.name, "ref": topo.ref, "instance": instance,
+        "topology": os.path.abspath(topo.path) if topo.path else topo.path,
         "containers": sum(1 for n in topo.nodes if n.role == "container"),
         "scaled": topo.scaled,
         "fault": topo.variant.fault if topo.variant else None,
@@ -198,7 +199,12 @@ def topology_of(instance: str) -> Topology:
     journal = _load(journal_path(check_instance(instance)))
     if journal is None:
         raise LabError(f"no lab instance {instance} is up; `netscope lab status` lists them")
-    return resolve(journal.meta.get("ref", ""), journal.meta.get("scaled"))
+    ref, path = journal.meta.get("ref", ""), journal.meta.get("topology")
+    if isinstance(path, str) and path.endswith(".toml") and os.path.isfile(path):
+        # the file it was built from: a user's own lab file is not in the catalog
+        variant = catalog.split_ref(ref)[1]
+        ref = path + (f"/{variant}" if variant else "")
+    return resolve(ref, journal.meta.get("scaled"))
 
 
 def status_of(journal: jr.Journal) -> LabStatus:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
+from netscope.cli import values
 from netscope.cli.convention import add_command, completes, refuse_read_only
 from netscope.cli.errors import UserError
 from netscope.cli.journey_text import check_document, render_journey
@@ -35,10 +36,10 @@ def add_parser(sub) -> None:
     completes(p.add_argument("src", metavar="SRC"), "endpoint")
     completes(p.add_argument("dst", metavar="DST"), "endpoint")
     p.add_argument("--proto", default="icmp", choices=("icmp", "tcp", "udp"))
-    p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
+    p.add_argument("--port", type=values.port, metavar="N", help="destination port (tcp/udp)")
     p.add_argument("--no-rules", action="store_true",
                    help="do not add nftrace tables (netfilter rules are then not named)")
-    p.add_argument("--timeout", type=float, default=4.0, metavar="S",
+    p.add_argument("--timeout", type=values.seconds, default=4.0, metavar="S",
                    help="how long to wait for the packet and its reply (default 4 s)")
 
 

@@ -11,6 +11,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from netscope.cli import values
 from netscope.cli.convention import add_command
 from netscope.cli.errors import UserError
 
@@ -23,7 +24,7 @@ def add_parser(sub) -> None:
                     "with the last dropped packet of each. Needs root, bcc and BTF; see "
                     "`netscope probes`.",
         run=run, live_only="it counts live drops with eBPF", json_doc="docs/trace.md")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--duration", type=values.seconds, metavar="S",
                    help="seconds to count (default: until Ctrl-C)")
     p.add_argument("--ebpf", action="store_true",
                    help="print the eBPF program and its flags instead of loading it")

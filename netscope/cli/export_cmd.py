@@ -8,7 +8,6 @@ bug-report bundle in one process: collect, redact, then every format from that o
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from netscope.cli.convention import add_command, completes
@@ -75,38 +74,31 @@ def _formats(args) -> list[tuple[str | None, str]]:
     return pairs
 
 
-def _write(path: str, content: str | bytes) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
+def _write(path: str, content: str | bytes, private: bool = True) -> None:
+    """Write one output file: 0600 when it holds host data, as the umask says when redacted
+    (an existing file keeps its mode)."""
+    from netscope.snapshot.files import write_file
+
     try:
-        if isinstance(content, bytes):
-            with open(tmp, "wb") as f:
-                f.write(content)
-        else:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(content)
-        os.replace(tmp, path)
+        write_file(path, content, private=private)
     except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise UserError(f"cannot write {path}: {e.strerror}; choose a writable path "
                         "with -o") from None
 
 
 def _pcapng(args, out: str | None) -> int:
     import datetime
-    import json
 
     from netscope.report.pcapng import journeys_pcapng, recording_journeys
     from netscope.trace.recording import load_recording
 
     try:
         recording = load_recording(args.snapshot)
-        with open(args.snapshot, encoding="utf-8") as f:
-            captured = json.load(f)["header"].get("captured_at")
+        captured = recording.captured_at
     except FileNotFoundError:
         raise UserError(f"{args.snapshot}: no such file; record one with "
                         "`netscope trace ... --record FILE`") from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise UserError(f"{args.snapshot} is not a trace recording ({e}); record one with "
                         "`netscope trace ... --record FILE`") from None
     journeys = recording_journeys(recording)
@@ -163,6 +155,6 @@ def run(args) -> int:
         if out is None:
             sys.stdout.write(text)
             continue
-        _write(out, text)
+        _write(out, text, private=not snapshot.header.redacted)
         print(f"netscope: wrote {out} ({fmt}, {len(text):,} bytes)", file=sys.stderr)
     return 0

@@ -28,6 +28,7 @@ import os
 import sys
 import time
 
+from netscope.cli import values
 from netscope.cli.convention import add_command, completes, hidden_alias, refuse_read_only
 from netscope.cli.errors import UserError
 from netscope.cli.source import collect_live, snapshot_from_args
@@ -49,16 +50,16 @@ def add_parser(sub) -> None:
     completes(p.add_argument(
         "--ns", metavar="NAME", help="only flows of this namespace or container (a name "
                                      "`netscope show` prints, or ns:<inode>)"), "namespace")
-    p.add_argument("--top", type=int, metavar="N", help="only the N largest flows")
+    p.add_argument("--top", type=values.positive_int, metavar="N", help="only the N largest flows")
     p.add_argument("--enable-accounting", action="store_true",
                    help="turn conntrack accounting on where conntrack runs and it is off (with "
                         "--ns: only in that namespace and the ones joined to it by a veth, "
                         "i.e. its container host); a host change, journaled; count for "
                         "--duration seconds, show, turn it back off")
-    p.add_argument("--duration", type=float, default=10.0, metavar="S",
+    p.add_argument("--duration", type=values.seconds, default=10.0, metavar="S",
                    help="with --enable-accounting: seconds to count new connections "
                         "(default 10; Ctrl-C stops early)")
-    hidden_alias(p, "--wait", "duration", type=float)
+    hidden_alias(p, "--wait", "duration", type=values.seconds)
 
 
 def ns_ref(ns: Namespace) -> str | None:

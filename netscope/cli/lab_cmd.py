@@ -13,6 +13,7 @@ import sys
 import textwrap
 import time
 
+from netscope.cli import values
 from netscope.cli.convention import add_command, completes, refuse_read_only
 from netscope.cli.errors import UserError
 
@@ -44,10 +45,13 @@ def add_parser(sub) -> None:
                      run=run_up, live_only=LIVE_ONLY, json_doc="docs/cli.md#lab-up",
                      exits=((0, "up (and with --check: every check as predicted)"),
                             (1, "with --check: a check not as predicted")))
-    completes(up.add_argument("ref", metavar="NAME[/VARIANT]"), "lab_variant")
+    completes(up.add_argument(
+        "ref", metavar="NAME[/VARIANT]",
+        help="a lab of `netscope lab list`, or the path of your own lab file PATH.toml "
+             "(format: topology/README.md), each optionally /VARIANT"), "lab_variant")
     up.add_argument("--instance", help="name of this copy (default: the lab name); its "
                     "namespaces are nsl-INSTANCE-<node>")
-    up.add_argument("--containers", type=int, metavar="N",
+    up.add_argument("--containers", type=values.positive_int, metavar="N",
                     help="replace the lab's containers with N generated ones (labs with "
                          "[scale], e.g. docker-bridge; 200 take about two seconds)")
     up.add_argument("--dry-run", action="store_true", help="print the commands, change nothing")
@@ -76,7 +80,7 @@ def add_parser(sub) -> None:
                      run=run_check, live_only=LIVE_ONLY, json_doc="docs/cli.md#lab-check",
                      exits=((0, "every check as predicted"), (1, "a check not as predicted")))
     completes(ck.add_argument("instance", metavar="NAME"), "lab_instance")
-    ck.add_argument("--timeout", type=float, default=1.0, metavar="S",
+    ck.add_argument("--timeout", type=values.seconds, default=1.0, metavar="S",
                     help="seconds to wait for each check's answer (default 1)")
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from netscope.cli import values
 from netscope.cli.convention import add_command, completes, hidden_alias
 from netscope.cli.errors import UserError
 
@@ -35,10 +36,10 @@ def add_parser(sub) -> None:
     p.add_argument("--modes", nargs="+", metavar="MODE",
                    help="only these modes (space or comma separated): "
                         + ", ".join(m.key for m in MODES))
-    p.add_argument("--duration", type=float, default=2.0, metavar="S",
+    p.add_argument("--duration", type=values.seconds, default=2.0, metavar="S",
                    help="seconds per measurement (default 2; iperf3 rounds up to whole "
                         "seconds); a mode takes about 2*S plus a second for its lab")
-    p.add_argument("--repeat", type=int, default=1, metavar="N",
+    p.add_argument("--repeat", type=values.positive_int, default=1, metavar="N",
                    help="measure every mode N times, modes alternating, and keep the "
                         "medians (default 1; 3 or more on a noisy machine)")
     completes(p.add_argument("-o", "--output", metavar="FILE.md",

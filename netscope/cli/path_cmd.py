@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from netscope.cli import values
 from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
 from netscope.cli.source import snapshot_from_args
@@ -29,7 +30,7 @@ def add_parser(sub) -> None:
     completes(p.add_argument("src", metavar="SRC"), "endpoint")
     completes(p.add_argument("dst", metavar="DST"), "endpoint")
     p.add_argument("--proto", default="icmp", choices=("icmp", "tcp", "udp"))
-    p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
+    p.add_argument("--port", type=values.port, metavar="N", help="destination port (tcp/udp)")
 
 
 def run(args) -> int:

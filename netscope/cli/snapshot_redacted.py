@@ -3,9 +3,7 @@ written atomically, without decoding and re-encoding it (seconds at hundreds of 
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 
 from netscope.cli.errors import UserError
 from netscope.model import Snapshot
@@ -19,22 +17,11 @@ def write_redacted(snapshot: Snapshot, output: str | None, names: bool) -> int:
     if not output or output == "-":
         sys.stdout.write(text)
         return 0
-    directory = os.path.dirname(os.path.abspath(output))
+    from netscope.snapshot.files import write_file
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".netscope-", suffix=".json", dir=directory)
+        write_file(output, text, private=False)  # redacted: meant to be shared
     except OSError as e:
-        raise UserError(f"cannot write {output}: {e.strerror}; choose a writable path with -o"
-                        ) from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # a snapshot is meant to be shared
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, output)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise UserError(f"cannot write {output}: {e.strerror}; choose a writable path with -o"
                         ) from None
     print(f"netscope: wrote {output} (redacted{', names too' if names else ''}): "

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from netscope.cli import values
 from netscope.cli.convention import add_command, completes, hidden_alias, refuse_read_only
 from netscope.cli.errors import UserError
 from netscope.cli.journey_text import render_journey, trace_document
@@ -47,12 +48,12 @@ def add_parser(sub) -> None:
     hidden_alias(p, "--src", "src")
     hidden_alias(p, "--dst", "dst")
     p.add_argument("--proto", choices=("icmp", "tcp", "udp"), help="protocol")
-    p.add_argument("--port", type=int, metavar="N", help="destination port (tcp/udp)")
-    p.add_argument("--count", type=int, metavar="K",
+    p.add_argument("--port", type=values.port, metavar="N", help="destination port (tcp/udp)")
+    p.add_argument("--count", type=values.positive_int, metavar="K",
                    help="stop after K packets (replies not counted) have completed")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--duration", type=values.seconds, metavar="S",
                    help="stop after S seconds (default: run until Ctrl-C)")
-    hidden_alias(p, "--timeout", "duration", type=float)
+    hidden_alias(p, "--timeout", "duration", type=values.seconds)
     p.add_argument("--rules", action="store_true",
                    help="also name the netfilter rule that judged each packet (nftrace). "
                         "CHANGES THE HOST while tracing: adds a table inet netscope_trace_<pid> "
@@ -186,12 +187,13 @@ def _write_pcap(path: str, journeys) -> None:
     import time
 
     from netscope.report.pcapng import journeys_pcapng
+    from netscope.snapshot.files import write_file
 
     # journey times are the kernel's monotonic clock; pcapng wants wall-clock time
     offset = time.time_ns() - time.monotonic_ns()
     try:
-        with open(path, "wb") as f:
-            f.write(journeys_pcapng(journeys, offset))
+        # traced packets of this host: readable by the owner only (0600)
+        write_file(path, journeys_pcapng(journeys, offset), private=True)
     except OSError as e:
         raise UserError(f"cannot write {path}: {e.strerror}; choose another path") from None
     print(f"netscope: wrote {len(journeys)} journeys to {path} (pcapng)", file=sys.stderr)

@@ -30,9 +30,18 @@ def load_all(directory: Path | None = None) -> list[LabFile]:
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:
-    """"docker-bridge/ip_forward_off" -> ("docker-bridge", "ip_forward_off")."""
+    """"docker-bridge/ip_forward_off" -> ("docker-bridge", "ip_forward_off");
+    "./my-lab.toml/broken" -> ("./my-lab.toml", "broken") (a user's own lab file)."""
+    if ".toml" in ref:
+        path, _, rest = ref.rpartition(".toml")
+        return path + ".toml", (rest.strip("/") or None)
     lab, _, variant = ref.partition("/")
     return lab, (variant or None)
+
+
+def is_path(lab: str) -> bool:
+    """True when a lab reference names a file (PATH.toml) rather than a lab of the catalog."""
+    return lab.endswith(".toml")
 
 
 def find_lab(name: str, directory: Path | None = None) -> LabFile:
@@ -49,6 +58,10 @@ def resolve(ref: str, containers: int | None = None,
             directory: Path | None = None) -> Topology:
     """The topology a `lab[/variant]` reference names. Raises LookupError or TopologyError."""
     lab, variant = split_ref(ref)
+    if is_path(lab):
+        if not os.path.exists(lab):
+            raise LookupError(f"{lab}: no such lab file (the format is in topology/README.md)")
+        return load_lab_file(lab).topology(variant, containers)
     return find_lab(lab, directory).topology(variant, containers)
 
 

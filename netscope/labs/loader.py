@@ -25,6 +25,10 @@ from netscope.labs.schema import (
 )
 from netscope.labs.topology import Topology
 from netscope.labs.validate import build_topology, check_variant_target
+from netscope.snapshot.files import FileRefused, depth_exceeds, read_regular
+
+# the biggest lab here is a few KiB; a user's own is read up to this
+LAB_FILE_LIMIT = 1024 * 1024
 
 TOP_LEVEL = ("lab", "scale", *SECTIONS)
 
@@ -179,12 +183,21 @@ def load_lab_file(path: Path | str) -> LabFile:
     """Parse and validate a topology file and every variant in it. Raises TopologyError."""
     path = str(path)
     try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
+        raw = read_regular(path, LAB_FILE_LIMIT, "lab")
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except FileRefused as e:
+        raise TopologyError(path, [("", str(e).removeprefix(path + " "))]) from None
     except OSError as e:
         raise TopologyError(path, [("", f"cannot read: {e.strerror}")]) from None
+    except UnicodeDecodeError as e:
+        raise TopologyError(path, [("", f"not UTF-8 text (byte {e.start}: {e.reason}); "
+                                        "TOML files are UTF-8")]) from None
     except tomllib.TOMLDecodeError as e:
         raise TopologyError(path, [("", f"not valid TOML: {e}")]) from None
+    except RecursionError:
+        raise TopologyError(path, [("", "nested too deeply to be a lab file")]) from None
+    if depth_exceeds(doc):
+        raise TopologyError(path, [("", "nested too deeply to be a lab file")])
     base = _validated(path, doc, None, "")
     stem = Path(path).stem
     if base.name != stem:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
 from netscope.model.snapshot import (
     CLUSTER_FORMAT_NAME,
@@ -14,6 +12,13 @@ from netscope.model.snapshot import (
     Snapshot,
 )
 from netscope.snapshot.codec import DecodeError, decode, encode
+from netscope.snapshot.files import (
+    SNAPSHOT_LIMIT,
+    FileRefused,
+    parse_json,
+    read_regular,
+    write_file,
+)
 
 # what each document format is, and the newest version of it this netscope reads
 FORMATS = {FORMAT_NAME: FORMAT_VERSION, CLUSTER_FORMAT_NAME: CLUSTER_FORMAT_VERSION}
@@ -43,33 +48,23 @@ def dumps(snapshot: Snapshot, pretty: bool = False) -> str:
 def save(snapshot: Snapshot, path: str, pretty: bool = False) -> None:
     """Write atomically: a crash never leaves a half-written snapshot under `path`.
 
-    Anything that is not a regular file (/dev/null, a pipe, /dev/stdout) is written to
-    directly: renaming over it would replace the device with a file.
+    A new file is readable by its owner only (0600) unless the snapshot is redacted: it holds
+    the host's addresses and names. An existing file keeps its mode; a device or a pipe
+    (/dev/null, /dev/stdout) is written to directly. Raises OSError.
     """
-    if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "w") as f:
-            f.write(dumps(snapshot, pretty))
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".netscope-", suffix=".json", dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a snapshot is meant to be shared
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(dumps(snapshot, pretty))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_file(path, dumps(snapshot, pretty), private=not snapshot.header.redacted)
 
 
-def loads(text: str, source: str = "snapshot") -> Snapshot:
+def loads(text: str | bytes, source: str = "snapshot") -> Snapshot:
     try:
-        data = json.loads(text)
+        data = parse_json(text, source, max_depth=None)
+    except FileRefused as e:
+        raise SnapshotError(f"{e}; take a new one with `netscope snapshot -o FILE`") from None
+    except UnicodeDecodeError as e:
+        raise SnapshotError(f"{source} is not UTF-8 text ({e.reason} at byte {e.start}); "
+                            "take a new one with `netscope snapshot -o FILE`") from None
     except json.JSONDecodeError as e:
-        stripped = text.rstrip()
+        stripped = (text.decode(errors="replace") if isinstance(text, bytes) else text).rstrip()
         truncated = stripped.startswith("{") and not stripped.endswith("}")
         hint = "the file is truncated" if truncated else "the file is corrupt"
         raise SnapshotError(
@@ -93,6 +88,8 @@ def loads(text: str, source: str = "snapshot") -> Snapshot:
         snapshot = decode(Snapshot, body)
     except DecodeError as e:
         raise SnapshotError(f"{source} is not a valid snapshot: {e}") from None
+    except RecursionError:
+        raise SnapshotError(f"{source} is not a valid snapshot: nested too deeply") from None
     if (data["format"] == CLUSTER_FORMAT_NAME) != bool(snapshot.header.nodes):
         raise SnapshotError(f"{source} is not a valid snapshot: a {data['format']} document "
                             + ("without" if snapshot.header.nodes == () else "with")
@@ -101,12 +98,15 @@ def loads(text: str, source: str = "snapshot") -> Snapshot:
 
 
 def load(path: str) -> Snapshot:
+    """The snapshot in `path`: a regular file of at most SNAPSHOT_LIMIT bytes (a device, a
+    FIFO or a bigger file is refused in one line, never read). Raises SnapshotError."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        data = read_regular(path, SNAPSHOT_LIMIT, "snapshot")
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such file; take one with `netscope snapshot -o {path}`"
                             ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SnapshotError(f"{path}: cannot read it ({e})") from None
-    return loads(text, path)
+    except FileRefused as e:
+        raise SnapshotError(str(e)) from None
+    except OSError as e:
+        raise SnapshotError(f"{path}: cannot read it ({e.strerror or e})") from None
+    return loads(data, path)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from netscope import __version__
 from netscope.model import Snapshot
 from netscope.snapshot import dumps, loads
+from netscope.snapshot.files import SNAPSHOT_LIMIT, parse_json, read_regular, write_file
 from netscope.trace.events import PacketTuple, ProbeEvent
 from netscope.trace.kernel_names import KernelSymbols
 from netscope.trace.nftrace import RuleVerdict
@@ -30,6 +31,7 @@ class Recording:
     verdicts: tuple[RuleVerdict, ...]
     drop_reasons: dict[int, str]
     symbols: KernelSymbols
+    captured_at: str | None = None
 
 
 def only_namespaces(snapshot: Snapshot, inodes: set[int]) -> Snapshot:
@@ -70,15 +72,16 @@ def save_recording(path: str, note: str, snapshot: Snapshot, events: list[ProbeE
         "verdicts": [asdict(v) for v in verdicts],
         "snapshot": json.loads(dumps(only_namespaces(snapshot, inodes))),
     }
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+    # packets, addresses and names of this host: readable by the owner only (0600)
+    write_file(path, json.dumps(doc, indent=1) + "\n", private=True)
 
 
 def load_recording(path: str) -> Recording:
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    if doc.get("format") != FORMAT or doc.get("version") != VERSION:
+    """The recording in `path` (a regular file, bounded like a snapshot). Raises OSError,
+    ValueError (FileRefused, not a recording), KeyError or TypeError (a damaged one)."""
+    doc = parse_json(read_regular(path, SNAPSHOT_LIMIT, "trace recording"), path,
+                     max_depth=None)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
         raise ValueError(f"{path} is not a netscope trace recording (format {FORMAT} v{VERSION})")
     events = tuple(ProbeEvent(**{**e, "tuple": PacketTuple(**e["tuple"]) if e["tuple"] else None})
                    for e in doc["events"])
@@ -88,4 +91,4 @@ def load_recording(path: str) -> Recording:
         snapshot=loads(json.dumps(doc["snapshot"]), source=path), events=events,
         verdicts=tuple(RuleVerdict(**v) for v in doc["verdicts"]),
         drop_reasons={int(k): v for k, v in doc["drop_reasons"].items()},
-        symbols=KernelSymbols(lines))
+        symbols=KernelSymbols(lines), captured_at=doc["header"].get("captured_at"))

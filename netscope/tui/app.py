@@ -392,10 +392,12 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
             self.notice("nothing to save yet: the first collection is still running")
             return
         from netscope.snapshot import save
+        from netscope.snapshot.files import file_name_part
 
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
-        path = os.path.join(self._save_dir,
-                            f"netscope-{self._snapshot.header.hostname}-{stamp}.json")
+        # the hostname comes from the host or a snapshot: never a path of its own
+        host = file_name_part(self._snapshot.header.hostname)
+        path = os.path.join(self._save_dir, f"netscope-{host}-{stamp}.json")
         try:
             save(self._snapshot, path)
         except OSError as e:
