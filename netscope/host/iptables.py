@@ -13,12 +13,14 @@ import subprocess
 from collections.abc import Container, Iterator
 
 from netscope.model.netfilter import (
+    MARK_BITS,
     NfChain,
     NfMatch,
     NfRule,
     NfTable,
-    docker_chain_label,
+    chain_label,
     table_key,
+    xmark,
 )
 
 SAVE_COMMANDS = {
@@ -72,11 +74,20 @@ MODULE_OPTIONS: dict[tuple[str, str], str] = {
     ("set", "--match-set"): "ipset",
     ("iprange", "--src-range"): "saddr",
     ("iprange", "--dst-range"): "daddr",
+    ("statistic", "--probability"): "probability",
+    ("statistic", "--every"): "probability",
 }
+# options that only qualify another option of their module (statistic's --mode random is
+# implied by --probability, --mode nth by --every)
+QUALIFIERS = {("statistic", "--mode"), ("statistic", "--packet"),
+              # nfacct only counts; `recent --set` records the source and always matches
+              ("nfacct", "--nfacct-name"), ("recent", "--set"), ("recent", "--name"),
+              ("recent", "--mask"), ("recent", "--rsource"), ("recent", "--rdest")}
 LIST_FIELDS = {"ct_state", "ct_status", "saddr_type", "daddr_type", "dport", "sport", "port"}
 LOWER_FIELDS = {"ct_state", "ct_status", "ct_direction", "saddr_type", "daddr_type"}
 # modules that add no condition of their own (the protocol is already matched by -p)
-SILENT_MODULES = {"tcp", "udp", "sctp", "dccp", "udplite", "icmp", "icmp6", "comment"}
+SILENT_MODULES = {"tcp", "udp", "sctp", "dccp", "udplite", "icmp", "icmp6", "comment",
+                  "nfacct"}
 
 _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 _UNESCAPE = re.compile(r"\\(.)")
@@ -160,6 +171,12 @@ def _option_match(module: str | None, option: str, values: list[str],
         values = [v.lower() for v in values]
     if option == "--syn":
         values = ["FIN,SYN,RST,ACK", "SYN"]
+    if option == "--every":
+        # every n-th new connection: over connections, a choice with probability 1/n
+        try:
+            values = [repr(1 / int(values[0]))]
+        except (ValueError, IndexError, ZeroDivisionError):
+            return NfMatch(module or option, tuple(values), negated, False, text)
     return NfMatch(field, tuple(values), negated, True, text)
 
 
@@ -192,7 +209,8 @@ def parse_rule_args(args: str, chains: Container[str]) -> dict:
     module: str | None = None
     module_used = True
     comment = None
-    out: dict = {"action": "none", "jump": None, "nat_to": None, "action_args": {}}
+    out: dict = {"action": "none", "jump": None, "nat_to": None, "action_args": {},
+                 "set_mark": None}
     target: str | None = None
     for option, values, negated in _options(words, quoted):
         if target is not None:
@@ -208,6 +226,8 @@ def parse_rule_args(args: str, chains: Container[str]) -> dict:
             out["action"], out["jump"] = "goto", values[0]
         elif module == "comment" and option == "--comment":
             comment, module_used = " ".join(values), True
+        elif (module, option) in QUALIFIERS:
+            module_used = True
         elif option in CORE_OPTIONS or option in ("-f", "--fragment"):
             matches.append(_option_match(None, option, values, negated))
         else:
@@ -235,6 +255,28 @@ def _set_target(out: dict, target: str, chains: Container[str]) -> None:
     nat_option = NAT_TARGETS.get(target)
     if nat_option and args.get(nat_option):
         out["nat_to"] = args[nat_option]
+    if target == "MARK":
+        out["set_mark"] = mark_target(args)
+
+
+def mark_target(args: dict[str, str]) -> str | None:
+    """NfRule.set_mark of a `-j MARK` target from its options (None if none is known).
+
+    iptables-save prints --set-xmark whatever was typed; the other spellings are the
+    kernel's xt_MARK in other words (libxt_MARK): --set-mark v/m zeroes m and ORs v.
+    """
+    try:
+        if "set-xmark" in args or "set-mark" in args:
+            value, _, mask = args.get("set-xmark", args.get("set-mark", "")).partition("/")
+            v, m = int(value, 0), int(mask, 0) if mask else MARK_BITS
+            return xmark(v, m if "set-xmark" in args else m | v)
+        for option, form in (("or-mark", lambda b: (b, b)), ("xor-mark", lambda b: (b, 0)),
+                             ("and-mark", lambda b: (0, ~b))):
+            if option in args:
+                return xmark(*form(int(args[option], 0)))
+    except ValueError:
+        return None
+    return None
 
 
 def _chain_meta(table: str, name: str, policy: str) -> dict:
@@ -312,7 +354,7 @@ def _table(netns: str, key: str, family: str, table: str, backend: str,
             id=f"chain:{key}/{name}", netns=netns, family=family, table=table, name=name,
             rules=tuple(rules.get(name, ())),
             packets=packets if meta else None, bytes=nbytes if meta else None,
-            label=docker_chain_label(name), **meta))
+            label=chain_label(table, name, rules.get(name, ())), **meta))
     return NfTable(id=f"nftable:{key}", netns=netns, family=family, name=table,
                    backend=backend, chains=tuple(chains))
 

@@ -8,13 +8,16 @@ treat it as "may or may not match".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from netscope.model.k8s_chains import k8s_chain_label
 
 # NfMatch.field values the path walk can evaluate, and what their values look like
 MATCH_FIELDS = {
     "iif": "input interface name; a trailing '+' is a prefix wildcard",
     "oif": "output interface name; a trailing '+' is a prefix wildcard",
-    "saddr": "source CIDR, 'a-b' range, or '@set' (a named nft set)",
+    "saddr": "source CIDR, 'a-b' range, or '@set' (a named nft set of the rule's table)",
     "daddr": "destination CIDR, 'a-b' range, or '@set'",
     "proto": "layer-4 protocol name or number (tcp, udp, icmp, 47 ...)",
     "sport": "source port, 'a:b' range",
@@ -32,6 +35,11 @@ MATCH_FIELDS = {
     "ipset": "ipset name and direction flags (contents are not read)",
     "tcp_flags": "'mask comp' as iptables writes them, or nft's flag expression",
     "family": "nfproto of an inet table rule (ipv4, ipv6)",
+    "concat": "a concatenation (`ip daddr . meta l4proto . th dport`) looked up in '@set' or "
+              "in listed elements 'a . b . c'; NfMatch.key names the component fields",
+    "probability": "`-m statistic --mode random --probability p` (or `--mode nth --every n`, "
+                   "as 1/n): a random choice per new connection, which the path walk "
+                   "follows both ways, with its probability",
 }
 
 # Actions that end the walk of the current chain (for the packet, or as a NAT decision)
@@ -64,9 +72,30 @@ def table_key(inode: int, family: str, table: str, backend: str) -> str:
     return f"{inode}/{family}/{table}"
 
 
+MARK_BITS = 0xFFFFFFFF
+
+
+def xmark(xor: int, mask: int) -> str:
+    """NfRule.set_mark text for new mark = (mark & ~mask) ^ xor."""
+    return f"{xor & MARK_BITS:#x}/{mask & MARK_BITS:#x}"
+
+
+def mark_after(mark: int, set_mark: str) -> int:
+    """The packet mark after a "mark" action whose NfRule.set_mark is `set_mark`."""
+    xor, _, mask = set_mark.partition("/")
+    return ((mark & ~int(mask or "0", 16)) ^ int(xor, 16)) & MARK_BITS
+
+
 def docker_chain_label(chain: str) -> str | None:
     """What a chain Docker creates is for, or None when it is not one of Docker's."""
     return DOCKER_CHAIN_LABELS.get(chain)
+
+
+def chain_label(table: str, chain: str, rules: Sequence[NfRule]) -> str | None:
+    """NfChain.label: what a chain Docker, kube-proxy or a NetworkPolicy implementation made
+    is for (kube-proxy's per-service chains name their service, from the chain's name or
+    its rules' comments). Every reader of rulesets sets labels with this."""
+    return DOCKER_CHAIN_LABELS.get(chain) or k8s_chain_label(table, chain, rules)
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,8 @@ class NfMatch:
 
     `recognised=False` marks a match netscope cannot evaluate (field is then the module or
     expression name, e.g. "limit", "xt:addrtype"); `text` is always the source fragment.
+    `key` is only set for field "concat": the MATCH_FIELDS names of the concatenated
+    components, in order (("daddr", "proto", "dport")).
     """
 
     field: str
@@ -82,6 +113,77 @@ class NfMatch:
     negated: bool = False
     recognised: bool = True
     text: str = ""
+    key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NfElement:
+    """One element of a named set or map, or of an anonymous map written in a rule.
+
+    `key` holds one item per component of the set's type (one for `ipv4_addr`, three for
+    `ipv4_addr . inet_proto . inet_service`), each as nft writes it: an address, a CIDR
+    prefix, an 'a-b' range, a protocol name, a port or a number. `value` is a map element's
+    data: a verdict ("accept", "drop", "return", "jump CHAIN", "goto CHAIN") in a verdict
+    map, an address, port or mark in a data map, None in a plain set. `comment` is the
+    element's own comment (kube-proxy names the service there: "ns6/svc6:p80").
+    """
+
+    key: tuple[str, ...]
+    value: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class NfSet:
+    """A named nftables set or map of one table (`nfset:<inode>/<family>/<table>/<name>`).
+
+    `key_type` is the set's type, one item per concatenated component (`ipv4_addr`,
+    `inet_proto`, `inet_service`, `ifname`, `mark` ...). `data_type` is None for a set,
+    "verdict" for a verdict map (`vmap`), another type (`ipv4_addr`, `inet_service` ...) for
+    a data map. `flags` as nft lists them (interval, timeout, dynamic, constant). A `dynamic`
+    set is filled by the packet path itself (kube-proxy's session-affinity sets): its
+    `elements` are what it held when it was read, and change with traffic.
+    """
+
+    id: str
+    netns: str
+    family: str
+    table: str
+    name: str
+    key_type: tuple[str, ...]
+    data_type: str | None = None
+    flags: tuple[str, ...] = ()
+    elements: tuple[NfElement, ...] = ()
+    comment: str | None = None
+    handle: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """"set", "vmap" (a verdict map) or "map" (a data map)."""
+        if self.data_type is None:
+            return "set"
+        return "vmap" if self.data_type == "verdict" else "map"
+
+
+@dataclass(frozen=True)
+class NfLookup:
+    """A map a rule looks a key up in: the verdict map of a `vmap` rule, or the map a NAT
+    rule takes its address from (`dnat to numgen inc mod 2 map { 0 : a, 1 : b }`).
+
+    `key` names what is looked up: MATCH_FIELDS names, one per concatenated component
+    (("daddr", "proto", "dport") for `ip daddr . meta l4proto . th dport`), or ("numgen",)
+    for a number generator, then described by `numgen` (`random` or `inc`), `modulus` and
+    `offset`: it yields offset .. offset+modulus-1, each with probability 1/modulus for
+    `random` (the walk follows every value as a choice). The map is the named map `map`
+    ("@name", a set of the rule's table) or the anonymous `elements` written in the rule.
+    """
+
+    key: tuple[str, ...]
+    map: str | None = None
+    elements: tuple[NfElement, ...] = ()
+    numgen: str | None = None
+    modulus: int | None = None
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,9 +191,15 @@ class NfRule:
     """A rule: its conditions, what it does, and its counters.
 
     `action` is lower-case: accept, drop, reject, return, queue, jump, goto, dnat, snat,
-    masquerade, redirect, log, mark, notrack ... or "none" for a rule that only counts.
+    masquerade, redirect, log, mark, vmap, notrack ... or "none" for a rule that only counts.
     `jump` is the chain of a jump/goto; `nat_to` the address[:port] (or ports) a NAT action
-    translates to; `action_args` every option of the action as written.
+    translates to (":port" alone when the address comes from `lookup`); `action_args` every
+    option of the action as written.
+    `set_mark` is what a "mark" action does to the packet mark, in the kernel's own form
+    "xor/mask" (hex): new mark = (mark & ~mask) ^ xor. Every way of writing it reduces to
+    that: iptables' --set-xmark as is, --set-mark v/m = v/(m|v), --or-mark b = b/b,
+    --xor-mark b = b/0, --and-mark b = 0/~b; nft's `meta mark set mark or 0x4000` likewise.
+    `lookup` is the map a "vmap" rule (or a NAT rule taking its address from a map) reads.
     """
 
     id: str
@@ -110,6 +218,8 @@ class NfRule:
     bytes: int | None = None
     comment: str | None = None
     handle: int | None = None
+    set_mark: str | None = None
+    lookup: NfLookup | None = None
 
     @property
     def terminal(self) -> bool:
@@ -126,7 +236,8 @@ class NfChain:
     a `priority` and a `policy`; user chains have none of them and are entered by jumps.
 
     `packets`/`bytes` are the policy counters iptables keeps per base chain (None for nft).
-    `label` says what a chain Docker creates is for.
+    `label` says what a chain Docker, kube-proxy or a NetworkPolicy implementation made is
+    for (see chain_label).
     """
 
     id: str
@@ -155,7 +266,8 @@ class NfTable:
 
     "iptables-nft" (iptables-save of an nf_tables table iptables manages), "iptables-legacy"
     (x_tables, iptables-legacy-save) or "nft" (a native nftables table, nft -j).
-    `family` is ip, ip6, inet, arp, bridge or netdev.
+    `family` is ip, ip6, inet, arp, bridge or netdev. `sets` are its named sets and maps
+    (nft only: iptables has none), with their elements.
     """
 
     id: str
@@ -165,6 +277,7 @@ class NfTable:
     backend: str
     chains: tuple[NfChain, ...] = ()
     handle: int | None = None
+    sets: tuple[NfSet, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,191 +1,78 @@
 """Evaluate netfilter chains for one packet at one hook, against the structured rules.
 
-A match netscope cannot evaluate (an unrecognised module, a named set, an ipset) makes the
-rule "uncertain"; an uncertain rule that would decide the packet's fate stops the walk with
+Chains are followed through jumps, gotos and verdict maps (`vmap @service-ips`), named sets
+are looked up with their contents, packet marks are tracked (MARK targets, `meta mark set`),
+and NAT targets are collected. A random decision (`-m statistic --mode random`, `numgen
+random mod N`) is a Choice: the evaluation stops there with verdict "choice" until the
+caller says which option to take (`decisions`), so that a walk can follow every endpoint of
+a service, each with its probability (`evaluate_all` does that for one hook).
+
+A match netscope cannot evaluate (an unrecognised module, an ipset) makes the rule
+"uncertain"; an uncertain rule that would decide the packet's fate stops the walk with
 "uncertain at this rule" rather than a guess.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netscope.model.netfilter import NfChain, NfMatch, NfRule, NfTable
+from netscope.analysis.path.nf_match import (
+    PacketContext,
+    match_result,
+    one_value,
+    packet_value,
+    rule_result,
+)
+from netscope.analysis.path.nf_sets import (
+    RulesetIndex,
+    chain_priority,
+    component_matches,
+    index_of,
+)
+from netscope.model.netfilter import NfChain, NfElement, NfMatch, NfRule, NfTable, mark_after
 
-# priority of iptables' built-in chains when a chain does not carry one
-TABLE_PRIORITY = {"raw": -300, "mangle": -150, "nat": -100, "filter": 0, "security": 50}
-NAT_SRC_PRIORITY = 100  # nat at input/postrouting
-ICMP_TYPES = {"echo-reply": 0, "destination-unreachable": 3, "echo-request": 8,
-              "time-exceeded": 11, "any": -1}
-PROTO_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132}
+__all__ = ["Choice", "Outcome", "PacketContext", "Verdict", "base_chains", "evaluate_all",
+           "evaluate_hook", "match_result", "rule_result"]
+
+NAT_ACTIONS = ("dnat", "snat", "masquerade", "redirect")
+MAX_DEPTH = 32
+# enumerate at most this many outcomes of one hook's random choices
+MAX_OUTCOMES = 256
 
 
 @dataclass(frozen=True)
-class PacketContext:
-    """Everything a match may look at besides the packet's addresses and ports."""
+class Choice:
+    """A random decision netfilter takes once per new connection, which the walk follows
+    every way: a `-m statistic --mode random` rule (options "match" and "no match") or a
+    `numgen` lookup (one option per number it yields). `options` are (option, probability)."""
 
-    family: str                     # inet / inet6
-    src: str
-    dst: str
-    proto: str
-    sport: int | None
-    dport: int | None
-    iif: str | None
-    oif: str | None
-    ct_state: str = "new"
-    mark: int = 0
-    physdev_in: str | None = None
-    physdev_out: str | None = None
-    local_addresses: frozenset[str] = frozenset()
-    icmp_type: int | None = None
-    ct_status: tuple[str, ...] = ()
+    rule: NfRule
+    options: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What one hook decided: accept/drop/uncertain, the deciding rule (or chain policy),
-    and any NAT it asked for (`nat`: ("dnat"|"snat"|"masquerade"|"redirect", rule))."""
+    """What one hook decided: accept/drop/reject/uncertain, or "choice" when the evaluation
+    reached a random decision not yet taken (`choice`; evaluate again with `decisions`).
+
+    `rule` (or the chain's policy) decided it; `nat` is any NAT it asked for:
+    ("dnat"|"snat"|"masquerade"|"redirect", rule as applied: a NAT rule taking its address
+    from a map has `nat_to` resolved). `mark` is the packet mark after the hook (MARK and
+    `meta mark set` rules change it). `traversed` are the chain ids visited in order;
+    `elements` the (set or rule id, element) of every map or set element a lookup hit, so
+    that kube-proxy's element comments can name a service.
+    """
 
     verdict: str
     rule: NfRule | None = None
     chain: NfChain | None = None
     nat: tuple[str, NfRule] | None = None
     traversed: tuple[str, ...] = field(default=())
-
-
-def _iface_matches(pattern: str, name: str | None) -> bool:
-    if name is None:
-        return False
-    if pattern.endswith("+"):
-        return name.startswith(pattern[:-1])
-    return pattern == name
-
-
-def _addr_matches(value: str, address: str) -> bool | None:
-    if value.startswith("@"):
-        return None
-    try:
-        if "-" in value:
-            lo, hi = value.split("-", 1)
-            a = ipaddress.ip_address(address)
-            return ipaddress.ip_address(lo) <= a <= ipaddress.ip_address(hi)
-        return ipaddress.ip_address(address) in ipaddress.ip_network(value, strict=False)
-    except (ValueError, TypeError):
-        return None
-
-
-def _port_matches(value: str, port: int | None) -> bool | None:
-    if port is None:
-        return False
-    try:
-        if ":" in value or "-" in value:
-            lo, hi = value.replace("-", ":").split(":", 1)
-            return int(lo or 0) <= port <= int(hi or 65535)
-        return int(value) == port
-    except ValueError:
-        return None
-
-
-def _addr_type(address: str, ctx: PacketContext) -> str:
-    a = ipaddress.ip_address(address)
-    if address in ctx.local_addresses:
-        return "local"
-    if a.is_multicast:
-        return "multicast"
-    if a.version == 4 and str(a).endswith(".255"):
-        return "broadcast"
-    return "unicast"
-
-
-def _one_value(m: NfMatch, value: str, ctx: PacketContext) -> bool | None:
-    f = m.field
-    if f == "iif":
-        return _iface_matches(value, ctx.iif)
-    if f == "oif":
-        return _iface_matches(value, ctx.oif)
-    if f == "physdev_in":
-        return _iface_matches(value, ctx.physdev_in)
-    if f == "physdev_out":
-        return _iface_matches(value, ctx.physdev_out)
-    if f == "saddr":
-        return _addr_matches(value, ctx.src)
-    if f == "daddr":
-        return _addr_matches(value, ctx.dst)
-    if f == "proto":
-        v = value.lower()
-        if v in ("all", "0"):
-            return True
-        return v == ctx.proto or PROTO_NUMBERS.get(ctx.proto) == (int(v) if v.isdigit() else -2)
-    if f == "sport":
-        return _port_matches(value, ctx.sport)
-    if f == "dport":
-        return _port_matches(value, ctx.dport)
-    if f == "port":
-        return bool(_port_matches(value, ctx.sport) or _port_matches(value, ctx.dport))
-    if f == "ct_state":
-        # iptables' --ctstate also knows the virtual states DNAT and SNAT
-        v = value.lower()
-        return v in ctx.ct_status if v in ("dnat", "snat") else v == ctx.ct_state
-    if f == "ct_status":
-        v = value.lower()
-        if v in ("dnat", "snat"):
-            return v in ctx.ct_status
-        return None
-    if f == "ct_direction":
-        return value.lower() == ("reply" if ctx.ct_state == "established" else "original")
-    if f == "saddr_type":
-        return value.lower() == _addr_type(ctx.src, ctx)
-    if f == "daddr_type":
-        return value.lower() == _addr_type(ctx.dst, ctx)
-    if f == "mark":
-        try:
-            val, _, mask = value.partition("/")
-            return ctx.mark & int(mask or "0xffffffff", 0) == int(val, 0)
-        except ValueError:
-            return None
-    if f == "icmp_type":
-        if ctx.icmp_type is None:
-            return False
-        wanted = ICMP_TYPES.get(value.lower(), int(value) if value.isdigit() else None)
-        return None if wanted is None else wanted in (-1, ctx.icmp_type)
-    if f == "family":
-        return value == ("ipv4" if ctx.family == "inet" else "ipv6")
-    return None
-
-
-def match_result(m: NfMatch, ctx: PacketContext) -> bool | None:
-    """True/False, or None when netscope cannot tell."""
-    if not m.recognised:
-        return None
-    if m.field == "physdev_is_bridged":
-        result: bool | None = ctx.physdev_in is not None or ctx.physdev_out is not None
-    else:
-        results = [_one_value(m, v, ctx) for v in m.values] or [None]
-        result = True if True in results else (None if None in results else False)
-    if result is None:
-        return None
-    return not result if m.negated else result
-
-
-def rule_result(rule: NfRule, ctx: PacketContext) -> bool | None:
-    """Does the rule match: True, False, or None (some match cannot be evaluated)."""
-    unknown = False
-    for m in rule.matches:
-        r = match_result(m, ctx)
-        if r is False:
-            return False
-        if r is None:
-            unknown = True
-    return None if unknown else True
-
-
-def _chain_priority(chain: NfChain, hook: str) -> int:
-    if chain.priority is not None:
-        return chain.priority
-    if chain.table == "nat" and hook in ("input", "postrouting"):
-        return NAT_SRC_PRIORITY
-    return TABLE_PRIORITY.get(chain.table, 0)
+    mark: int = 0
+    choice: Choice | None = None
+    elements: tuple[tuple[str, NfElement], ...] = ()
 
 
 def base_chains(tables: Iterable[NfTable], netns: str, family: str, hook: str,
@@ -199,74 +86,229 @@ def base_chains(tables: Iterable[NfTable], netns: str, family: str, hook: str,
               for c in t.chains if c.hook == hook]
     if established:
         chains = [c for c in chains if c.table != "nat" and c.type != "nat"]
-    return sorted(chains, key=lambda c: _chain_priority(c, hook))
+    return sorted(chains, key=lambda c: chain_priority(c, hook))
+
+
+# what an action did to the walk of a chain: go on with the next rule, or leave the chain
+_NEXT = object()
 
 
 class _Walker:
-    def __init__(self, tables: list[NfTable], ctx: PacketContext) -> None:
+    def __init__(self, index: RulesetIndex, ctx: PacketContext,
+                 decisions: Mapping[str, str]) -> None:
+        self.index = index
         self.ctx = ctx
-        self.by_name = {(c.netns, c.family, c.table, c.name): c
-                        for t in tables for c in t.chains}
+        self.decisions = decisions
         self.traversed: list[str] = []
+        self.elements: list[tuple[str, NfElement]] = []
 
     def run(self, chain: NfChain, depth: int = 0) -> Verdict | None:
         """A final Verdict, or None when the chain ran to its end (or returned)."""
         self.traversed.append(chain.id)
-        if depth > 32:
+        if depth > MAX_DEPTH:
             return Verdict("uncertain", chain=chain)
         for rule in chain.rules:
-            result = rule_result(rule, self.ctx)
+            result, chance = self._rule_result(rule, chain)
             if result is False:
                 continue
-            decisive = rule.terminal or rule.action in ("jump", "goto")
             if result is None:
-                if decisive:
+                if rule.terminal or rule.action in ("jump", "goto", "vmap", "mark"):
                     return Verdict("uncertain", rule=rule, chain=chain)
                 continue
-            if rule.action in ("jump", "goto") and rule.jump:
-                target = self.by_name.get((chain.netns, chain.family, chain.table, rule.jump))
-                if target is None:
-                    return Verdict("uncertain", rule=rule, chain=chain)
-                sub = self.run(target, depth + 1)
-                if sub is not None:
-                    return sub
-                if rule.action == "goto":
-                    return None
-                continue
-            if rule.action == "return":
-                return None
-            if rule.action == "accept":
-                return Verdict("accept", rule=rule, chain=chain)
-            if rule.action in ("drop", "reject"):
-                return Verdict(rule.action, rule=rule, chain=chain)
-            if rule.action in ("dnat", "snat", "masquerade", "redirect"):
-                return Verdict("accept", rule=rule, chain=chain, nat=(rule.action, rule))
-            if rule.action == "queue":
-                return Verdict("uncertain", rule=rule, chain=chain)
+            if chance is not None:
+                taken = self.decisions.get(rule.id)
+                if taken is None:
+                    return Verdict("choice", rule=rule, chain=chain, choice=Choice(
+                        rule, (("match", chance), ("no match", 1.0 - chance))))
+                if taken != "match":
+                    continue
+            done = self._act(rule, chain, rule.action, rule.jump, depth)
+            if done is not _NEXT:
+                return done  # type: ignore[return-value]
         return None
 
+    def verdict(self, verdict: str, rule: NfRule | None, chain: NfChain | None,
+                nat: tuple[str, NfRule] | None, choice: Choice | None = None) -> Verdict:
+        return Verdict(verdict, rule, chain, nat, tuple(self.traversed), self.ctx.mark, choice,
+                       tuple(self.elements))
 
-def evaluate_hook(tables: list[NfTable], netns: str, hook: str, ctx: PacketContext
-                  ) -> Verdict:
-    """Run every base chain of `hook` in order: the first drop (or uncertainty) ends it;
-    NAT decisions are collected (the first DNAT/SNAT wins, as in the kernel)."""
-    walker = _Walker(tables, ctx)
+    def _rule_result(self, rule: NfRule, chain: NfChain) -> tuple[bool | None, float | None]:
+        """(does it match, the probability of a statistic match it also needs)."""
+        unknown, chance = False, None
+        for m in rule.matches:
+            if m.field == "probability" and m.recognised:
+                try:
+                    p = min(max(float(m.values[0]), 0.0), 1.0)
+                except (ValueError, IndexError):
+                    unknown = True
+                    continue
+                chance = 1.0 - p if m.negated else p
+                continue
+            r = self._match(m, chain)
+            if r is False:
+                return False, None
+            if r is None:
+                unknown = True
+        return (None if unknown else True), chance
+
+    def _match(self, m: NfMatch, chain: NfChain) -> bool | None:
+        if not m.recognised or (m.field != "concat" and not any(
+                v.startswith("@") for v in m.values)):
+            return match_result(m, self.ctx)
+        fields = m.key if m.field == "concat" else (m.field,)
+        values = tuple(packet_value(f, self.ctx) for f in fields)
+        results: list[bool | None] = []
+        for v in m.values:
+            if v.startswith("@"):
+                found = self.index.named_set(chain, v)
+                if found is None:
+                    results.append(None)
+                    continue
+                hit = self.index.elements(found, fields, found.elements).find(values)
+                if hit is not None:
+                    self.elements.append((found.id, hit))
+                results.append(hit is not None)
+            elif m.field == "concat":
+                parts = tuple(p.strip() for p in v.split(" . "))
+                results.append(len(parts) == len(fields) and all(
+                    component_matches(f, t, x) for f, t, x in zip(fields, parts, values,
+                                                                  strict=True)))
+            else:
+                results.append(one_value(m, v, self.ctx))
+        result = True if True in results else (None if None in results else False)
+        return result if result is None else result != m.negated
+
+    def _act(self, rule: NfRule, chain: NfChain, action: str, jump: str | None,
+             depth: int) -> Verdict | object | None:
+        """Do `action` (the rule's own, or the verdict a map gave): a final Verdict, None
+        (leave this chain), or _NEXT (go on with the next rule)."""
+        if action in ("jump", "goto"):
+            target = self.index.chain(chain, jump) if jump else None
+            if target is None:
+                return Verdict("uncertain", rule=rule, chain=chain)
+            sub = self.run(target, depth + 1)
+            if sub is not None:
+                return sub
+            return None if action == "goto" else _NEXT
+        if action == "return":
+            return None
+        if action == "accept":
+            return Verdict("accept", rule=rule, chain=chain)
+        if action in ("drop", "reject"):
+            return Verdict(action, rule=rule, chain=chain)
+        if action in NAT_ACTIONS:
+            if rule.lookup is not None:
+                return self._nat_from_map(rule, chain, action)
+            return Verdict("accept", rule=rule, chain=chain, nat=(action, rule))
+        if action == "queue":
+            return Verdict("uncertain", rule=rule, chain=chain)
+        if action == "vmap":
+            return self._vmap(rule, chain, depth)
+        if action == "mark" and rule.set_mark:
+            self.ctx = dataclasses.replace(self.ctx, mark=mark_after(self.ctx.mark,
+                                                                     rule.set_mark))
+        return _NEXT
+
+    def _looked_up(self, rule: NfRule, chain: NfChain) -> NfElement | Verdict | None:
+        """The element the rule's lookup hits (None: none), or a Verdict (choice/uncertain)."""
+        lookup = rule.lookup
+        if lookup is None:
+            return Verdict("uncertain", rule=rule, chain=chain)
+        owner: object = lookup
+        elements = lookup.elements
+        if lookup.map:
+            found = self.index.named_set(chain, lookup.map)
+            if found is None:
+                return Verdict("uncertain", rule=rule, chain=chain)
+            owner, elements = found, found.elements
+        if lookup.key == ("numgen",):
+            taken = self.decisions.get(rule.id)
+            if taken is None:
+                n = lookup.modulus or 1
+                return Verdict("choice", rule=rule, chain=chain, choice=Choice(rule, tuple(
+                    (str(v), 1.0 / n) for v in range(lookup.offset, lookup.offset + n))))
+            values: tuple[str | None, ...] = (taken,)
+            fields = ("numgen",)
+        else:
+            fields = lookup.key
+            values = tuple(packet_value(f, self.ctx) for f in fields)
+        hit = self.index.elements(owner, fields, elements).find(values)
+        if hit is not None:
+            self.elements.append((getattr(owner, "id", rule.id), hit))
+        return hit
+
+    def _vmap(self, rule: NfRule, chain: NfChain, depth: int) -> Verdict | object | None:
+        hit = self._looked_up(rule, chain)
+        if isinstance(hit, Verdict):
+            return hit
+        if hit is None or not hit.value:
+            return _NEXT
+        verb, _, target = hit.value.partition(" ")
+        return self._act(rule, chain, verb, target or None, depth)
+
+    def _nat_from_map(self, rule: NfRule, chain: NfChain, action: str) -> Verdict | object:
+        hit = self._looked_up(rule, chain)
+        if isinstance(hit, Verdict):
+            return hit
+        if hit is None or not hit.value:
+            return _NEXT  # no element: the NAT statement does nothing
+        port = (rule.nat_to or "").removeprefix(":")
+        to = hit.value if not port else (f"[{hit.value}]:{port}" if ":" in hit.value
+                                         else f"{hit.value}:{port}")
+        applied = dataclasses.replace(rule, nat_to=to)
+        return Verdict("accept", rule=applied, chain=chain, nat=(action, applied))
+
+
+def evaluate_hook(tables: list[NfTable], netns: str, hook: str, ctx: PacketContext,
+                  decisions: Mapping[str, str] | None = None) -> Verdict:
+    """Run every base chain of `hook` in order: the first drop (or uncertainty, or random
+    choice not in `decisions`) ends it; NAT decisions are collected (the first DNAT/SNAT
+    wins, as in the kernel); the mark changes as MARK rules say."""
+    index = index_of(tables)
+    walker = _Walker(index, ctx, decisions or {})
     nat = None
     last: Verdict | None = None
-    chains = base_chains(tables, netns, ctx.family, hook, ctx.ct_state != "new")
-    for chain in chains:
+    for chain in index.base(netns, ctx.family, hook, ctx.ct_state != "new"):
         v = walker.run(chain)
         if v is None:
             policy = (chain.policy or "accept").lower()
             if policy == "drop":
-                return Verdict("drop", chain=chain, traversed=tuple(walker.traversed))
+                return walker.verdict("drop", None, chain, nat)
             last = Verdict("accept", chain=chain)
             continue
         if v.verdict != "accept":
-            return Verdict(v.verdict, v.rule, v.chain, nat, tuple(walker.traversed))
+            return walker.verdict(v.verdict, v.rule, v.chain, nat, v.choice)
         if v.nat and nat is None:
             nat = v.nat
         last = v
     if last is None:
-        return Verdict("accept", traversed=tuple(walker.traversed))
-    return Verdict("accept", last.rule, last.chain, nat, tuple(walker.traversed))
+        return walker.verdict("accept", None, None, nat)
+    return walker.verdict("accept", last.rule, last.chain, nat)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One way a hook can end: its probability, the random decisions that lead there (rule
+    id -> option), and the Verdict."""
+
+    probability: float
+    decisions: Mapping[str, str]
+    verdict: Verdict
+
+
+def evaluate_all(tables: list[NfTable], netns: str, hook: str, ctx: PacketContext,
+                 decisions: Mapping[str, str] | None = None) -> list[Outcome]:
+    """Every outcome of a hook, following each random choice every way (in rule order).
+
+    Beyond MAX_OUTCOMES the remaining choices are left as "choice" verdicts."""
+    out: list[Outcome] = []
+    pending = [(1.0, dict(decisions or {}))]
+    while pending:
+        probability, taken = pending.pop(0)
+        v = evaluate_hook(tables, netns, hook, ctx, taken)
+        if v.verdict == "choice" and v.choice and len(out) + len(pending) < MAX_OUTCOMES:
+            pending[:0] = [(probability * p, {**taken, v.choice.rule.id: option})
+                           for option, p in v.choice.options if p > 0]
+            continue
+        out.append(Outcome(probability, taken, v))
+    return out

@@ -85,13 +85,15 @@ class Walker:
             self.stop(netns, device, End.DROPPED, f"{v.verdict} in {where}: {decided_by}", pkt,
                       f"At the {hook.upper()} hook the packet reached {where}, where "
                       f"'{decided_by}' {v.verdict}s it.", evidence)
-        if v.verdict == "uncertain":
+        if v.verdict in ("uncertain", "choice"):
             self.stop(netns, device, End.UNCERTAIN, f"uncertain at {where}: {decided_by}", pkt,
                       f"At the {hook.upper()} hook, {where} has a rule netscope cannot evaluate "
                       f"('{decided_by}'): whether it matches decides the packet's fate.",
                       evidence)
         self.hop(netns, device, "netfilter", f"{hook.upper()}: accepted",
                  f"The {hook.upper()} hook let it through ({where}: {decided_by}).", pkt, evidence)
+        if v.mark != pkt.mark:  # MARK rules: later hooks (KUBE-POSTROUTING) test it
+            pkt = pkt.replace(mark=v.mark)
         if v.nat:
             pkt = self.apply_nat(pkt, netns, v.nat, oif, iif, device)
         return pkt
