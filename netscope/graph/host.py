@@ -15,6 +15,7 @@ networkx is the engine where its algorithms do the work: connected components fo
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import threading
 import weakref
@@ -414,19 +415,41 @@ class HostGraph:
         """In a cluster document: the interface of another node that a packet sent out of
         `link` (a device that leaves its node) to `nexthop` arrives on. Joined only where the
         addresses prove it: that interface holds `nexthop` in a subnet `link` is on."""
+        return next((far for far, address in self.underlay_neighbours(link)
+                     if address == nexthop), None)
+
+    @cached_property
+    def _addresses_by_value(self) -> tuple[list[tuple[int, int]], list[Address]]:
+        """Global addresses sorted by (IP version, value): ranges of a subnet by bisection."""
+        found = sorted((a for a in self.snapshot.addresses if a.scope == "global"),
+                       key=lambda a: (ipaddress.ip_address(a.address).version,
+                                      int(ipaddress.ip_address(a.address))))
+        keys = [(ipaddress.ip_address(a.address).version, int(ipaddress.ip_address(a.address)))
+                for a in found]
+        return keys, found
+
+    def addresses_within(self, network) -> list[Address]:
+        """Every global address (of any namespace) inside `network` (an ip_network)."""
+        keys, found = self._addresses_by_value
+        lo = bisect.bisect_left(keys, (network.version, int(network.network_address)))
+        hi = bisect.bisect_right(keys, (network.version, int(network.broadcast_address)))
+        return found[lo:hi]
+
+    def underlay_neighbours(self, link: Link) -> list[tuple[Link, str]]:
+        """In a cluster document: (interface, its address) on other nodes that hold an
+        address in a subnet `link` is on: what `link` reaches across the network between
+        nodes. Empty in a host snapshot."""
         here = self.node_of(link.netns)
         if here is None:
-            return None
-        own = [ipaddress.ip_interface(a.cidr).network for a in self.addresses_on(link.id)
-               if a.scope == "global"]
-        for netns in self.address_owners(nexthop):
-            if self.node_of(netns) in (here, None):
+            return []
+        out = []
+        for own in self.addresses_on(link.id):
+            if own.scope != "global":
                 continue
-            for a in self.addresses_in(netns):
-                if a.address == nexthop and any(
-                        ipaddress.ip_address(nexthop) in net for net in own):
-                    return self.links.get(a.link)
-        return None
+            for a in self.addresses_within(ipaddress.ip_interface(own.cidr).network):
+                if self.node_of(a.netns) not in (here, None) and a.link in self.links:
+                    out.append((self.links[a.link], a.address))
+        return out
 
     def vxlan_remote(self, link: Link, nexthop: str) -> tuple[str | None, str]:
         """Where `link` (a VXLAN device) sends a frame for the inner next hop `nexthop`:
@@ -453,6 +476,30 @@ class HostGraph:
         if neigh is None:
             return None, f"{link.name} has no neighbour entry for {nexthop}"
         return None, f"{link.name} has no remote VTEP"
+
+    def vtep_address(self, link: Link) -> str | None:
+        """The underlay address a VXLAN device sends from and receives on: its `local`
+        address, else the first global address of its lower device."""
+        local = link.details.get("local")
+        if local:
+            return str(local)
+        lower = self.lower(link)
+        return self.primary_address(lower.netns) if lower is not None else None
+
+    def pod_networks(self, node: str) -> list:
+        """The pod networks of a node (cluster documents): the subnets of the bridges in the
+        node's own namespace that have a port leading to another namespace (cni0, docker0)."""
+        root = self.node_root(node)
+        out = []
+        for link in self.links_in(root) if root else ():
+            if link.kind != "bridge":
+                continue
+            if not any((peer := self.veth_peer(port)) is not None and peer.netns != root
+                       for port in self.bridge_ports(link)):
+                continue
+            out += [ipaddress.ip_interface(a.cidr).network for a in self.addresses_on(link.id)
+                    if a.scope == "global" and a.family == "inet"]
+        return out
 
     def vxlan_twin(self, link: Link, netns: str) -> Link | None:
         """The VXLAN device of the same VNI (and UDP port) in `netns`: where the frames

@@ -10,15 +10,11 @@ import pytest
 from netscope.analysis.doctor import run_doctor
 from netscope.analysis.path import path
 from netscope.collect.runner import collect_snapshot
-from tests.support.netns import add_bridge, attach_container, ip, sh
+from tests.support.netns import add_bridge, attach_container, ip, pings, sh
 
 
 def nsexec(ns: str, *argv: str, check: bool = True):
     return sh("ip", "netns", "exec", ns, *argv, check=check)
-
-
-def pings(ns: str, dst: str) -> bool:
-    return nsexec(ns, "busybox", "ping", "-c", "1", "-W", "1", dst, check=False).returncode == 0
 
 
 @pytest.fixture

@@ -15,6 +15,12 @@ def sh(*argv: str, check: bool = True, timeout: float = 20) -> subprocess.Comple
     return p
 
 
+def pings(ns: str, dst: str, wait_s: int = 1) -> bool:
+    """One real ICMP echo from namespace `ns` to `dst` (busybox ping): answered or not."""
+    return sh("ip", "netns", "exec", ns, "busybox", "ping", "-c", "1", "-W", str(wait_s), dst,
+              check=False).returncode == 0
+
+
 def ip(*args: str, ns: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
     argv = ["ip", *(["-n", ns] if ns else []), *args]
     return sh(*argv, check=check)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from netscope.analysis.doctor.checks import (
     bridge_port,
+    cluster_overlay,
+    cluster_routes,
     conntrack_checks,
     default_route,
     dns,
@@ -40,4 +42,13 @@ CHECKS: tuple[Check, ...] = (
     stale_netns.CHECK,
     overlap.CHECK,
     dns.CHECK,
+    # between the nodes of a cluster document
+    cluster_overlay.FDB_MISSING,
+    cluster_overlay.FDB_STALE,
+    cluster_overlay.NEIGH_MISSING,
+    cluster_overlay.NEIGH_STALE,
+    cluster_routes.ROUTE_MISSING,
+    cluster_routes.ASYMMETRIC,
+    cluster_routes.OVERLAP,
+    cluster_routes.ENDPOINT_UNREACHABLE,
 )

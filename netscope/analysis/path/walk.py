@@ -225,14 +225,34 @@ class Walker:
             self.vxlan(pkt, link, nexthop)
         elif link.kind == "loopback":
             self.ip_receive(pkt, link)
+        elif self.g.underlay_next(link, nexthop) is not None:
+            self.hop(netns, link.name, "xmit", f"sent on {link.name} to {nexthop}",
+                     f"The packet leaves {self.g.ns_name(netns)} by {link.name}, its "
+                     "interface to the network between nodes.", pkt, (link.id,))
+            self.cross_nodes(pkt, link, nexthop)
         else:
             self.stop(netns, link.name, End.LEFT_HOST, f"leaves the host by {link.name} "
                       f"towards {nexthop}", pkt,
                       f"{link.name} is a {link.kind} device: the packet leaves this host; "
                       "what happens next is outside what netscope sees.", (link.id,))
 
+    def cross_nodes(self, pkt: Packet, link: Link, nexthop: str) -> None:
+        """Across the network between nodes (cluster documents): `nexthop` is an address of
+        another node on a subnet `link` is on, so the frame arrives on that node's interface."""
+        far = self.g.underlay_next(link, nexthop)
+        self.hop(far.netns, far.name, "underlay", f"arrives on {far.name} of node "
+                 f"{self.g.node_of(far.netns)}",
+                 f"{nexthop} is {self.g.link_label(far.id)}'s address on the network "
+                 f"{link.name} is on: the frame crosses to node {self.g.node_of(far.netns)}.",
+                 pkt, (link.id, far.id))
+        self.receive_frame(pkt, far, nexthop)
+
     def cross_veth(self, pkt: Packet, link: Link, nexthop: str) -> None:
         peer = self.g.veth_peer(link)
+        if peer is None and self.g.underlay_next(link, nexthop) is not None:
+            # a node's uplink veth, whose peer is beyond the node (cluster documents)
+            self.cross_nodes(pkt, link, nexthop)
+            return
         if peer is None:
             why = (link.peer.unresolved if link.peer and link.peer.unresolved
                    else "no peer recorded")
@@ -341,19 +361,20 @@ class Walker:
     # ------------------------------------------------------------------ overlay
 
     def vxlan(self, pkt: Packet, link: Link, nexthop: str) -> None:
-        remote = link.details.get("remote")
+        remote, how = self.g.vxlan_remote(link, nexthop)
         local = link.details.get("local")
         if not remote:
-            dsts = [f.dst for f in self.g.fdb_of(link.id) if f.dst]
-            remote = dsts[0] if dsts else None
-        if not remote:
-            self.stop(link.netns, link.name, End.UNKNOWN, f"{link.name} has no remote VTEP",
-                      pkt, evidence=(link.id,))
+            neigh = self.g.neighbour(link, nexthop)
+            self.stop(link.netns, link.name, End.DROPPED, f"{link.name} cannot encapsulate: "
+                      f"{how}", pkt, f"{link.name} has the frame for {nexthop} but no VTEP "
+                      f"to send it to ({how}): the kernel drops it. On a flannel node, "
+                      "flanneld writes one FDB entry per remote node.",
+                      (link.id, neigh.id if neigh else ""))
         vni = link.details.get("vni")
         self.hop(link.netns, link.name, "encap", f"VXLAN {vni} to {remote}",
                  f"{link.name} wraps the frame in UDP (port {link.details.get('dstport')}) "
-                 f"towards the remote VTEP {remote}: {VXLAN_OVERHEAD} bytes more per packet.",
-                 pkt, (link.id,))
+                 f"towards the remote VTEP {remote} ({how}): {VXLAN_OVERHEAD} bytes more per "
+                 "packet.", pkt, (link.id,))
         outer = Packet(pkt.family, str(local or self.g.source_address(
             link.netns, None, None, pkt.family)), str(remote), "udp", 4789,
             int(link.details.get("dstport") or 4789))
@@ -363,8 +384,7 @@ class Walker:
             if stop.end != End.DELIVERED or stop.netns is None:
                 raise
             self.hops.pop()  # the underlay "delivered" hop: the walk continues inside
-            far = next((lk for lk in self.g.links_in(stop.netns)
-                        if lk.kind == "vxlan" and lk.details.get("vni") == vni), None)
+            far = self.g.vxlan_twin(link, stop.netns)
             if far is None:
                 self.stop(stop.netns, None, End.DROPPED, f"no VXLAN {vni} device at {remote}",
                           pkt)

@@ -26,6 +26,8 @@ def run_orphan(graph: HostGraph):
     for link in graph.snapshot.links:
         if link.kind != "veth" or link.peer is None or link.peer.link:
             continue
+        if graph.underlay_neighbours(link):
+            continue  # a node's uplink: what is across it is another node of the cluster
         yield VETH_ORPHAN.finding(
             where(graph, link.netns, link.name),
             f"{graph.link_label(link.id)} has no reachable peer: {link.peer.unresolved}",
