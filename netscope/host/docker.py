@@ -2,6 +2,12 @@
 
 Standard library only: an `http.client` connection whose socket is AF_UNIX. Paths carry no API
 version prefix, so the daemon answers in its own version (old and new engines alike).
+
+The socket is found as the docker command finds it (`docker_socket`): DOCKER_HOST when set
+(unix:// only), else the system engine's /var/run/docker.sock, else a rootless engine's
+($XDG_RUNTIME_DIR/docker.sock, /run/user/<uid>/docker.sock for the user who ran sudo, then
+for this user). Podman's Docker-compatible API is read only when asked, by pointing
+DOCKER_HOST at its socket (Podman's own containers are read natively elsewhere).
 """
 
 from __future__ import annotations
@@ -12,15 +18,53 @@ import os
 import socket
 import stat
 import struct
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 DOCKER_SOCKET = "/var/run/docker.sock"
+ROOTLESS_SOCKET = "docker.sock"  # in a user's runtime directory
+RUN_USER = "/run/user"  # the users' runtime directories, /run/user/<uid>
 _POOL_ABOVE = 4  # inspect in parallel only when there are more containers than this
 
 
 class DockerUnavailable(Exception):
     """The Docker socket exists but the engine did not answer properly (message says why)."""
+
+
+def docker_socket(env: Mapping[str, str] | None = None) -> str:
+    """The Docker Engine API socket to read, found the standard way (see the module's doc).
+
+    With no DOCKER_HOST and no socket anywhere: DOCKER_SOCKET (absent: no Docker, no error).
+    A DOCKER_HOST netscope cannot use raises DockerUnavailable saying what to do.
+    """
+    env = os.environ if env is None else env
+    host = env.get("DOCKER_HOST", "").strip()
+    if host:
+        return _unix_path(host)
+    candidates = [DOCKER_SOCKET]
+    if env.get("XDG_RUNTIME_DIR"):
+        candidates.append(os.path.join(env["XDG_RUNTIME_DIR"], ROOTLESS_SOCKET))
+    # under sudo, the rootless engine is the invoking user's; then this user's own
+    for uid in (env.get("SUDO_UID", ""), str(os.geteuid())):
+        if uid.isdigit():
+            candidates.append(f"{RUN_USER}/{uid}/{ROOTLESS_SOCKET}")
+    return next((c for c in candidates if docker_socket_present(c)), DOCKER_SOCKET)
+
+
+def _unix_path(host: str) -> str:
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        raise DockerUnavailable(f"DOCKER_HOST={host!r} is not a URL: give unix:///PATH/TO/"
+                                "docker.sock, or unset DOCKER_HOST")
+    if scheme != "unix":
+        raise DockerUnavailable(f"DOCKER_HOST={host!r}: netscope reads Docker only over a "
+                                "local unix socket (containers' namespaces are on this host): "
+                                "set DOCKER_HOST=unix:///PATH/TO/docker.sock or unset it")
+    if not rest.startswith("/"):
+        raise DockerUnavailable(f"DOCKER_HOST={host!r} names no absolute socket path: give "
+                                "unix:///PATH/TO/docker.sock (three slashes)")
+    return rest
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -44,8 +88,14 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def docker_socket_present(path: str = DOCKER_SOCKET) -> bool:
-    """True if `path` exists and is a unix socket (says nothing about whether dockerd answers)."""
+def docker_socket_present(path: str | None = None) -> bool:
+    """True if `path` (default: `docker_socket()`) exists and is a unix socket; says nothing
+    about whether dockerd answers. With DOCKER_HOST set (and no path) always True: the user
+    asked for that engine, so reading it reports what is wrong instead of finding no Docker."""
+    if path is None:
+        if os.environ.get("DOCKER_HOST", "").strip():
+            return True
+        path = docker_socket()
     try:
         return stat.S_ISSOCK(os.stat(path).st_mode)
     except OSError:
@@ -125,21 +175,30 @@ def _container(listed: dict[str, Any], inspected: dict[str, Any]) -> dict[str, A
     }
 
 
-def container_names(path: str = DOCKER_SOCKET, timeout: float = 0.5) -> list[str]:
+def container_names(path: str | None = None, timeout: float = 0.5) -> list[str]:
     """Names of the running containers, from one listing (no inspection): for completion."""
+    path = path or docker_socket()
     if not docker_socket_present(path):
         return []
     listed = _get(path, "/containers/json", timeout) or []
     return [n.lstrip("/") for entry in listed for n in (entry.get("Names") or [])[:1]]
 
 
-def list_containers(path: str = DOCKER_SOCKET, timeout: float = 2.0) -> list[dict[str, Any]]:
+def list_containers(path: str | None = None, timeout: float = 2.0) -> list[dict[str, Any]]:
     """Running containers, sorted by name, each a dict with container_id, name, image, pid,
-    network_mode, networks, ports and sandbox_key.
+    network_mode, networks, ports and sandbox_key. `path`: the socket (default:
+    `docker_socket()`).
 
-    No socket at `path` means no Docker: []. A socket that does not answer, or an HTTP error,
-    raises DockerUnavailable. Containers gone between listing and inspection are skipped.
+    No socket at `path` means no Docker: []. A socket that does not answer, an HTTP error or
+    an unusable DOCKER_HOST raises DockerUnavailable. Containers gone between listing and
+    inspection are skipped.
     """
+    if path is None:
+        path = docker_socket()
+        asked = os.environ.get("DOCKER_HOST", "").strip()
+        if asked and not docker_socket_present(path):
+            raise DockerUnavailable(f"DOCKER_HOST={asked!r}: no socket at {path}: start that "
+                                    "engine, or fix or unset DOCKER_HOST")
     if not docker_socket_present(path):
         return []
     listed = _get(path, "/containers/json", timeout)

@@ -177,3 +177,78 @@ def test_socket_nobody_listens_on_raises_docker_unavailable(tmp_path: Path):
     assert docker_socket_present(str(path))
     with pytest.raises(DockerUnavailable, match=r"does not answer.*dockerd is running"):
         list_containers(str(path))
+
+
+# Finding the socket as the docker command does: DOCKER_HOST, then the system engine, then a
+# rootless engine's (the user's runtime directory, the sudo user's). Podman's
+# Docker-compatible API is read only when DOCKER_HOST points at it.
+
+@pytest.fixture
+def no_system_engine(monkeypatch, tmp_path):
+    from netscope.host import docker
+
+    monkeypatch.setattr(docker, "DOCKER_SOCKET", str(tmp_path / "absent" / "docker.sock"))
+    monkeypatch.setattr(docker, "RUN_USER", str(tmp_path / "run-user"))
+    for name in ("DOCKER_HOST", "XDG_RUNTIME_DIR", "SUDO_UID"):
+        monkeypatch.delenv(name, raising=False)
+    return docker
+
+
+def test_docker_host_names_the_socket_to_read(serve, no_system_engine, monkeypatch):
+    path = serve(engine_routes())
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    assert no_system_engine.docker_socket() == path
+    assert docker_socket_present() and list_containers() == [JOINED, WEB]
+
+
+@pytest.mark.parametrize("host,says", [
+    ("tcp://127.0.0.1:2375", "only over a local unix socket"),
+    ("ssh://admin@box", "only over a local unix socket"),
+    ("unix://", "three slashes"),
+    ("unix://run/docker.sock", "three slashes"),
+    ("/var/run/docker.sock", "is not a URL"),
+])
+def test_a_docker_host_netscope_cannot_use_is_one_line_saying_what_to_do(
+        no_system_engine, monkeypatch, host, says):
+    monkeypatch.setenv("DOCKER_HOST", host)
+    assert docker_socket_present()  # asked for: reading it reports the problem
+    with pytest.raises(DockerUnavailable, match=says) as e:
+        list_containers()
+    assert "\n" not in str(e.value) and "DOCKER_HOST" in str(e.value)
+
+
+def test_a_docker_host_without_a_socket_is_reported_not_taken_for_no_docker(
+        no_system_engine, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/gone.sock")
+    with pytest.raises(DockerUnavailable, match="no socket at"):
+        list_containers()
+
+
+def test_without_docker_host_no_engine_is_no_docker(no_system_engine):
+    assert not docker_socket_present() and list_containers() == []
+
+
+def test_rootless_docker_in_the_runtime_directory_is_found(serve, no_system_engine,
+                                                          monkeypatch):
+    path = Path(serve(engine_routes()))  # tmp_path/docker.sock, as in a runtime directory
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(path.parent))
+    assert no_system_engine.docker_socket() == str(path)
+    assert list_containers() == [JOINED, WEB]
+
+
+def test_rootless_docker_of_the_user_who_ran_sudo_is_found(serve, no_system_engine,
+                                                          monkeypatch, tmp_path):
+    path = Path(serve(engine_routes()))
+    user_dir = tmp_path / "run-user" / "1000"
+    user_dir.mkdir(parents=True)
+    (user_dir / "docker.sock").symlink_to(path)
+    monkeypatch.setenv("SUDO_UID", "1000")
+    assert no_system_engine.docker_socket() == str(user_dir / "docker.sock")
+    assert list_containers() == [JOINED, WEB]
+
+
+def test_the_system_engine_comes_before_a_rootless_one(serve, no_system_engine, monkeypatch):
+    path = serve(engine_routes())
+    monkeypatch.setattr(no_system_engine, "DOCKER_SOCKET", path)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/nonexistent")
+    assert no_system_engine.docker_socket() == path
