@@ -3,6 +3,8 @@
 #
 #   sudo ./setup.sh run  [NETSCOPE ARGS...]   install, then exec .venv/bin/netscope ARGS
 #   sudo ./setup.sh test [PYTEST ARGS...]     install, then ruff and the whole pytest suite
+#   sudo ./setup.sh bounds                    every dependency at its floor (.venv-lowest):
+#                                             ruff, then the unit and TUI tiers (CI runs it)
 #
 # Every install step is idempotent and checks before it works: a second run downloads nothing.
 set -euo pipefail
@@ -15,6 +17,8 @@ DEBIAN_PACKAGES=(
     graphviz procps
     # the tests render the HTML export in headless Chromium
     chromium
+    # the completion tests drive bash's, zsh's and fish's own completion; groff renders netscope(1)
+    zsh fish groff-base
 )
 SYSTEM_PYTHON=/usr/bin/python3
 DEBIAN_BCC=/usr/lib/python3/dist-packages/bcc
@@ -22,6 +26,8 @@ DEBIAN_BCC=/usr/lib/python3/dist-packages/bcc
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 VENV="$REPO/.venv"
 DEPS_STAMP="$VENV/.netscope-pyproject.sha256"
+LOWEST="$REPO/.venv-lowest"
+LOWEST_STAMP="$LOWEST/.netscope-pyproject.sha256"
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
@@ -30,6 +36,7 @@ usage() {
     cat >&2 <<EOF
 usage: sudo ./setup.sh run [NETSCOPE ARGS...]   (default: ${DEFAULT_RUN_ARGS[*]})
        sudo ./setup.sh test [PYTEST ARGS...]
+       sudo ./setup.sh bounds
 EOF
     exit 2
 }
@@ -129,9 +136,28 @@ install_python_deps() {
         say "python packages: up to date with pyproject.toml"
         return
     fi
-    say "python packages: pip install -e '.[test]' (pyproject.toml is new or changed)"
-    (cd "$REPO" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]')
+    say "python packages: pip install -e '.[test,check]' (pyproject.toml is new or changed)"
+    (cd "$REPO" && "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        -e '.[test,check]')
     echo "$want" >"$DEPS_STAMP"
+}
+
+# The lowest set: every requirement of pyproject.toml (runtime, check and test) pinned to its
+# floor, in a venv of its own, so that the floors pyproject.toml declares are the tested ones.
+make_lowest_venv() {
+    local want
+    want=$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1)
+    if [ -x "$LOWEST/bin/python" ] && [ "$(cat "$LOWEST_STAMP" 2>/dev/null)" = "$want" ]; then
+        say "lowest venv: $LOWEST up to date with pyproject.toml"
+        return
+    fi
+    rm -rf "$LOWEST"
+    "$SYSTEM_PYTHON" -m venv "$LOWEST"
+    "$SYSTEM_PYTHON" "$REPO/.ci/floors.py" "$REPO/pyproject.toml" >"$LOWEST/floors.txt"
+    say "lowest venv: pip install -e '.[test,check]' with $(tr '\n' ' ' <"$LOWEST/floors.txt")"
+    (cd "$REPO" && "$LOWEST/bin/python" -m pip install -q --disable-pip-version-check \
+        -c "$LOWEST/floors.txt" -e '.[test,check]')
+    echo "$want" >"$LOWEST_STAMP"
 }
 
 check_bcc() {
@@ -171,6 +197,24 @@ run_tests() {
     say "all checks passed"
 }
 
+run_bounds() {
+    cd "$REPO"
+    local ruff_rc=0 pytest_rc=0
+    say "bounds: ruff check . (ruff $("$LOWEST/bin/ruff" --version | cut -d' ' -f2), its floor)"
+    "$LOWEST/bin/ruff" check . || ruff_rc=$?
+    say "bounds: unit and TUI tiers at the floors: $("$LOWEST/bin/python" "$REPO/.ci/floors.py" \
+        --installed "$REPO/pyproject.toml")"
+    # SVG screenshots belong to one Textual version: rendered here, compared in `test`
+    # (so syrupy's stored pictures go unused here, which is not a failure)
+    NETSCOPE_SNAPSHOTS=render "$LOWEST/bin/python" -m pytest -p no:cacheprovider \
+        --snapshot-warn-unused tests/unit tests/tui "$@" || pytest_rc=$?
+    if [ "$ruff_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ]; then
+        say "FAILED at the floors: ruff exit $ruff_rc, pytest exit $pytest_rc"
+        exit 1
+    fi
+    say "bounds: the floors pass"
+}
+
 [ $# -ge 1 ] || usage
 MODE=$1
 shift
@@ -183,6 +227,11 @@ case "$MODE" in
     test)
         install_all
         run_tests "$@"
+        ;;
+    bounds)
+        install_all
+        make_lowest_venv
+        run_bounds "$@"
         ;;
     *) usage ;;
 esac

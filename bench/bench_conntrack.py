@@ -15,6 +15,7 @@ raised to 600 s in a so entries stay). Runs alternate, --runs each, medians:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import statistics
@@ -75,8 +76,13 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--pyroute2", action="store_true")
+    ap.add_argument("--pyroute2", action="store_true",
+                    help="also time pyroute2's dump once (the bench extra: pip install "
+                         "'.[bench]')")
     args = ap.parse_args()
+    if args.pyroute2 and importlib.util.find_spec("pyroute2") is None:
+        ap.error("--pyroute2 needs pyroute2, which netscope does not depend on: "
+                 "pip install '.[bench]'")
     lab = Lab()
     try:
         lab.up(args.entries)

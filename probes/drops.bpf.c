@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Drop monitor: every skb:kfree_skb counted in the kernel per (netns, device, reason,
  * location), with the tuple of the latest packet dropped there.
  *

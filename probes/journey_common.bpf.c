@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Packet-journey tracer, shared part: maps, the in-kernel filter and packet following.
  *
  * A packet is selected when its tuple matches the filter (-D FILTER_*) in either direction,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Packet-journey tracer: routing decisions.
  *   fib:fib_table_lookup(u32 tb_id, const struct flowi4 *flp,
  *                        const struct fib_nh_common *nhc, int err)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Packet-journey tracer: the skb hooks (raw tracepoints, no kprobes needed).
  *   net:netif_receive_skb(skb)               a device hands the packet to the stack
  *   net:net_dev_queue(skb)                   queued for transmit on skb->dev

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Packet-journey tracer: local TCP sockets whose own addresses match the filter.
  *   sock:inet_sock_set_state(const struct sock *sk, int oldstate, int newstate)
  * A connect() from this host to an address that nat OUTPUT rewrites (a published port

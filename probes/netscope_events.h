@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Event structs shared by netscope's probes and mirrored by netscope/trace/events.py.
  *
  * Keep the field order, sizes and padding in step with events.py: the Python side decodes

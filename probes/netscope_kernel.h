@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Reading kernel structs without the kernel's headers.
  *
  * The headers installed on a host may belong to another kernel, so every offset comes from
@@ -6,6 +7,11 @@
  */
 #ifndef NETSCOPE_KERNEL_H
 #define NETSCOPE_KERNEL_H
+
+/* The licence these programs declare to the kernel: GPL-compatible, as the GPL-only helpers
+ * they call (bpf_probe_read_kernel, bpf_get_current_task) require; bcc's footer turns it
+ * into the program's license section. */
+#define BPF_LICENSE Dual BSD/GPL
 
 #if !defined(OFF_SKB_DEV) || !defined(OFF_NET_INUM)
 #error "netscope probes need struct offsets from BTF as -D flags (netscope/trace/offsets.py)"

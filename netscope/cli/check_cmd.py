@@ -54,12 +54,15 @@ def run(args) -> int:
     from netscope.trace.nftrace import rule_targets
     from netscope.trace.places import Places
     from netscope.trace.preflight import require_ebpf
+    from netscope.trace.probe_packet import scapy_missing
 
     if args.proto != "icmp" and not args.port:
         raise UserError(f"--proto {args.proto} needs --port N")
     if not args.no_rules:
         refuse_read_only(args, "check adds nftrace tables",
                          "add --no-rules to send the packet without them")
+    if scapy_missing():
+        raise UserError(scapy_missing())
     try:
         require_ebpf()
     except ProbeError as e:

@@ -12,11 +12,13 @@ ENV_DIR = "NETSCOPE_TOPOLOGY_DIR"
 
 
 def topology_dir() -> Path:
-    """$NETSCOPE_TOPOLOGY_DIR, else the repository's topology/ next to the package."""
+    """$NETSCOPE_TOPOLOGY_DIR, else the lab files installed with netscope (topology/)."""
+    from netscope.resources import shipped
+
     env = os.environ.get(ENV_DIR)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "topology"
+    return shipped("topology")
 
 
 def lab_files(directory: Path | None = None) -> list[Path]:

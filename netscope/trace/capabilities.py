@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from netscope.trace.bcc_module import import_bcc, missing_reason
 from netscope.trace.btf import Btf, BtfError
 from netscope.trace.kernel_names import tracefs_dir
 from netscope.trace.offsets import probe_offsets
@@ -33,6 +34,7 @@ KPROBE_PMU = Path("/sys/bus/event_source/devices/kprobe")
 _TEST_PROGRAM = b"int ns_test(void *ctx) { return 0; }"
 _FENTRY_PROGRAM = b"KFUNC_PROBE(ip_forward) { return 0; }"
 _WITHOUT = {
+    "probe sources": "no probe can be compiled: `drops`, `trace` and `check` are unavailable",
     "bcc": "no eBPF at all: `drops`, `trace` and `check` are unavailable; snapshot, show, "
            "doctor and path still work",
     "privileges": "no probe can be loaded: run as root",
@@ -96,7 +98,7 @@ def _test_load(kind: str) -> str | None:
 def _try_load(kind: str) -> None:
     """Load (and for raw tracepoints attach) a trivial program; None when it worked."""
     """Load (and attach, for probes) a trivial program of one kind; raise when refused."""
-    from bcc import BPF  # noqa: TID251 - netscope.trace is where bcc is imported
+    BPF = import_bcc().BPF
 
     if kind == "fentry":
         if not BPF.support_kfunc():
@@ -114,12 +116,26 @@ def _try_load(kind: str) -> None:
             bpf.load_func(b"ns_test", BPF.SCHED_CLS)
 
 
+def _probe_sources() -> Capability:
+    from netscope.trace.drops import DROP_FILES
+    from netscope.trace.loader import PROBES_DIR, missing_probe_files, probe_files
+    from netscope.trace.tracer import JOURNEY_FILES
+
+    wanted = [*DROP_FILES, *JOURNEY_FILES]
+    missing = missing_probe_files(wanted)
+    if missing:
+        return _cap("probe sources", False, f"missing from {PROBES_DIR}: {', '.join(missing)} "
+                    "(install netscope from a complete wheel or sdist)")
+    return _cap("probe sources", True,
+                f"{len(probe_files(wanted))} files in {PROBES_DIR}")
+
+
 def probe_capabilities(test_load: bool = True) -> list[Capability]:
     """Every capability, in the order a reader needs them."""
-    caps = []
+    caps = [_probe_sources()]
     have_bcc = bcc_importable()
     caps.append(_cap("bcc", have_bcc, "python3-bpfcc importable" if have_bcc else
-                     "not importable: apt-get install python3-bpfcc"))
+                     f"not importable: {missing_reason()}"))
     root = has_bpf_privileges()
     caps.append(_cap("privileges", root, "CAP_BPF/CAP_PERFMON or CAP_SYS_ADMIN" if root
                      else "not root: eBPF needs CAP_BPF + CAP_PERFMON, naming needs "
@@ -183,7 +199,7 @@ def probe_capabilities(test_load: bool = True) -> list[Capability]:
 def command_readiness(caps: list[Capability]) -> dict[str, str]:
     """Which netscope commands work with these capabilities, in a sentence each."""
     have = {c.name for c in caps if c.available}
-    base = {"bcc", "privileges", "BTF", "kernel headers", "raw tracepoints"}
+    base = {"probe sources", "bcc", "privileges", "BTF", "kernel headers", "raw tracepoints"}
     lacking = sorted(base - have)
     if lacking:
         no = f"unavailable (missing: {', '.join(lacking)})"

@@ -9,31 +9,51 @@ from __future__ import annotations
 
 import contextlib
 import ctypes as ct
+import re
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
+from netscope.resources import shipped
+from netscope.trace.bcc_module import import_bcc
 from netscope.trace.btf import Btf, BtfError
 from netscope.trace.errors import ProbeError
 from netscope.trace.offsets import define_flags, probe_offsets
 from netscope.trace.preflight import require_ebpf
 
-PROBES_DIR = Path(__file__).resolve().parents[2] / "probes"
+PROBES_DIR = shipped("probes")
+INCLUDE = re.compile(r'^#include "([^"/]+)"', re.M)
+
+
+def probe_files(files: list[str]) -> list[str]:
+    """The hook-family files and the headers they include, in order (the headers' names come
+    from the files themselves, so a new header needs no list kept here)."""
+    out = list(files)
+    for name in files:
+        try:
+            text = (PROBES_DIR / name).read_text()
+        except OSError:
+            continue
+        out += [h for h in INCLUDE.findall(text) if h not in out]
+    return out
+
+
+def missing_probe_files(files: list[str]) -> list[str]:
+    """Those of `probe_files(files)` that are not in PROBES_DIR."""
+    return [name for name in probe_files(files) if not (PROBES_DIR / name).is_file()]
 
 
 def program_source(files: list[str]) -> str:
     """The program text: the hook-family files in order (maps and helpers come first)."""
-    parts = []
-    for name in files:
-        path = PROBES_DIR / name
-        try:
-            parts.append(f"/* ---- {name} ---- */\n{path.read_text()}")
-        except OSError as e:
-            raise ProbeError(f"probe source {path} is missing ({e.strerror}): "
-                             "reinstall netscope") from None
-    return "\n".join(parts)
+    missing = missing_probe_files(files)
+    if missing:
+        raise ProbeError(f"probe source {', '.join(missing)} missing from {PROBES_DIR}: this "
+                         "netscope was installed without its probes; install it from a "
+                         "complete wheel or sdist (pip install netscope) or run it from the "
+                         "repository")
+    return "\n".join(f"/* ---- {name} ---- */\n{(PROBES_DIR / name).read_text()}"
+                     for name in files)
 
 
 def program_cflags(settings: dict[str, int | str], btf: Btf | None = None) -> list[str]:
@@ -67,9 +87,9 @@ class Program:
         text = program_source(files)
         cflags = program_cflags(settings)
         try:
-            from bcc import BPF  # noqa: TID251 - the one place bcc is imported
+            BPF = import_bcc().BPF
         except ImportError as e:
-            raise ProbeError(f"cannot import bcc ({e}): apt-get install python3-bpfcc") from None
+            raise ProbeError(f"cannot import bcc: {e}") from None
         try:
             self.bpf = BPF(text=text.encode(), cflags=cflags)
             for table, func in (tail_calls or {}).items():

@@ -7,10 +7,10 @@ the fuller report in netscope.trace.capabilities.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
+from netscope.trace.bcc_module import bcc_available, missing_reason
 from netscope.trace.btf import VMLINUX_BTF
 from netscope.trace.errors import ProbeError
 
@@ -36,10 +36,8 @@ def has_bpf_privileges() -> bool:
 
 
 def bcc_importable() -> bool:
-    try:
-        return importlib.util.find_spec("bcc") is not None
-    except (ImportError, ValueError):
-        return False
+    """bcc can be loaded: on sys.path, or Debian's beside this Debian interpreter."""
+    return bcc_available()
 
 
 def headers_dir() -> Path:
@@ -63,8 +61,7 @@ def headers_release(build: Path | None = None) -> str | None:
 def require_ebpf() -> None:
     """Raise ProbeError unless bcc, BTF, headers and privileges are all there."""
     if not bcc_importable():
-        raise ProbeError("bcc is not installed: apt-get install python3-bpfcc "
-                         "(the PyPI package named bcc is something else); see `netscope probes`")
+        raise ProbeError(f"{missing_reason()}; see `netscope probes`")
     if not has_bpf_privileges():
         raise ProbeError("loading eBPF probes needs root (CAP_BPF + CAP_PERFMON, and "
                          "CAP_SYS_ADMIN to name namespaces): run with sudo")

@@ -9,6 +9,7 @@ destination (a UDP socket connected there, no packet sent).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import socket
@@ -69,6 +70,15 @@ def plan_packet(proto: str, src: str, dst: str, port: int | None) -> TestPacket:
     if proto == "icmp":
         return TestPacket("icmp", src, dst, ours, ours, seq=1)
     return TestPacket(proto, src, dst, ours, port or 0)
+
+
+def scapy_missing() -> str | None:
+    """One line saying how to get scapy when it is not installed, else None."""
+    if importlib.util.find_spec("scapy") is not None:
+        return None
+    return ("netscope check crafts its test packet with scapy, an optional extra (scapy is "
+            "GPL-2.0-only): pip install 'netscope[check]', or with pipx: pipx inject netscope "
+            "scapy")
 
 
 def craft(p: TestPacket) -> bytes:

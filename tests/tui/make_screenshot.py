@@ -1,7 +1,7 @@
 """Make docs/screenshot.svg: the TUI on the recorded docker-bridge lab (forward_policy_drop
 variant), a recorded trace stepped to the hop where the packet dies. No root needed.
 
-    .venv/bin/python docs/make_screenshot.py
+    .venv/bin/python tests/tui/make_screenshot.py
 """
 
 import asyncio
@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from netscope.snapshot import load  # noqa: E402

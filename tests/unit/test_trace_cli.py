@@ -35,7 +35,10 @@ def test_building_the_cli_imports_no_bcc_scapy_or_textual():
 @pytest.mark.parametrize("command", [["drops", "--duration", "1"], ["trace", "--dst", "10.0.0.1"],
                                      ["check", "a", "b"]])
 def test_without_bcc_each_ebpf_command_says_so_in_one_line(command):
-    done = run_python("import sys; sys.modules['bcc'] = None\n"
+    # a host without bcc: not importable, and no Debian bcc to load either
+    done = run_python("import sys, pathlib; sys.modules['bcc'] = None\n"
+                      "from netscope.trace import bcc_module\n"
+                      "bcc_module.DEBIAN_DIST_PACKAGES = pathlib.Path('/nonexistent')\n"
                       "from netscope.cli.main import main\n"
                       f"sys.exit(main({command!r}))")
     assert done.returncode == 2, done.stderr
