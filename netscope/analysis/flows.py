@@ -24,9 +24,8 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass
 
-from netscope.graph.routing import route_lookup
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.netfilter import ConntrackEntry, CtTuple
 
 EAST_WEST, NORTH_SOUTH = "east-west", "north-south"
@@ -157,33 +156,27 @@ def _unicast(address: str) -> bool:
 
 
 class _Host:
-    """What classification needs to know about the namespaces of one snapshot."""
+    """What classification asks the host graph, with the answers kept (thousands of
+    connections share a few addresses, and a route lookup costs ~0.1 ms)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snapshot = snapshot
-        self.ix = SnapshotIndex(snapshot)
-        self.owners: dict[str, list[str]] = defaultdict(list)
-        for a in snapshot.addresses:
-            if a.scope != "host" and a.netns not in self.owners[a.address]:
-                self.owners[a.address].append(a.netns)
+    def __init__(self, graph: HostGraph) -> None:
+        self.graph = graph
         self._places: dict[tuple[str, str], tuple[str | None, str, bool]] = {}
         self._routing: dict[str, bool] = {}
-        self.adjacent: dict[str, set[str]] = defaultdict(set)
-        for link in snapshot.links:
-            other = self.ix.links.get(link.peer.link) if link.peer and link.peer.link else None
-            if other is not None:
-                self.adjacent[link.netns].add(other.netns)
 
     def name(self, netns: str) -> str:
-        return self.ix.ns_name(netns)
+        return self.graph.ns_name(netns)
+
+    def owners(self, address: str) -> list[str]:
+        return self.graph.address_owners(address)
 
     def owner(self, address: str, near: str) -> str | None:
         """The namespace holding `address`; with several (two copies of one lab), the one
         `near` holds itself or is joined to by a veth pair."""
-        owners = self.owners.get(address, [])
+        owners = self.graph.address_owners(address)
         if len(owners) <= 1:
             return owners[0] if owners else None
-        for candidate in (near, *sorted(self.adjacent[near])):
+        for candidate in (near, *sorted(self.graph.adjacent_namespaces(near))):
             if candidate in owners:
                 return candidate
         return owners[0]
@@ -191,13 +184,13 @@ class _Host:
     def routes_between(self, netns: str) -> bool:
         """A namespace that can pass traffic between interfaces (a container host)."""
         if netns not in self._routing:
-            links = [lk for lk in self.ix.links_by_ns.get(netns, []) if lk.kind != "loopback"]
+            links = [lk for lk in self.graph.links_in(netns) if lk.kind != "loopback"]
             self._routing[netns] = any(lk.kind == "bridge" for lk in links) or len(links) >= 2
         return self._routing[netns]
 
     def uplink(self, netns: str) -> str | None:
         """The link id of the namespace's IPv4 default route, if it has one."""
-        for r in self.ix.routes_by_ns.get(netns, []):
+        for r in self.graph.routes_in(netns):
             if r.is_default and r.family == "inet" and r.table == MAIN_TABLE and r.nexthops:
                 return r.nexthops[0].link
         return None
@@ -206,8 +199,7 @@ class _Host:
         uplink = self.uplink(netns)
         if uplink is None or ":" in address:
             return False
-        lk = route_lookup(self.ix.routes_by_ns.get(netns, []), self.ix.rules_by_ns.get(netns, []),
-                          "inet", "0.0.0.0", address)
+        lk = self.graph.route_lookup(netns, "inet", "0.0.0.0", address)
         hops = lk.route.nexthops if lk.route else ()
         return bool(hops) and hops[0].link == uplink
 
@@ -216,8 +208,7 @@ class _Host:
         return FlowEnd(address, port, netns, name, outside)
 
     def _place(self, address: str, seen_in: str) -> tuple[str | None, str, bool]:
-        """(owner, name, outside) of an address seen from a namespace; thousands of
-        connections share a few addresses, and a route lookup costs ~0.1 ms."""
+        """(owner, name, outside) of an address seen from a namespace."""
         key = (address, seen_in)
         if key not in self._places:
             netns = self.owner(address, seen_in)
@@ -250,7 +241,7 @@ def _speaker(host: _Host, sightings: list[tuple[str, ConntrackEntry]]
 
     def rank(item: tuple[str, ConntrackEntry]) -> tuple[int, int]:
         netns, e = item
-        local = any(netns in host.owners.get(a, ()) for a in (e.orig.src, e.reply.src))
+        local = any(netns in host.owners(a) for a in (e.orig.src, e.reply.src))
         return (1 if local else 0, 0 if host.routes_between(netns) else 1)
     return min(sightings, key=rank)
 
@@ -273,9 +264,15 @@ def _classify(host: _Host, netns: str, e: ConntrackEntry, client: FlowEnd,
     return EAST_WEST, f"stays on this host: {client.name} -> {server.name}"
 
 
-def flows(snapshot: Snapshot) -> list[Flow]:
+def _graph(snapshot: Snapshot | HostGraph) -> HostGraph:
+    return snapshot if isinstance(snapshot, HostGraph) else HostGraph.of(snapshot)
+
+
+def flows(snapshot: Snapshot | HostGraph) -> list[Flow]:
     """Every flow conntrack knows of, merged across namespaces, largest first."""
-    host = _Host(snapshot)
+    graph = _graph(snapshot)
+    snapshot = graph.snapshot
+    host = _Host(graph)
     parent: dict[tuple, tuple] = {}
 
     def find(k: tuple) -> tuple:
@@ -318,12 +315,13 @@ def _flow(host: _Host, group: list[tuple[str, ConntrackEntry]]) -> Flow:
                 family=e.family)
 
 
-def flow_rows(snapshot: Snapshot, ns: str | None = None, top: int | None = None
+def flow_rows(snapshot: Snapshot | HostGraph, ns: str | None = None, top: int | None = None
               ) -> list[FlowRow]:
     """Flows per namespace on this host (each end that is here and not outside gets a row),
     optionally only those of namespace id `ns`; the `top` flows by bytes. For the TUI."""
-    host = _Host(snapshot)
-    chosen = flows(snapshot)
+    graph = _graph(snapshot)
+    host = _Host(graph)
+    chosen = flows(graph)
     if ns is not None:
         chosen = [f for f in chosen if ns in (f.client.netns, f.server.netns)]
     if top is not None:
@@ -337,16 +335,10 @@ def flow_rows(snapshot: Snapshot, ns: str | None = None, top: int | None = None
     return sorted(rows, key=lambda r: (r.name, -r.flow.total_bytes, r.flow.id))
 
 
-def neighbourhood(snapshot: Snapshot, ns: str) -> set[str]:
-    """`ns` and the namespaces joined to it by a veth pair or a macvlan parent: those whose
-    conntrack can see its flows (its container host)."""
-    ix = SnapshotIndex(snapshot)
-    out = {ns}
-    for link in ix.links_by_ns.get(ns, []):
-        other = link.peer.link if link.peer and link.peer.link else link.parent
-        if other in ix.links:
-            out.add(ix.links[other].netns)
-    return out
+def neighbourhood(snapshot: Snapshot | HostGraph, ns: str) -> set[str]:
+    """`ns` and the namespaces joined to it by a veth pair or a lower/upper device (macvlan
+    on its parent): those whose conntrack can see its flows (its container host)."""
+    return {ns} | _graph(snapshot).adjacent_namespaces(ns)
 
 
 @dataclass(frozen=True)
@@ -360,9 +352,9 @@ class FlowSource:
     entries: int
 
 
-def sources(snapshot: Snapshot) -> list[FlowSource]:
+def sources(snapshot: Snapshot | HostGraph) -> list[FlowSource]:
     """Each namespace's conntrack: running or not, accounting on or off."""
-    ix = SnapshotIndex(snapshot)
-    return sorted((FlowSource(t.netns, ix.ns_name(t.netns), t.active, t.accounting,
-                              len(t.entries)) for t in snapshot.conntrack),
+    graph = _graph(snapshot)
+    return sorted((FlowSource(t.netns, graph.ns_name(t.netns), t.active, t.accounting,
+                              len(t.entries)) for t in graph.snapshot.conntrack),
                   key=lambda s: (not s.active, s.name))

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from netscope.cli.convention import add_command, completes
 from netscope.cli.errors import UserError
 from netscope.cli.source import snapshot_from_args
+from netscope.graph.endpoints import EndpointError
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.labels import human_bytes
 from netscope.model.netfilter import ConntrackEntry, ConntrackTable, CtTuple
 
@@ -43,19 +44,17 @@ def add_parser(sub) -> None:
 
 def select_tables(snapshot: Snapshot, ns: str | None) -> list[ConntrackTable]:
     """The tables to show: every namespace's, or the one `ns` names (UserError if none)."""
-    index = SnapshotIndex(snapshot)
+    graph = HostGraph.of(snapshot)
     tables = sorted(snapshot.conntrack, key=lambda t: (
-        not (index.namespaces.get(t.netns) and index.namespaces[t.netns].is_self),
-        index.ns_name(t.netns)))
+        not (graph.namespaces.get(t.netns) and graph.namespaces[t.netns].is_self),
+        graph.ns_name(t.netns)))
     if ns is None:
         return tables
-    wanted = {n.id for n in snapshot.namespaces
-              if ns in (n.name, n.id, str(n.inode)) or f"ns:{ns}" == n.id}
-    if not wanted:
-        names = ", ".join(sorted(n.name for n in snapshot.namespaces)[:8])
-        raise UserError(f"no namespace named {ns!r}: known names include {names} "
-                        "(`netscope show` lists them all)")
-    return [t for t in tables if t.netns in wanted]
+    try:
+        wanted = graph.namespace_called(ns)
+    except EndpointError as e:
+        raise UserError(str(e)) from None
+    return [t for t in tables if t.netns == wanted]
 
 
 def _end(t: CtTuple) -> tuple[str, str]:
@@ -112,12 +111,12 @@ def table_lines(table: ConntrackTable, name: str) -> Iterator[str]:
 def run(args) -> int:
     snapshot = snapshot_from_args(args)
     tables = select_tables(snapshot, args.ns)
-    index = SnapshotIndex(snapshot)
+    graph = HostGraph.of(snapshot)
     if args.json:
         from netscope.snapshot.codec import encode
 
         doc = {"format": JSON_FORMAT, "version": JSON_VERSION, "namespaces": [
-            {"netns": t.netns, "name": index.ns_name(t.netns),
+            {"netns": t.netns, "name": graph.ns_name(t.netns),
              **{k: v for k, v in encode(t).items() if k not in ("id", "netns")}}
             for t in tables]}
         json.dump(doc, sys.stdout, indent=1)
@@ -126,6 +125,6 @@ def run(args) -> int:
     if not tables:
         print("no conntrack tables in this snapshot (taken before netscope read conntrack?)")
     for table in tables:
-        for line in table_lines(table, index.ns_name(table.netns)):
+        for line in table_lines(table, graph.ns_name(table.netns)):
             print(line)
     return 0

@@ -32,7 +32,9 @@ from netscope.cli import values
 from netscope.cli.convention import add_command, completes, hidden_alias, refuse_read_only
 from netscope.cli.errors import UserError
 from netscope.cli.source import collect_live, snapshot_from_args
-from netscope.model import Namespace, Snapshot
+from netscope.graph.endpoints import EndpointError
+from netscope.graph.host import HostGraph
+from netscope.model import Snapshot
 from netscope.model.labels import human_bytes
 
 JSON_FORMAT = "netscope-flows"
@@ -62,31 +64,14 @@ def add_parser(sub) -> None:
     hidden_alias(p, "--wait", "duration", type=values.seconds)
 
 
-def ns_ref(ns: Namespace) -> str | None:
-    """How an operation names a namespace: None (netscope's own), ip-netns name, or path."""
-    if ns.is_self:
-        return None
-    for kind in ("named", "docker", "proc"):
-        for o in ns.origins:
-            if o.kind == kind:
-                return o.path.rsplit("/", 1)[-1] if kind == "named" else o.path
-    return None
-
-
 def select_ns(snapshot: Snapshot, name: str | None) -> str | None:
     """The namespace id NAME means (namespace or container name, ns:<inode>). UserError."""
     if name is None:
         return None
-    found = [n.id for n in snapshot.namespaces if name in (n.name, n.id, str(n.inode))
-             or any(o.kind == "named" and o.path.rsplit("/", 1)[-1] == name for o in n.origins)]
-    found += [c.netns for c in snapshot.containers if c.netns and name == c.name]
-    found = list(dict.fromkeys(found))
-    if len(found) != 1:
-        names = ", ".join(sorted(n.name for n in snapshot.namespaces)[:8])
-        what = "several namespaces" if found else "no namespace or container"
-        raise UserError(f"{what} called {name!r}: known names include {names} "
-                        "(`netscope show` lists them all)")
-    return found[0]
+    try:
+        return HostGraph.of(snapshot).namespace_called(name)
+    except EndpointError as e:
+        raise UserError(str(e)) from None
 
 
 def _say(text: str) -> None:
@@ -116,7 +101,8 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
     except accounting.AccountingError as e:
         raise UserError(str(e)) from None
     before = collect_live(quiet=True)
-    names = {n.id: n for n in before.namespaces}
+    graph = HostGraph.of(before)
+    names = graph.namespaces
     wanted = select_ns(before, args.ns)
     near = neighbourhood(before, wanted) if wanted else set(names)
     off = [names[t.netns] for t in before.conntrack
@@ -124,7 +110,7 @@ def _counted(args) -> tuple[Snapshot, list[str]]:
     journal = None
     with sigterm_interrupts():
         try:
-            journal = accounting.enable([ns_ref(n) for n in off], _say)
+            journal = accounting.enable([graph.ns_ref(n.id) or None for n in off], _say)
             if journal is not None:
                 _say(f"conntrack accounting turned on in {len(off)} namespaces "
                      f"({', '.join(n.name for n in off)}); it counts connections that start "

@@ -334,6 +334,18 @@ class HostGraph:
                          if o.kind in ("named", "docker"))]
         return list(dict.fromkeys(found))
 
+    def namespace_called(self, name: str) -> str:
+        """The one namespace id `name` designates (see `namespaces_named`; also
+        "ns:<inode>"). Raises EndpointError naming some known names when it designates none
+        or several."""
+        found = self.namespaces_named(name)
+        if len(found) != 1:
+            names = ", ".join(sorted(ns.name for ns in self.namespaces.values())[:8])
+            what = "several namespaces" if found else "no namespace or container"
+            raise EndpointError(f"{what} called {name!r}: known names include {names} "
+                                "(`netscope show` lists them all)")
+        return found[0]
+
     def resolve(self, text: str, role: str = "destination") -> Endpoint:
         """SRC or DST as a user typed it (an IP, a container, a namespace) -> Endpoint.
 

@@ -177,5 +177,5 @@ def test_conntrack_json_and_namespace_filter(snapshot, tmp_path, capsys):
     assert (only["name"], only["netns"], only["active"], len(only["entries"])) == \
         ("router", R, True, 6)
     assert only["entries"][0]["reply"]["dst"] == "10.77.2.1"
-    with pytest.raises(UserError, match="no namespace named 'nope'"):
+    with pytest.raises(UserError, match="no namespace or container called 'nope'"):
         _run_conntrack(snapshot, tmp_path, capsys, ns="nope")
