@@ -1,5 +1,5 @@
-"""`netscope export FILE|--live [--redact] --format dot|mermaid|md|html|json|pcapng [-o OUT]`:
-a snapshot as a picture or a report to attach to a bug; a trace recording as pcapng.
+"""`netscope export FILE|--live [--redact] --format FORMAT [-o OUT]`: a snapshot as a picture,
+a report to attach to a bug, or the host graph for graph tools; a trace recording as pcapng.
 
 `sudo netscope export --live --redact -o host.json -o host.html -o host.md` is the whole
 bug-report bundle in one process: collect, redact, then every format from that one snapshot.
@@ -19,6 +19,9 @@ formats:
   mermaid  Mermaid flowchart of the topology, to paste into a GitHub/GitLab issue
   md       Markdown report: summary, doctor findings, topology (Mermaid), per-namespace tables
   html     one self-contained HTML page (no network access needed to view it)
+  graphml  the host graph (namespaces, interfaces, veth pairs, bridge ports, containers,
+           netfilter chains and rules, typed) for networkx, Gephi, yEd, Cytoscape (docs/graph.md)
+  graph-json  the same graph as networkx node-link JSON (-o host.graph.json)
   json     the snapshot itself (with --redact: redacted; `netscope show --snapshot` opens it)
   pcapng   from a trace recording (`netscope trace --record FILE`): every hop of every traced
            packet, its namespace/device/hook/verdict as the packet comment (tshark, Wireshark)
@@ -68,8 +71,9 @@ def _formats(args) -> list[tuple[str | None, str]]:
     for out in outputs:
         fmt = args.format or (format_for_path(out) if out else None)
         if fmt is None:
-            raise UserError("which format? add --format dot|mermaid|md|html|json|pcapng "
-                            "(or give -o a .dot, .mmd, .md, .html, .json or .pcapng file name)")
+            raise UserError("which format? add --format dot|mermaid|md|html|graphml|graph-json|"
+                            "json|pcapng (or give -o a .dot, .mmd, .md, .html, .graphml, "
+                            ".graph.json, .json or .pcapng file name)")
         pairs.append((out, fmt))
     return pairs
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from netscope.graph.netfilter import TABLE_ORDER, address_owners, dnat_targets, publish_label
+from netscope.graph.host import HostGraph
+from netscope.graph.netfilter import TABLE_ORDER
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.labels import human_bytes
 from netscope.model.netfilter import HOOKS, NfChain, NfRule, NfTable
 
@@ -86,34 +86,33 @@ class _TableView:
             yield from self.chain(chain, 1, (chain.name,))
 
 
-def _dnat_note(rule: NfRule, index: SnapshotIndex, owners) -> str | None:
-    label = publish_label(rule, index, owners)
+def _dnat_note(rule: NfRule, graph: HostGraph) -> str | None:
+    label = graph.publish_label(rule)
     if label:
         return label
-    targets = dnat_targets(rule, index, owners)
-    return f"to namespace {', '.join(map(index.ns_name, targets))}" if targets else None
+    targets = graph.dnat_targets(rule)
+    return f"to namespace {', '.join(map(graph.ns_name, targets))}" if targets else None
 
 
 def render_netfilter(snapshot: Snapshot) -> Iterator[str]:
     """Lines of the netfilter tree of every namespace that has tables."""
-    index = SnapshotIndex(snapshot)
-    owners = address_owners(snapshot)
+    graph = HostGraph.of(snapshot)
     by_ns: dict[str, list[NfTable]] = defaultdict(list)
     for table in snapshot.tables:
         by_ns[table.netns].append(table)
     notes = {rule.id: label for t in snapshot.tables for c in t.chains for rule in c.rules
-             if rule.action == "dnat" and (label := _dnat_note(rule, index, owners))}
+             if rule.action == "dnat" and (label := _dnat_note(rule, graph))}
     errors = [e for e in snapshot.errors if e.collector == "netfilter"]
-    order = sorted(by_ns, key=lambda ns: (not index.namespaces.get(ns) or
-                                          not index.namespaces[ns].is_self, index.ns_name(ns)))
+    order = sorted(by_ns, key=lambda ns: (not graph.namespaces.get(ns) or
+                                          not graph.namespaces[ns].is_self, graph.ns_name(ns)))
     for netns in order:
-        yield f"{index.ns_name(netns)} ({netns})"
+        yield f"{graph.ns_name(netns)} ({netns})"
         for table in sorted(by_ns[netns], key=_table_key):
             yield f"{INDENT}table {table.family} {table.name}  [{table.backend}]"
             for line in _TableView(table, notes).lines():
                 yield INDENT * 2 + line
     for e in errors:
-        yield f"{index.ns_name(e.netns) if e.netns else 'host'}: netfilter not read: {e.message}"
+        yield f"{graph.ns_name(e.netns) if e.netns else 'host'}: netfilter not read: {e.message}"
     without = len(snapshot.namespaces) - len(by_ns)
     if without:
         yield f"({without} namespace{'s' if without != 1 else ''} without netfilter tables)"

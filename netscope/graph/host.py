@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from netscope.graph.endpoints import Endpoint, EndpointError, is_ip
+from netscope.graph.netfilter import NetfilterRelations
 from netscope.graph.routing import Lookup, route_lookup
 from netscope.model import Address, Container, FdbEntry, Link, Namespace, Snapshot
 from netscope.model.l3 import Neighbour, Route, Rule
@@ -49,8 +50,9 @@ def _group(items, key) -> dict:
     return dict(out)
 
 
-class HostGraph:
-    """Relations over one snapshot. Build with `HostGraph.of(snapshot)` (cached per object)."""
+class HostGraph(NetfilterRelations):
+    """Relations over one snapshot. Build with `HostGraph.of(snapshot)` (cached per object).
+    Netfilter relations (DNAT targets, published ports) come from NetfilterRelations."""
 
     _cache: dict[int, HostGraph] = {}
     _cache_lock = threading.Lock()

@@ -1,6 +1,12 @@
-"""Netfilter in the host graph: hooks, chains, rules, and what rules name.
+"""Netfilter in the host graph: what rules name, and the chains, hooks and rules as nodes.
 
-`add_netfilter(graph, snapshot)` adds, for every namespace with tables:
+`NetfilterRelations` (mixed into HostGraph) answers the relations consumers ask: which
+namespaces a DNAT rule sends connections to (`dnat_targets`), the DNAT rules that send to an
+address (`dnat_rules_to`: a container's published ports), and "publishes tcp/8080 -> web:80"
+(`publish_label`).
+
+`add_netfilter(g, graph)` adds to the typed networkx graph (netscope.graph.typed), for every
+namespace with tables:
 - a hook node per packet family and hook (`hook:<inode>/<ipv4|ipv6|bridge|arp|netdev>/<hook>`)
   with `hook_entry` edges to its base chains, `order` 0, 1, ... in priority order (raw,
   mangle, nat, filter for iptables' tables), and an `in_namespace` edge to the namespace;
@@ -11,20 +17,23 @@
   `address_on` edges to the interfaces holding that address or subnet, and `nat_to` edges
   from DNAT rules to the namespace (and container) the translated address lives in.
 Docker's chains carry their meaning in `label`; a DNAT rule that publishes a container's
-port is labelled "publishes tcp/8080 -> <container>:80".
+port is labelled "publishes tcp/8080 -> <container>:80". Attributes are scalars (GraphML).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
+from netscope.graph.typed import EdgeKind, NodeKind, scalars
 from netscope.model.netfilter import HOOKS, NfChain, NfRule, NfTable
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from netscope.graph.host import HostGraph
 
 IFACE_FIELDS = ("iif", "oif", "physdev_in", "physdev_out")
 ADDR_FIELDS = ("saddr", "daddr")
@@ -32,25 +41,6 @@ ADDR_FIELDS = ("saddr", "daddr")
 PACKET_FAMILIES = {"ip": ("ipv4",), "ip6": ("ipv6",), "inet": ("ipv4", "ipv6"),
                    "bridge": ("bridge",), "arp": ("arp",), "netdev": ("netdev",)}
 TABLE_ORDER = {"raw": 0, "mangle": 1, "nat": 2, "filter": 3, "security": 4}
-
-
-class NfNodeKind(StrEnum):
-    HOOK = "hook"
-    CHAIN = "chain"
-    RULE = "rule"
-    ADDRESS = "address"
-
-
-class NfEdgeKind(StrEnum):
-    IN_NAMESPACE = "in_namespace"       # hook -> its namespace (as interfaces have)
-    HOOK_ENTRY = "hook_entry"           # hook -> base chain, `order` in priority order
-    HAS_RULE = "has_rule"               # chain -> rule, `position`
-    JUMP = "jump"                       # chain -> chain, `rule` that jumps
-    GOTO = "goto"                       # chain -> chain, `rule`
-    NAMES_INTERFACE = "names_interface"  # rule -> interface, `field`, `negated`
-    NAMES_ADDRESS = "names_address"     # rule -> ip:<cidr>, `field`, `negated`
-    ADDRESS_ON = "address_on"           # ip:<cidr> -> interface holding that address/subnet
-    NAT_TO = "nat_to"                   # DNAT rule -> namespace / container it sends to
 
 
 def nat_address(nat_to: str | None) -> str | None:
@@ -78,50 +68,61 @@ def _nat_port(nat_to: str) -> str | None:
     return None
 
 
-Owners = dict[str, list[tuple[str, str]]]
+def match_values(rule: NfRule, field: str) -> tuple[str, ...]:
+    """The values a rule's (not negated) match on `field` names, e.g. its "dport"s."""
+    return next((m.values for m in rule.matches if m.field == field and not m.negated), ())
 
 
-def address_owners(snapshot: Snapshot) -> Owners:
-    """address -> [(namespace id, link id)] of every interface holding it."""
-    owners: Owners = defaultdict(list)
-    for a in snapshot.addresses:
-        owners[a.address].append((a.netns, a.link))
-    return owners
+class NetfilterRelations:
+    """The netfilter relations of the host graph (mixed into HostGraph)."""
 
+    @cached_property
+    def _dnat_by_address(self: HostGraph) -> dict[str, list[NfRule]]:
+        out: dict[str, list[NfRule]] = defaultdict(list)
+        for table in self.tables:
+            for chain in table.chains:
+                for rule in chain.rules:
+                    addr = nat_address(rule.nat_to) if rule.action == "dnat" else None
+                    if addr is not None:
+                        out[addr].append(rule)
+        return dict(out)
 
-def dnat_targets(rule: NfRule, index: SnapshotIndex, owners: Owners) -> list[str]:
-    """Namespaces holding the address a DNAT rule translates to, best first: those whose
-    interface is a veth peer of an interface in the rule's namespace, else any."""
-    addr = nat_address(rule.nat_to) if rule.action == "dnat" else None
-    if addr is None:
-        return []
-    found = owners.get(addr, [])
-    others = [(ns, link) for ns, link in found if ns != rule.netns] or found
-    near = [ns for ns, link in others if _peer_ns(index, link) == rule.netns]
-    return list(dict.fromkeys(near or [ns for ns, _ in others]))
+    @cached_property
+    def _holders(self: HostGraph) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for a in self.snapshot.addresses:
+            out[a.address].append((a.netns, a.link))
+        return dict(out)
 
+    def dnat_rules_to(self: HostGraph, address: str, netns: str | None = None
+                      ) -> list[NfRule]:
+        """The DNAT rules (of `netns`, or of any namespace) that send connections to
+        `address`: a container's published ports, kube-proxy's endpoints."""
+        rules = self._dnat_by_address.get(address, [])
+        return [r for r in rules if netns is None or r.netns == netns]
 
-def _peer_ns(index: SnapshotIndex, link_id: str) -> str | None:
-    link = index.links.get(link_id)
-    if link is None or link.peer is None or link.peer.link is None:
-        return None
-    peer = index.links.get(link.peer.link)
-    return peer.netns if peer else None
+    def dnat_targets(self: HostGraph, rule: NfRule) -> list[str]:
+        """Namespaces holding the address a DNAT rule translates to, best first: those
+        whose interface is a veth peer of an interface in the rule's namespace, else any."""
+        addr = nat_address(rule.nat_to) if rule.action == "dnat" else None
+        if addr is None:
+            return []
+        found = self._holders.get(addr, [])
+        others = [(ns, link) for ns, link in found if ns != rule.netns] or found
+        near = [ns for ns, link in others
+                if (peer := self.veth_peer(link)) is not None and peer.netns == rule.netns]
+        return list(dict.fromkeys(near or [ns for ns, _ in others]))
 
-
-def publish_label(rule: NfRule, index: SnapshotIndex, owners: Owners) -> str | None:
-    """"publishes tcp/8080 -> web:80" for a DNAT rule whose target is a container."""
-    targets = dnat_targets(rule, index, owners)
-    names = [c.name for ns in targets for c in index.containers_by_ns.get(ns, [])
-             if not c.shares_netns_with]
-    if not names:
-        return None
-    proto = next((m.values[0] for m in rule.matches if m.field == "proto" and not m.negated),
-                 "any")
-    dport = next((",".join(m.values) for m in rule.matches
-                  if m.field == "dport" and not m.negated), "any")
-    port = _nat_port(rule.nat_to or "")
-    return f"publishes {proto}/{dport} -> {names[0]}" + (f":{port}" if port else "")
+    def publish_label(self: HostGraph, rule: NfRule) -> str | None:
+        """"publishes tcp/8080 -> web:80" for a DNAT rule whose target is a container."""
+        names = [c.name for ns in self.dnat_targets(rule) for c in self.containers_in(ns)
+                 if not c.shares_netns_with]
+        if not names:
+            return None
+        proto = next(iter(match_values(rule, "proto")), "any")
+        dport = ",".join(match_values(rule, "dport")) or "any"
+        port = _nat_port(rule.nat_to or "")
+        return f"publishes {proto}/{dport} -> {names[0]}" + (f":{port}" if port else "")
 
 
 def _hook_node(inode: str, family: str, hook: str) -> str:
@@ -143,13 +144,14 @@ def _add_hooks(g: nx.MultiDiGraph, tables: list[NfTable]) -> None:
                 entries[(table.netns, fam, chain.hook)].append(chain)
     for (netns, fam, hook), chains in entries.items():
         node = _hook_node(netns.removeprefix("ns:"), fam, hook)
-        g.add_node(node, kind=NfNodeKind.HOOK, label=f"{fam} {hook.upper()}", family=fam,
-                   hook=hook, order=HOOKS.index(hook) if hook in HOOKS else len(HOOKS))
+        g.add_node(node, kind=NodeKind.HOOK.value, label=f"{fam} {hook.upper()}", netns=netns,
+                   family=fam, hook=hook,
+                   order=HOOKS.index(hook) if hook in HOOKS else len(HOOKS))
         if netns in g:
-            g.add_edge(node, netns, kind=NfEdgeKind.IN_NAMESPACE)
+            g.add_edge(node, netns, kind=EdgeKind.IN_NAMESPACE.value)
         for order, chain in enumerate(sorted(chains, key=_chain_sort_key)):
-            g.add_edge(node, chain.id, kind=NfEdgeKind.HOOK_ENTRY, order=order,
-                       priority=chain.priority)
+            g.add_edge(node, chain.id, **scalars(kind=EdgeKind.HOOK_ENTRY.value, order=order,
+                                                 priority=chain.priority))
 
 
 def _iface_targets(pattern: str, links) -> list[str]:
@@ -158,7 +160,7 @@ def _iface_targets(pattern: str, links) -> list[str]:
     return [link.id for link in links if link.name == pattern]
 
 
-def _address_node(g: nx.MultiDiGraph, value: str, index: SnapshotIndex) -> str | None:
+def _address_node(g: nx.MultiDiGraph, value: str, graph: HostGraph) -> str | None:
     try:
         net = ipaddress.ip_network(value, strict=False)
     except ValueError:
@@ -166,65 +168,71 @@ def _address_node(g: nx.MultiDiGraph, value: str, index: SnapshotIndex) -> str |
     node = f"ip:{net}"
     if node in g:
         return node
-    g.add_node(node, kind=NfNodeKind.ADDRESS, label=str(net))
+    g.add_node(node, kind=NodeKind.ADDRESS.value, label=str(net))
     if net.prefixlen == 0:
         return node
-    for a in index.snapshot.addresses:
+    for a in graph.snapshot.addresses:
         if a.link not in g:
             continue
         held = ipaddress.ip_network(a.cidr, strict=False)
         if held == net or (net.num_addresses == 1 and
                            ipaddress.ip_address(a.address) == net.network_address):
-            g.add_edge(node, a.link, kind=NfEdgeKind.ADDRESS_ON)
+            g.add_edge(node, a.link, kind=EdgeKind.ADDRESS_ON.value)
     return node
 
 
 def _add_rule(g: nx.MultiDiGraph, table: NfTable, chain: NfChain, rule: NfRule,
-              index: SnapshotIndex, owners: Owners) -> None:
-    label = publish_label(rule, index, owners) if rule.action == "dnat" else None
-    g.add_node(rule.id, kind=NfNodeKind.RULE, obj=rule, label=label or rule.text)
-    g.add_edge(chain.id, rule.id, kind=NfEdgeKind.HAS_RULE, position=rule.position)
+              graph: HostGraph) -> None:
+    label = graph.publish_label(rule) if rule.action == "dnat" else None
+    g.add_node(rule.id, **scalars(kind=NodeKind.RULE.value, label=label or rule.text,
+                                  netns=rule.netns, table=table.name, family=table.family,
+                                  chain=chain.name, position=rule.position,
+                                  action=rule.action, text=rule.text, nat_to=rule.nat_to,
+                                  packets=rule.packets, bytes=rule.bytes))
+    g.add_edge(chain.id, rule.id, kind=EdgeKind.HAS_RULE.value, position=rule.position)
     if rule.action in ("jump", "goto") and rule.jump:
         # a jump stays inside its table: the target's id is the chain id in that table
         target = f"chain:{table.id.removeprefix('nftable:')}/{rule.jump}"
         if target in g:
-            kind = NfEdgeKind.JUMP if rule.action == "jump" else NfEdgeKind.GOTO
-            g.add_edge(chain.id, target, kind=kind, rule=rule.id)
-    links = index.links_by_ns.get(rule.netns, [])
+            kind = EdgeKind.JUMP if rule.action == "jump" else EdgeKind.GOTO
+            g.add_edge(chain.id, target, kind=kind.value, rule=rule.id)
+    links = graph.links_in(rule.netns)
     for m in rule.matches:
         if not m.recognised:
             continue
         if m.field in IFACE_FIELDS:
             for value in m.values:
                 for link in _iface_targets(value, links):
-                    g.add_edge(rule.id, link, kind=NfEdgeKind.NAMES_INTERFACE, field=m.field,
-                               negated=m.negated)
+                    g.add_edge(rule.id, link, kind=EdgeKind.NAMES_INTERFACE.value,
+                               field=m.field, negated=m.negated)
         elif m.field in ADDR_FIELDS:
             for value in m.values:
-                node = _address_node(g, value, index)
+                node = _address_node(g, value, graph)
                 if node:
-                    g.add_edge(rule.id, node, kind=NfEdgeKind.NAMES_ADDRESS, field=m.field,
-                               negated=m.negated)
-    for netns in dnat_targets(rule, index, owners):
-        g.add_edge(rule.id, netns, kind=NfEdgeKind.NAT_TO, to=rule.nat_to)
-        for c in index.containers_by_ns.get(netns, []):
+                    g.add_edge(rule.id, node, kind=EdgeKind.NAMES_ADDRESS.value,
+                               field=m.field, negated=m.negated)
+    for netns in graph.dnat_targets(rule):
+        g.add_edge(rule.id, netns, **scalars(kind=EdgeKind.NAT_TO.value, to=rule.nat_to))
+        for c in graph.containers_in(netns):
             if c.id in g and not c.shares_netns_with:
-                g.add_edge(rule.id, c.id, kind=NfEdgeKind.NAT_TO, to=rule.nat_to)
+                g.add_edge(rule.id, c.id, **scalars(kind=EdgeKind.NAT_TO.value,
+                                                    to=rule.nat_to))
 
 
-def add_netfilter(graph: nx.MultiDiGraph, snapshot: Snapshot) -> None:
-    """Add hooks, chains, rules and their references to a graph built from `snapshot`
+def add_netfilter(g: nx.MultiDiGraph, graph: HostGraph) -> None:
+    """Add hooks, chains, rules and their references to `g`, the typed graph of `graph`
     (namespaces, interfaces and containers already in it). See the module docstring."""
-    index = SnapshotIndex(snapshot)
-    owners = address_owners(snapshot)
-    tables = list(snapshot.tables)
+    tables = list(graph.tables)
     for table in tables:
         for chain in table.chains:
-            graph.add_node(chain.id, kind=NfNodeKind.CHAIN, obj=chain,
-                           label=chain.name + (f" ({chain.label})" if chain.label else ""),
-                           table=table.name, family=table.family, backend=table.backend)
-    _add_hooks(graph, tables)
+            g.add_node(chain.id, **scalars(
+                kind=NodeKind.CHAIN.value, netns=table.netns,
+                label=chain.name + (f" ({chain.label})" if chain.label else ""),
+                name=chain.name, table=table.name, family=table.family,
+                backend=table.backend, hook=chain.hook, policy=chain.policy,
+                priority=chain.priority))
+    _add_hooks(g, tables)
     for table in tables:
         for chain in table.chains:
             for rule in chain.rules:
-                _add_rule(graph, table, chain, rule, index, owners)
+                _add_rule(g, table, chain, rule, graph)

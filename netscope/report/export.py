@@ -43,6 +43,20 @@ def _html(snapshot: Snapshot) -> str:
     return to_html(snapshot, _report(snapshot))
 
 
+def _graphml(snapshot: Snapshot) -> str:
+    from netscope.graph.host import HostGraph
+    from netscope.graph.io import to_graphml
+
+    return to_graphml(HostGraph.of(snapshot))
+
+
+def _node_link(snapshot: Snapshot) -> str:
+    from netscope.graph.host import HostGraph
+    from netscope.graph.io import to_node_link
+
+    return to_node_link(HostGraph.of(snapshot))
+
+
 def _json(snapshot: Snapshot) -> str:
     from netscope.snapshot import dumps
 
@@ -55,6 +69,11 @@ FORMATS: dict[str, tuple[Callable[[Snapshot], str], str, str]] = {
     "mermaid": (_mermaid, ".mmd", "Mermaid flowchart of the topology, to paste into an issue"),
     "md": (_markdown, ".md", "Markdown report: summary, doctor findings, topology, tables"),
     "html": (_html, ".html", "one self-contained HTML page: findings, topology drawn, tables"),
+    "graphml": (_graphml, ".graphml", "the host graph as GraphML: networkx, Gephi, yEd, "
+                                      "Cytoscape (docs/graph.md)"),
+    # before "json": a .graph.json file is the graph, not the snapshot
+    "graph-json": (_node_link, ".graph.json", "the host graph as networkx node-link JSON "
+                                              "(docs/graph.md)"),
     "json": (_json, ".json", "the snapshot itself (docs/snapshot.md)"),
 }
 

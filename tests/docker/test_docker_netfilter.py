@@ -13,13 +13,13 @@ import socket
 import subprocess
 import sys
 
+import networkx as nx
 import pytest
 
 from netscope.collect.runner import collect_snapshot
 from netscope.graph.host import HostGraph
-from netscope.graph.netfilter import NfEdgeKind, add_netfilter
-from netscope.graph.typed import typed_graph
-from netscope.model.index import SnapshotIndex
+from netscope.graph.typed import EdgeKind
+from netscope.report.export import export
 from tests.support.netns import Namespaces, add_host_client
 
 pytestmark = pytest.mark.docker
@@ -74,7 +74,7 @@ def test_published_ports_on_two_networks(networks, docker_run, client):
     _connect(client_ns, host_addr, port_a)
 
     snap = collect_snapshot()
-    index = SnapshotIndex(snap)
+    graph = HostGraph.of(snap)
     host = next(ns for ns in snap.namespaces if ns.is_self)
     containers = {c.name: c for c in snap.containers}
     ips = {name: next(a.address for a in snap.addresses
@@ -99,7 +99,7 @@ def test_published_ports_on_two_networks(networks, docker_run, client):
     assert web_rule.packets >= 1 and api_rule.packets == 0
 
     # the isolation rules name both networks' bridges
-    bridges = {index.links[a.link].name for a in snap.addresses
+    bridges = {graph.links[a.link].name for a in snap.addresses
                if a.netns == host.id and a.address.rsplit(".", 1)[0] in
                {ips[web.name].rsplit(".", 1)[0], ips[api.name].rsplit(".", 1)[0]}}
     assert len(bridges) == 2
@@ -108,10 +108,9 @@ def test_published_ports_on_two_networks(networks, docker_run, client):
     assert bridges <= isolation_ifaces
 
     # the graph: the publishing rule -> the container's namespace (and the container)
-    g = typed_graph(HostGraph.of(snap))
-    add_netfilter(g, snap)
+    g = nx.parse_graphml(export(snap, "graphml"), force_multigraph=True)
     targets = {v for _, v, d in g.out_edges(web_rule.id, data=True)
-               if d["kind"] == NfEdgeKind.NAT_TO}
+               if d["kind"] == EdgeKind.NAT_TO}
     assert targets == {containers[web.name].netns, containers[web.name].id}
     assert g.nodes[web_rule.id]["label"] == f"publishes tcp/{port_a} -> {web.name}:80"
     # and the FORWARD accept for that port names the container's address, held by its eth0
@@ -119,9 +118,9 @@ def test_published_ports_on_two_networks(networks, docker_run, client):
                   if ("daddr", (f"{ips[web.name]}/32",)) in [(m.field, m.values)
                                                               for m in r.matches])
     (addr_node,) = [v for _, v, d in g.out_edges(accept.id, data=True)
-                    if d["kind"] == NfEdgeKind.NAMES_ADDRESS]
-    holders = {index.links[v].netns for _, v, d in g.out_edges(addr_node, data=True)
-               if d["kind"] == NfEdgeKind.ADDRESS_ON}
+                    if d["kind"] == EdgeKind.NAMES_ADDRESS]
+    holders = {graph.links[v].netns for _, v, d in g.out_edges(addr_node, data=True)
+               if d["kind"] == EdgeKind.ADDRESS_ON}
     assert holders == {containers[web.name].netns}
 
     # conntrack in the host namespace shows the translation of that connection

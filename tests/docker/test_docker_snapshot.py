@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from netscope.collect.runner import collect_snapshot
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 
 pytestmark = pytest.mark.docker
 
@@ -17,20 +17,20 @@ def test_containers_are_named_and_wired_to_docker0(docker_run):
     web = docker_run("web", "-p", "18081:80")
     db = docker_run("db")
     joined = docker_run("side", "--network", f"container:{web.name}")
-    index = SnapshotIndex(collect_snapshot())
-    snap = index.snapshot
+    graph = HostGraph.of(collect_snapshot())
+    snap = graph.snapshot
     host = next(ns for ns in snap.namespaces if ns.is_self)
-    docker0 = next(link for link in index.links_by_ns[host.id] if link.name == "docker0")
+    docker0 = next(link for link in graph.links_in(host.id) if link.name == "docker0")
     by_name = {c.name: c for c in snap.containers}
 
     for started in (web, db):
         c = by_name[started.name]
         assert c.container_id == started.container_id
-        ns = index.namespaces[c.netns]
+        ns = graph.namespaces[c.netns]
         assert ns.name == started.name, "the namespace is named after its container"
         assert any(o.kind == "docker" for o in ns.origins)
-        eth0 = next(link for link in index.links_by_ns[ns.id] if link.name == "eth0")
-        host_veth = index.links[eth0.peer.link]
+        eth0 = next(link for link in graph.links_in(ns.id) if link.name == "eth0")
+        host_veth = graph.links[eth0.peer.link]
         assert host_veth.netns == host.id and host_veth.kind == "veth"
         assert host_veth.peer.link == eth0.id
         assert host_veth.master == docker0.id

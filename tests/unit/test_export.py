@@ -158,7 +158,7 @@ def test_cli_export(tmp_path, capsys):
     assert main(["export", str(bad), "--format", "md"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not valid JSON" in err
-    assert set(FORMATS) == {"dot", "mermaid", "md", "html", "json"}
+    assert set(FORMATS) == {"dot", "mermaid", "md", "html", "graphml", "graph-json", "json"}
     assert main(["export", "--format", "md"]) == 2
     assert "give a snapshot FILE, or --live" in capsys.readouterr().err
 

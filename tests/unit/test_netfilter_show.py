@@ -8,17 +8,18 @@ import argparse
 import json
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 from netscope.cli import conntrack_cmd
 from netscope.cli.errors import UserError
 from netscope.cli.netfilter_tree import render_netfilter
-from netscope.graph.host import HostGraph
-from netscope.graph.netfilter import NfEdgeKind, add_netfilter, nat_address
-from netscope.graph.typed import typed_graph
+from netscope.graph.netfilter import nat_address
+from netscope.graph.typed import EdgeKind
 from netscope.host import conntrack, iptables, nft
 from netscope.model import Address, Container, Header, Link, Namespace, Snapshot, VethPeer
 from netscope.model.netfilter import ConntrackTable
+from netscope.report.export import export
 from netscope.snapshot import dumps
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "netfilter"
@@ -74,9 +75,8 @@ def snapshot() -> Snapshot:
 
 @pytest.fixture(scope="module")
 def graph(snapshot):
-    g = typed_graph(HostGraph.of(snapshot))
-    add_netfilter(g, snapshot)
-    return g
+    """The GraphML export (`netscope export -o host.graphml`) read back by networkx."""
+    return nx.parse_graphml(export(snapshot, "graphml"), force_multigraph=True)
 
 
 def _edges(g, kind, source=None):
@@ -85,28 +85,28 @@ def _edges(g, kind, source=None):
 
 
 def test_hook_entries_in_priority_order(graph):
-    entries = sorted(_edges(graph, NfEdgeKind.HOOK_ENTRY, f"hook:{ROUTER}/ipv4/prerouting"),
+    entries = sorted(_edges(graph, EdgeKind.HOOK_ENTRY, f"hook:{ROUTER}/ipv4/prerouting"),
                      key=lambda e: e[2]["order"])
     assert [v.split("/", 2)[2] for _, v, _ in entries] == [
         "raw/PREROUTING", "mangle/PREROUTING", "nat/PREROUTING", "nsnf_nat/pre"]
-    inputs = [v for _, v, _ in _edges(graph, NfEdgeKind.HOOK_ENTRY, f"hook:{ROUTER}/ipv6/input")]
+    inputs = [v for _, v, _ in _edges(graph, EdgeKind.HOOK_ENTRY, f"hook:{ROUTER}/ipv6/input")]
     assert f"chain:{ROUTER}/inet/nsnf_native/input" in inputs
     assert (f"hook:{ROUTER}/ipv4/prerouting", R) in [
-        (u, v) for u, v, _ in _edges(graph, NfEdgeKind.IN_NAMESPACE)]
+        (u, v) for u, v, _ in _edges(graph, EdgeKind.IN_NAMESPACE)]
 
 
 def test_jumps_and_gotos(graph):
     jumps = {(u.rsplit("/", 1)[1], v.rsplit("/", 1)[1])
-             for u, v, _ in _edges(graph, NfEdgeKind.JUMP) if "/ip/" in u}
+             for u, v, _ in _edges(graph, EdgeKind.JUMP) if "/ip/" in u}
     assert {("INPUT", "WEB"), ("PREROUTING", "DOCKER")} <= jumps
     gotos = {(u.rsplit("/", 1)[1], v.rsplit("/", 1)[1]) for u, v, _ in
-             _edges(graph, NfEdgeKind.GOTO)}
+             _edges(graph, EdgeKind.GOTO)}
     assert ("INPUT", "LOGDROP") in gotos and ("helper", "helper2") in gotos
 
 
 def test_published_port_points_at_the_container(graph):
     docker_dnat = f"nfrule:{ROUTER}/ip/nat/DOCKER/1"
-    targets = {v for _, v, _ in _edges(graph, NfEdgeKind.NAT_TO, docker_dnat)}
+    targets = {v for _, v, _ in _edges(graph, EdgeKind.NAT_TO, docker_dnat)}
     assert targets == {W, "container:abc"}
     assert graph.nodes[docker_dnat]["label"] == "publishes tcp/8081 -> web:81"
     assert "Docker" in graph.nodes[f"chain:{ROUTER}/ip/nat/DOCKER"]["label"]
@@ -114,14 +114,14 @@ def test_published_port_points_at_the_container(graph):
 
 def test_rules_point_at_interfaces_and_addresses(graph):
     lo_rule = f"nfrule:{ROUTER}/ip/filter/INPUT/1"
-    assert [(v, d["field"]) for _, v, d in _edges(graph, NfEdgeKind.NAMES_INTERFACE, lo_rule)] \
+    assert [(v, d["field"]) for _, v, d in _edges(graph, EdgeKind.NAMES_INTERFACE, lo_rule)] \
         == [(f"link:{ROUTER}/1", "iif")]
     masq = f"nfrule:{ROUTER}/ip/nat/POSTROUTING/1"
-    assert [(v, d["negated"]) for _, v, d in _edges(graph, NfEdgeKind.NAMES_INTERFACE, masq)] \
+    assert [(v, d["negated"]) for _, v, d in _edges(graph, EdgeKind.NAMES_INTERFACE, masq)] \
         == [(f"link:{ROUTER}/2", True)]
-    (addr,) = [v for _, v, _ in _edges(graph, NfEdgeKind.NAMES_ADDRESS, masq)]
+    (addr,) = [v for _, v, _ in _edges(graph, EdgeKind.NAMES_ADDRESS, masq)]
     assert addr == "ip:10.1.1.0/24"
-    on = {v for _, v, _ in _edges(graph, NfEdgeKind.ADDRESS_ON, addr)}
+    on = {v for _, v, _ in _edges(graph, EdgeKind.ADDRESS_ON, addr)}
     assert on == {f"link:{ROUTER}/2", f"link:{WEB}/2"}
 
 

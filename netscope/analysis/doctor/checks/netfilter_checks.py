@@ -12,13 +12,15 @@ from netscope.analysis.doctor.checks.flows import (
 from netscope.analysis.doctor.finding import Check, op, where
 from netscope.analysis.path import netfilter as nf
 from netscope.graph.host import HostGraph
+from netscope.graph.netfilter import match_values
 
 
 def _has_snat(graph: HostGraph, net, src: str, dst: str) -> bool:
     ctx = nf.PacketContext("inet", src, dst, "icmp", None, None, net.bridge.name,
                            net.egress.name, "new", 0, None, None,
                            graph.local_addresses(net.bridge.netns), 8)
-    verdict = nf.evaluate_hook(graph.tables, net.bridge.netns, "postrouting", ctx)
+    verdict = nf.evaluate_hook(graph.tables_in(net.bridge.netns), net.bridge.netns,
+                               "postrouting", ctx)
     return verdict.nat is not None and verdict.nat[0] in ("snat", "masquerade")
 
 
@@ -89,15 +91,8 @@ def _rule_port(rule) -> tuple[str, int | None]:
 
 def _published(graph: HostGraph, netns: str, address: str) -> list[int]:
     """Ports of `netns` DNATed to `address` (published ports of that container)."""
-    ports = []
-    for t in graph.tables:
-        for c in t.chains:
-            for r in c.rules:
-                if r.netns == netns and r.action == "dnat" and r.nat_to \
-                        and r.nat_to.split(":")[0] == address:
-                    ports += [int(v) for m in r.matches if m.field == "dport" for v in m.values
-                              if v.isdigit()]
-    return ports
+    return [int(v) for r in graph.dnat_rules_to(address, netns)
+            for v in match_values(r, "dport") if v.isdigit()]
 
 
 def _flows_hit_by(graph: HostGraph, rule) -> list[str]:
