@@ -11,6 +11,10 @@
   reports, then idle CPU and RSS of the process with the probe attached (polled every second).
 - Flows and DNS tabs: their per-snapshot work (prepare_flows, prepare_dns, done in a worker)
   on a snapshot of this host, in-process.
+- update work: in-process, what one live update costs the UI (the app's handling of a new
+  snapshot: what changed, the host graph, tree, topology and details redrawn) on a 160x50
+  headless app holding this host's snapshot, one port toggled down/up per update; baseline:
+  the partial re-read of that one namespace (refresh_namespaces) the live feed would do.
 
     sudo .venv/bin/python bench/bench_tui.py [--namespaces 200] [--runs 5] [--idle 20]
 """
@@ -174,13 +178,88 @@ def tab_work(runs: int) -> None:
               f"{', '.join(f'{x * 1000:.0f}' for x in times)})")
 
 
+def _toggled(snapshot, name: str, down: bool):
+    """`snapshot` with the root namespace's device `name` down (or up): what a partial
+    re-read returns after `ip link set name down`."""
+    from dataclasses import replace
+
+    def flip(link):
+        if link.name != name:
+            return link
+        flags = tuple(f for f in link.flags if f != "UP") + (() if down else ("UP",))
+        return replace(link, flags=flags, operstate="DOWN" if down else "UP")
+    return replace(snapshot, links=tuple(flip(x) for x in snapshot.links))
+
+
+def update_work(runs: int) -> None:
+    """The UI's work per live update, in-process (see the module docstring)."""
+    import asyncio
+
+    from netscope.collect.runner import collect_snapshot
+    from netscope.tui.app import NetscopeApp
+    from netscope.tui.backends import Backends
+    from netscope.tui.live import Update
+    from netscope.tui.refresh import refresh_namespaces
+
+    snapshot = collect_snapshot()
+    veth = f"{scale_lab.PREFIX}v7"
+    me = next(ns.inode for ns in snapshot.namespaces if ns.is_self)
+    refresh = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        refresh_namespaces(snapshot, {me})
+        refresh.append(time.perf_counter() - started)
+    handled: list[float] = []
+    on_screen: list[float] = []
+
+    class Timed(NetscopeApp):
+        CSS_PATH = os.path.join(os.path.dirname(sys.modules[NetscopeApp.__module__].__file__),
+                                "app.tcss")
+
+        def on_netscope_app_snapshot_arrived(self, message) -> None:
+            started = time.perf_counter()
+            super().on_netscope_app_snapshot_arrived(message)
+            handled.append(time.perf_counter() - started)
+
+    app = Timed(snapshot, read_only="bench", backends=Backends.none())
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await pilot.pause(0.5)
+            for i in range(2 * runs + 2):
+                update = Update(_toggled(snapshot, veth, i % 2 == 0), None, 0.0)
+                started = time.perf_counter()
+                app.post_message(app.SnapshotArrived(update))
+                await pilot.pause()
+                on_screen.append(time.perf_counter() - started)
+                await pilot.pause(0.1)
+    asyncio.run(drive())
+    handled, on_screen = handled[2:], on_screen[2:]  # the first ones warm caches up
+
+    def ms(xs: list[float]) -> str:
+        return (f"median {statistics.median(xs) * 1000:.1f} ms (runs "
+                f"{', '.join(f'{x * 1000:.0f}' for x in xs)})")
+    print(f"update work, {len(snapshot.namespaces)} namespaces, one port toggled: handler "
+          f"{ms(handled)}; post -> idle {ms(on_screen)}; baseline partial re-read of the "
+          f"namespace {ms(refresh)}; ratio handler/re-read "
+          f"{statistics.median(handled) / statistics.median(refresh):.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=20.0)
+    parser.add_argument("--update-only", action="store_true",
+                        help="measure only the in-process update work")
     args = parser.parse_args()
     scale_lab.up(args.namespaces)
+    if args.update_only:
+        try:
+            update_work(args.runs)
+        finally:
+            scale_lab.down()
+        return
     total = len(os.listdir("/run/netns"))
     print(f"host: {total} named namespaces in all ({args.namespaces} of the lab), load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -211,6 +290,7 @@ def main() -> None:
         drop_monitor(args.idle)
         stop_tui()
         tab_work(args.runs)
+        update_work(args.runs)
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
         scale_lab.down()
