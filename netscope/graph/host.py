@@ -32,6 +32,7 @@ from netscope.model.l3 import Neighbour, Route, Rule
 if TYPE_CHECKING:
     import networkx as nx
 
+    from netscope.graph.topology import Topology
     from netscope.model.dns import DnsNamespace
     from netscope.model.netfilter import ConntrackTable, NfTable
 
@@ -558,7 +559,14 @@ class HostGraph(NetfilterRelations):
                     return o.path.rsplit("/", 1)[-1] if kind == "named" else o.path
         return ""
 
-    # ------------------------------------------------------------------ networkx
+    # ------------------------------------------------------------------ projections
+
+    @cached_property
+    def topology(self) -> Topology:
+        """The picture the TUI and every export draw (netscope.graph.topology), built once."""
+        from netscope.graph.topology import project
+
+        return project(self)
 
     @cached_property
     def nx(self) -> nx.MultiDiGraph:

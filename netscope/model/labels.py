@@ -1,29 +1,25 @@
 """One-line descriptions of model objects, in the network's own words.
 
 Shared by `netscope show` (the text tree) and the TUI (tree labels, detail tabs), so both
-say the same thing about the same object. Pure: reads a SnapshotIndex, returns text.
+say the same thing about the same object. Pure: reads the host graph, returns text.
 """
 
 from __future__ import annotations
 
-from netscope.model.index import SnapshotIndex
+from typing import TYPE_CHECKING
+
 from netscope.model.l2 import Link
 from netscope.model.l3 import Route
 from netscope.model.netns import Container
+
+if TYPE_CHECKING:  # the graph is built over the model: only its type is needed here
+    from netscope.graph.host import HostGraph
 
 LOCAL_TABLE = 255
 MAIN_TABLE = 254
 
 
-def ns_order(index: SnapshotIndex) -> list[str]:
-    """Namespace ids: the one netscope runs in first, then containers', then the rest, by name."""
-    def key(ns_id: str) -> tuple:
-        ns = index.namespaces[ns_id]
-        return (not ns.is_self, ns_id not in index.containers_by_ns, ns.name)
-    return sorted(index.namespaces, key=key)
-
-
-def route_text(route: Route, index: SnapshotIndex) -> str:
+def route_text(route: Route, graph: HostGraph) -> str:
     """`ip route`-style text: "default via 172.18.0.1 dev eth0", "10.0.0.0/8 dev br0 ..."."""
     dst = "default" if route.is_default else route.dst
     parts = [dst] if route.type == "unicast" else [route.type, dst]
@@ -31,7 +27,7 @@ def route_text(route: Route, index: SnapshotIndex) -> str:
         if hop.gateway:
             parts += ["via", hop.gateway]
         if hop.link:
-            link = index.links.get(hop.link)
+            link = graph.links.get(hop.link)
             parts += ["dev", link.name if link else hop.link]
     if route.table not in (MAIN_TABLE, LOCAL_TABLE):
         parts += ["table", str(route.table)]
@@ -46,9 +42,9 @@ def route_text(route: Route, index: SnapshotIndex) -> str:
     return " ".join(parts)
 
 
-def shown_routes(index: SnapshotIndex, ns_id: str, all_tables: bool = False) -> list[Route]:
+def shown_routes(graph: HostGraph, ns_id: str, all_tables: bool = False) -> list[Route]:
     """The routes a person reads first: not the local table nor kernel-made IPv6 routes."""
-    return [r for r in index.routes_by_ns.get(ns_id, [])
+    return [r for r in graph.routes_in(ns_id)
             if all_tables or (r.table != LOCAL_TABLE and r.protocol != "kernel")
             or (r.family == "inet" and r.table == MAIN_TABLE)]
 
@@ -70,49 +66,49 @@ def link_state(link: Link) -> str:
     return state
 
 
-def global_addresses(link: Link, index: SnapshotIndex) -> list[str]:
+def global_addresses(link: Link, graph: HostGraph) -> list[str]:
     """The link's addresses as CIDRs, link-local ones left out."""
-    return [a.cidr for a in index.addresses_by_link.get(link.id, []) if a.scope != "link"]
+    return [a.cidr for a in graph.addresses_on(link.id) if a.scope != "link"]
 
 
-def peer_text(link: Link, index: SnapshotIndex) -> str | None:
+def peer_text(link: Link, graph: HostGraph) -> str | None:
     """"<-> ns:dev" for a veth whose peer is known, "<-> ? (why)" otherwise, None for no peer."""
     if link.peer is None:
         return None
     if not link.peer.link:
         return f"<-> ? ({link.peer.unresolved})"
-    peer = index.links.get(link.peer.link)
-    where = index.link_label(link.peer.link)
+    peer = graph.links.get(link.peer.link)
+    where = graph.link_label(link.peer.link)
     if peer and peer.netns == link.netns:
         where = peer.name
     return f"<-> {where}"
 
 
-def link_line(link: Link, index: SnapshotIndex) -> str:
+def link_line(link: Link, graph: HostGraph) -> str:
     """Name, kind, state, MTU, master, addresses, veth peer, parent and vxlan details."""
     parts = [f"{link.name}", link.kind, link_state(link), f"mtu {link.mtu}"]
     if link.master:
-        parts.append(f"master {index.link_label(link.master).split(':', 1)[1]}")
-    addrs = global_addresses(link, index)
+        parts.append(f"master {graph.link_label(link.master).split(':', 1)[1]}")
+    addrs = global_addresses(link, graph)
     if addrs:
         parts.append(" ".join(addrs))
-    peer = peer_text(link, index)
+    peer = peer_text(link, graph)
     if peer:
         parts.append(peer)
     if link.parent:
-        parts.append(f"on {index.link_label(link.parent)}")
+        parts.append(f"on {graph.link_label(link.parent)}")
     if link.kind == "vxlan" and link.details:
         parts.append(" ".join(f"{k} {v}" for k, v in link.details.items()
                               if k in ("vni", "remote", "local", "dstport")))
     return "  ".join(parts)
 
 
-def port_line(port: Link, index: SnapshotIndex) -> str:
+def port_line(port: Link, graph: HostGraph) -> str:
     """A bridge port: "port veth0 (forwarding)  <-> web:eth0"."""
     state = port.bridge_port.state if port.bridge_port else "?"
     peer = ""
     if port.peer and port.peer.link:
-        peer = f"  <-> {index.link_label(port.peer.link)}"
+        peer = f"  <-> {graph.link_label(port.peer.link)}"
     return f"port {port.name} ({state}){peer}"
 
 

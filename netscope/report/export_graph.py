@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from netscope.graph.host import HostGraph
+from netscope.graph.topology import Topology
 from netscope.model import Snapshot
-from netscope.report.topology import Topology, topology
 
 DOT_COLOURS = {"up": "#2e7d32", "down": "#c62828", "unknown": "#757575"}
 EDGE_STYLES = {"veth": 'dir=none, penwidth=2, color="#1565c0"',
@@ -24,7 +25,7 @@ def _group_title(name: str, containers: tuple[str, ...]) -> str:
 
 def to_dot(snapshot: Snapshot, topo: Topology | None = None) -> str:
     """A `digraph` with one cluster per namespace, one box per interface."""
-    topo = topo or topology(snapshot)
+    topo = topo or HostGraph.of(snapshot).topology
     h = snapshot.header
     lines = ["digraph netscope {",
              f"  label={_dot_str(f'{h.hostname}  {h.captured_at}  (netscope)')};",
@@ -60,7 +61,7 @@ def _mermaid_text(text: str) -> str:
 def to_mermaid(snapshot: Snapshot, topo: Topology | None = None) -> str:
     """A `flowchart LR`: subgraphs for namespaces, `---` for veth pairs, `-.-` for bridge
     ports, `-.->` for lower devices. Ids are generated (n1, n2 ...): names are only labels."""
-    topo = topo or topology(snapshot)
+    topo = topo or HostGraph.of(snapshot).topology
     ids: dict[str, str] = {}
     lines = ["flowchart LR"]
     for gi, g in enumerate(topo.groups):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from html import escape
 
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
 from netscope.report.sections import Report, Table, build_report
 from netscope.report.svg import topology_svg
-from netscope.report.topology import topology
 
 OPEN_SECTIONS_MAX = 12  # more namespaces than this: their tables start folded
 
@@ -77,7 +77,7 @@ def to_html(snapshot: Snapshot, report: Report | None = None) -> str:
             '<p class="muted">Boxes are namespaces, rows their interfaces (green up, red down, '
             "grey no carrier); blue curves join veth pairs, dashed purple brackets join bridge "
             "ports to their bridge.</p>",
-            f'<div class="topology">{topology_svg(topology(snapshot))}</div>',
+            f'<div class="topology">{topology_svg(HostGraph.of(snapshot).topology)}</div>',
             f"<h2>Namespaces ({len(report.namespaces)})</h2>"]
     fold = len(report.namespaces) > OPEN_SECTIONS_MAX
     for ns in report.namespaces:

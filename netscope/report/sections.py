@@ -9,16 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netscope.analysis.doctor import Finding, run_doctor
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
-from netscope.model.labels import (
-    global_addresses,
-    link_state,
-    ns_order,
-    peer_text,
-    route_text,
-    shown_routes,
-)
+from netscope.model.labels import global_addresses, link_state, peer_text, route_text, shown_routes
 
 
 @dataclass(frozen=True)
@@ -46,9 +39,9 @@ class Report:
     errors: tuple[str, ...] = field(default=())
 
 
-def _interfaces(ix: SnapshotIndex, ns_id: str) -> Table:
+def _interfaces(ix: HostGraph, ns_id: str) -> Table:
     rows = []
-    for link in sorted(ix.links_by_ns.get(ns_id, []), key=lambda x: x.ifindex):
+    for link in sorted(ix.links_in(ns_id), key=lambda x: x.ifindex):
         master = ix.link_label(link.master).split(":", 1)[-1] if link.master else ""
         rows.append((link.name, link.kind, link_state(link), str(link.mtu), link.mac or "",
                      master, " ".join(global_addresses(link, ix)),
@@ -57,7 +50,7 @@ def _interfaces(ix: SnapshotIndex, ns_id: str) -> Table:
                                 "peer"), tuple(rows))
 
 
-def _routes(ix: SnapshotIndex, ns_id: str) -> Table:
+def _routes(ix: HostGraph, ns_id: str) -> Table:
     return Table("Routes", ("route",), tuple((route_text(r, ix),)
                                               for r in shown_routes(ix, ns_id)))
 
@@ -71,9 +64,9 @@ def _default_rule(r) -> bool:
             and not r.dst and not r.iif and not r.oif and not r.fwmark and not r.invert)
 
 
-def _policy_rules(ix: SnapshotIndex, ns_id: str) -> Table:
+def _policy_rules(ix: HostGraph, ns_id: str) -> Table:
     rows = []
-    for r in ix.rules_by_ns.get(ns_id, ()):
+    for r in ix.rules_in(ns_id):
         if _default_rule(r):
             continue
         sel = " ".join(p for p in (f"from {r.src or 'all'}", f"to {r.dst}" if r.dst else "",
@@ -117,7 +110,7 @@ def _conntrack(conntrack: list) -> Table:
 
 def build_report(snapshot: Snapshot) -> Report:
     """Everything the Markdown and HTML exports show, in reading order."""
-    ix = SnapshotIndex(snapshot)
+    ix = HostGraph.of(snapshot)
     h = snapshot.header
     facts = (("host", h.hostname), ("captured", h.captured_at), ("kernel", h.kernel),
              ("netscope", h.netscope_version), ("redacted", "yes" if h.redacted else "no"),
@@ -128,18 +121,13 @@ def build_report(snapshot: Snapshot) -> Report:
               ("routes", len(snapshot.routes)), ("netfilter rules", nf_rules),
               ("conntrack entries", sum(len(t.entries) for t in snapshot.conntrack)),
               ("collector errors", len(snapshot.errors)))
-    nf_by_ns: dict[str, list] = {}
-    for t in snapshot.tables:
-        nf_by_ns.setdefault(t.netns, []).append(t)
-    ct_by_ns: dict[str, list] = {}
-    for t in snapshot.conntrack:
-        ct_by_ns.setdefault(t.netns, []).append(t)
     sections = []
-    for ns_id in ns_order(ix):
+    for ns_id in ix.ns_order():
+        conntrack = ix.conntrack_in(ns_id)
         tables = [_interfaces(ix, ns_id), _routes(ix, ns_id), _policy_rules(ix, ns_id),
-                  _netfilter(nf_by_ns.get(ns_id, [])), _conntrack(ct_by_ns.get(ns_id, []))]
+                  _netfilter(ix.tables_in(ns_id)), _conntrack([conntrack] if conntrack else [])]
         sections.append(NamespaceSection(
-            ns_id, ix.ns_name(ns_id), tuple(c.name for c in ix.containers_by_ns.get(ns_id, [])),
+            ns_id, ix.ns_name(ns_id), tuple(c.name for c in ix.containers_in(ns_id)),
             tuple(t for t in tables if t.rows)))
     errors = tuple(f"{e.collector}" + (f" in {ix.ns_name(e.netns)}" if e.netns else "")
                    + f": {e.message}" for e in snapshot.errors)

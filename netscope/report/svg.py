@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from netscope.report.topology import Group, Topology
+from netscope.graph.topology import Group, Topology
 
 BOX_W = 240
 GAP_X = 40

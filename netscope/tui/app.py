@@ -1,9 +1,10 @@
 """The netscope TUI: tree | topology | details, event log, keys.
 
-Thin: it keeps the state (snapshot, selection, filter, journey, highlights), sets attributes
-on its widgets, and runs blocking work (collection, netlink, doctor, tracer, labs) in thread
-workers whose results come back as messages. Features whose backend is not installed yet
-answer their key with a one-line notice (see `netscope.tui.backends`).
+Thin: its state is reactive (the host graph shown, selection, filter, journey and hop,
+highlights, marks) and bound down to the widgets, which redraw themselves when what they show
+changes; widgets post messages up. Blocking work (collection, netlink, doctor, tracer, labs)
+runs in thread workers whose results come back as messages. A feature whose backend cannot
+load here answers its key with a one-line notice (see `netscope.tui.backends`).
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
-from netscope.model.labels import ns_order
 from netscope.model.safe_text import safe
 from netscope.tui.app_drops import DropKeys
 from netscope.tui.app_trace import TraceKeys
-from netscope.tui.backends import NOT_YET, Backends
+from netscope.tui.backends import Backends
 from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import Journey
@@ -38,6 +39,7 @@ from netscope.tui.screens.doctor import DoctorScreen
 from netscope.tui.screens.help import HelpScreen
 from netscope.tui.screens.labs import LabsScreen
 from netscope.tui.screens.message import ConfirmScreen
+from netscope.tui.topology_layout import Marks
 from netscope.tui.view_state import marks_for, visible_namespaces
 from netscope.tui.widgets.detail_panel import DetailPanel
 from netscope.tui.widgets.event_log import EventLog
@@ -87,6 +89,19 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
         ("help", "Keys", "every key and what it does (?)"),
     )
 
+    # the state; widgets are bound to it (compose) and redraw when it changes
+    graph: var[HostGraph | None] = var(None)
+    selected: var[str | None] = var(None)
+    filter_text: var[str] = var("")
+    shown_namespaces: var[frozenset[str] | None] = var(None)  # the filter's; None: all
+    changed: var[frozenset[str]] = var(frozenset())
+    expanded: var[bool] = var(False)
+    journey: var[Journey | None] = var(None)
+    hop: var[int] = var(0)
+    marks: var[Marks] = var(Marks)
+    mode: var[str] = var("")
+    extras: var[dict[str, object]] = var(dict, always_update=True)
+
     class SnapshotArrived(Message):
         def __init__(self, update: Update) -> None:
             super().__init__()
@@ -103,34 +118,32 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
                  source_note: str = "", initial_filter: str = "",
                  greeting: str = "") -> None:
         super().__init__()
-        self._snapshot, self._feed = snapshot, feed
+        self._first_snapshot, self._feed = snapshot, feed
         self._read_only = read_only
         self._backends = backends or Backends()
         self._clock, self._save_dir, self._source_note = clock, save_dir, source_note
-        self._index = SnapshotIndex(snapshot) if snapshot else None
-        self._selected: str | None = None
-        self._filter = initial_filter
+        self._initial_filter = initial_filter
         self._greeting = greeting
-        self._journey: Journey | None = None
-        self._hop = 0
-        self._changed: frozenset[str] = frozenset()
-        self._expanded = False
         self._paused = False
         self._hidden = HiddenChanges()
         self._hidden_timer = None
         self._init_drops(live=feed is not None, read_only=read_only)
         self.first_screen_at: float | None = None
+        self._marks_due = False
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
+        app = NetscopeApp
+        yield StatusBar(id="status").data_bind(app.graph, app.mode, note=app.filter_note)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield FilterBar(id="filter")
-                yield NamespaceTree(id="tree")
+                yield NamespaceTree(id="tree").data_bind(app.graph, app.shown_namespaces,
+                                                         app.changed,
+                                                         app.selected)
             with Vertical(id="centre"):
-                yield TopologyView(id="topology")
-                yield TraceBar(id="trace")
-            yield DetailPanel(id="details")
+                yield TopologyView(id="topology").data_bind(app.graph, app.marks)
+                yield TraceBar(id="trace").data_bind(app.graph, app.journey, app.hop)
+            yield DetailPanel(id="details").data_bind(app.graph, app.selected, app.extras)
         yield EventLog(clock=self._clock, id="log")
         yield Footer()
 
@@ -138,21 +151,21 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
         if not self.is_headless:  # tests keep the runner's own handlers
             self._exit_on_signals()
         log = self.query_one(EventLog)
-        if self._filter:
-            self.query_one(FilterBar).show_text(self._filter)
+        self.mode = self._mode()
+        self.extras = {"drops": self._drops}
+        if self._initial_filter:
+            self.query_one(FilterBar).show_text(self._initial_filter)
+            self.filter_text = self._initial_filter
         for line in self._greeting.splitlines():
             log.add("notice", line)
-        if self._snapshot is not None:
-            self._show()
+        if self._first_snapshot is not None:
+            self.graph = HostGraph.of(self._first_snapshot)
             log.add("notice", f"opened {self._source_note or 'snapshot'} captured "
-                              f"{self._snapshot.header.captured_at}")
+                              f"{self._first_snapshot.header.captured_at}")
         if self._feed is not None:
             log.add("notice", "reading every network namespace ...")
             self.follow_host()
-        tree = self.query_one(NamespaceTree)
-        tree.focus()
-        if self._snapshot is not None:
-            tree.move_cursor_to_first()
+        self.query_one(NamespaceTree).focus()
 
     def on_unmount(self) -> None:
         self.stop_background()
@@ -184,43 +197,77 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)  # back to SIG_DFL
         os.kill(os.getpid(), signal.SIGHUP)
 
-    # --- state -> widgets -------------------------------------------------------------
+    # --- state -> derived state ---------------------------------------------------------
 
     @property
-    def mode(self) -> str:
+    def snapshot(self) -> Snapshot | None:
+        """What is shown (None until the first collection is in)."""
+        return self.graph.snapshot if self.graph is not None else None
+
+    @property
+    def filter_note(self) -> str:
+        return f"filter: {self.filter_text}" if self.filter_text else ""
+
+    def _mode(self) -> str:
         if self._feed is None:
             return "OFFLINE snapshot (read-only)"
         mode = "PAUSED" if self._paused else "LIVE"
         return f"{mode} (read-only)" if self._read_only else mode
 
-    def _show(self) -> None:
-        index = self._index
-        if index is None:
-            return
-        visible = visible_namespaces(index, self._filter)
-        self.query_one(StatusBar).show(index.snapshot, self.mode,
-                                       f"filter: {self._filter}" if self._filter else "")
-        self.query_one(NamespaceTree).show(index, visible, self._changed)
-        self._refresh_marks()
-        if self.first_screen_at is None:
+    def watch_graph(self, graph: HostGraph | None) -> None:
+        self._filter_changed()
+        if self.first_screen_at is None and graph is not None:
             self.call_after_refresh(self._first_screen)
+
+    def watch_filter_text(self) -> None:
+        self.query_one(StatusBar).note = self.filter_note
+        self._filter_changed()
+
+    def _filter_changed(self) -> None:
+        graph = self.graph
+        self.shown_namespaces = (visible_namespaces(graph, self.filter_text) if graph
+                                 else None)
+        if graph is None:
+            return
+        # keep the selection among what is shown, so t and the details follow the filter
+        shown = [n for n in graph.ns_order()
+                 if self.shown_namespaces is None or n in self.shown_namespaces]
+        if shown and selection_of(graph, self.selected).netns not in shown:
+            self.selected = shown[0]
 
     def _first_screen(self) -> None:
         self.first_screen_at = time.monotonic()
 
-    def _refresh_marks(self) -> None:
-        """Topology, trace strip and details."""
-        index = self._index
-        if index is None:
-            return
-        visible = visible_namespaces(index, self._filter)
-        marks = marks_for(self._journey, self._hop, selected=self._selected,
-                          changed=self._changed, visible=visible, expanded=self._expanded,
-                          drops=self._drops.per_id(), alerts=self._drops.alerts())
-        self.query_one(TopologyView).show(index, marks)
-        self.query_one(TraceBar).show(index, self._journey, self._hop)
-        self.query_one(DetailPanel).show(index, selection_of(index, self._selected),
-                                         {"drops": self._drops})
+    def watch_selected(self) -> None:
+        self.update_marks()
+
+    def watch_shown_namespaces(self) -> None:
+        self.update_marks()
+
+    def watch_changed(self) -> None:
+        self.update_marks()
+
+    def watch_expanded(self) -> None:
+        self.update_marks()
+
+    def watch_journey(self) -> None:
+        self.update_marks()
+
+    def watch_hop(self) -> None:
+        self.update_marks()
+
+    def update_marks(self) -> None:
+        """Work the highlights out again once this turn's state changes are in."""
+        if not self._marks_due:
+            self._marks_due = True
+            self.call_next(self._set_marks)
+
+    def _set_marks(self) -> None:
+        self._marks_due = False
+        self.marks = marks_for(self.journey, self.hop, selected=self.selected,
+                               changed=self.changed, visible=self.shown_namespaces,
+                               expanded=self.expanded, drops=self._drops.per_id(),
+                               alerts=self._drops.alerts())
 
     def notice(self, text: str) -> None:
         """A one-line answer to a key: toast and event log."""
@@ -235,32 +282,30 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
         self._feed.follow(lambda update: self.post_message(self.SnapshotArrived(update)))
 
     def on_netscope_app_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        update, before = message.update, self._snapshot
-        self._snapshot, self._index = update.snapshot, SnapshotIndex(update.snapshot)
+        update, before = message.update, self.graph
         log = self.query_one(EventLog)
+        graph = HostGraph.of(update.snapshot)
         if before is None:
             log.add("notice", f"read {len(update.snapshot.namespaces)} namespaces in "
                               f"{update.collect_ms:.0f} ms; following netlink notifications")
             changes: list[Change] = []
         else:
-            changes = diff_snapshots(before, update.snapshot)
-            self._log_changes(changes, SnapshotIndex(before))
-        self._changed = frozenset(i for c in changes for i in c.ids)
-        self._show()
-        if before is None:
-            self.query_one(NamespaceTree).move_cursor_to_first()
-        if self._changed:
+            changes = diff_snapshots(before.snapshot, update.snapshot)
+            self._log_changes(changes, before, graph)
+        self.graph = graph
+        self.changed = frozenset(i for c in changes for i in c.ids)
+        if self.changed:
             self.set_timer(HIGHLIGHT_S, self._clear_highlights)
 
-    def _log_visible(self, *indexes: SnapshotIndex) -> frozenset[str] | None:
+    def _log_visible(self, *graphs: HostGraph) -> frozenset[str] | None:
         """Namespaces whose events the log shows: those the filter lets through in any of
-        `indexes` (before and after a change, so appeared and gone ones count); None: all."""
-        if not self._filter:
+        `graphs` (before and after a change, so appeared and gone ones count); None: all."""
+        if not self.filter_text:
             return None
-        return frozenset().union(*(visible_namespaces(ix, self._filter) for ix in indexes))
+        return frozenset().union(*(visible_namespaces(g, self.filter_text) for g in graphs))
 
-    def _log_changes(self, changes: list[Change], before: SnapshotIndex) -> None:
-        shown = self._hidden.split(changes, self._log_visible(before, self._index))
+    def _log_changes(self, changes: list[Change], before: HostGraph, after: HostGraph) -> None:
+        shown = self._hidden.split(changes, self._log_visible(before, after))
         if shown:
             self._say_hidden()
         log = self.query_one(EventLog)
@@ -279,43 +324,30 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
             self.query_one(EventLog).add("filtered", line)
 
     def _clear_highlights(self) -> None:
-        self._changed = frozenset()
-        self._show()
+        self.changed = frozenset()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.notice(f"{event.worker.name or 'background work'} failed: {event.worker.error}")
 
-    # --- selection, filter ------------------------------------------------------------
+    # --- selection, filter (messages up from the widgets) -----------------------------
 
     def on_namespace_tree_selected(self, message: NamespaceTree.Selected) -> None:
-        if message.object_id != self._selected:
-            self._selected = message.object_id
-            self._refresh_marks()
+        self.selected = message.object_id
 
-    def action_select_object(self, object_id: str) -> None:
-        """A click on the topology."""
-        self._selected = object_id
-        self.query_one(NamespaceTree).select_id(object_id)
-        self._refresh_marks()
+    def on_topology_view_selected(self, message: TopologyView.Selected) -> None:
+        self.selected = message.object_id
 
     def on_topology_view_groups_toggled(self, message: TopologyView.GroupsToggled) -> None:
-        self._expanded = message.expanded
+        self.expanded = message.expanded
 
     def action_filter(self) -> None:
         self.query_one(FilterBar).open()
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
-        if message.text != self._filter:
+        if message.text != self.filter_text:
             self._say_hidden()  # what the old filter hid, before it changes
-        self._filter = message.text
-        visible = visible_namespaces(self._index, self._filter) if self._index else None
-        if visible:
-            # keep the selection among what is shown, so t and the details follow the filter
-            where = selection_of(self._index, self._selected).netns
-            if where not in visible:
-                self._selected = next(n for n in ns_order(self._index) if n in visible)
-        self._show()
+        self.filter_text = message.text
 
     # --- doctor, repair, undo, labs ---------------------------------------------------
 
@@ -324,20 +356,20 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
             self.notice(f"read-only ({self._read_only}): {what} is disabled")
             return True
         if self._backends.get(what) is None:
-            self.notice(NOT_YET[what])
+            self.notice(self._backends.unavailable(what))
             return True
         return False
 
     def action_doctor(self) -> None:
         doctor = self._backends.get("doctor")
         if doctor is None:
-            self.notice(NOT_YET["doctor"])
+            self.notice(self._backends.unavailable("doctor"))
             return
         self.run_doctor(doctor)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="doctor")
     def run_doctor(self, doctor) -> None:
-        self.post_message(self.FindingsReady(list(doctor.run_checks(self._snapshot))))
+        self.post_message(self.FindingsReady(list(doctor.run_checks(self.snapshot))))
 
     def on_netscope_app_findings_ready(self, message: FindingsReady) -> None:
         self.push_screen(DoctorScreen(message.findings))
@@ -388,7 +420,8 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
     # --- save, pause, help, palette ---------------------------------------------------
 
     def action_save(self) -> None:
-        if self._snapshot is None:
+        snapshot = self.snapshot
+        if snapshot is None:
             self.notice("nothing to save yet: the first collection is still running")
             return
         from netscope.snapshot import save
@@ -396,10 +429,10 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
 
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self._clock()))
         # the hostname comes from the host or a snapshot: never a path of its own
-        host = file_name_part(self._snapshot.header.hostname)
+        host = file_name_part(snapshot.header.hostname)
         path = os.path.join(self._save_dir, f"netscope-{host}-{stamp}.json")
         try:
-            save(self._snapshot, path)
+            save(snapshot, path)
         except OSError as e:
             self.notice(f"cannot write {path}: {e.strerror}")
             return
@@ -411,9 +444,8 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
             return
         self._paused = not self._paused
         self._feed.set_paused(self._paused)
+        self.mode = self._mode()
         self.notice("live updates paused" if self._paused else "live updates resumed")
-        if self._snapshot is not None:
-            self.query_one(StatusBar).show(self._snapshot, self.mode)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self._read_only))

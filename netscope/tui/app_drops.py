@@ -8,7 +8,6 @@ one by one, unspecified ones as one line now and then), all following the filter
 
 from __future__ import annotations
 
-from netscope.tui.backends import NOT_YET
 from netscope.tui.drop_feed import DropFeed, DropState, DropUpdate, log_lines
 from netscope.tui.view_state import visible_namespaces
 from netscope.tui.widgets.event_log import EventLog
@@ -18,8 +17,8 @@ UNSPECIFIED_SAY_S = 10.0
 
 
 class DropKeys:
-    """Needs from the app: notice, _backends, _index, _filter, _clock, _refresh_marks and
-    Textual's run_worker, call_from_thread, set_timer, query_one."""
+    """Needs from the app: notice, _backends, _clock, the reactives graph, filter_text and
+    extras, update_marks; Textual's run_worker, call_from_thread, set_timer, query_one."""
 
     def _init_drops(self, live: bool, read_only: str | None) -> None:
         refused = None
@@ -46,7 +45,7 @@ class DropKeys:
             return
         drops = self._backends.get("drops")
         if drops is None:
-            self.notice(NOT_YET["drops"])
+            self.notice(self._backends.unavailable("drops"))
             return
         why = drops.unavailable()
         if why:
@@ -72,9 +71,9 @@ class DropKeys:
             self.notice(f"counting drops (probe attached in {update.attach_s:.2f} s): per "
                         "device on the topology, in the Drops tab and here; D stops")
         self._drops.take(update)
-        if self._index is not None:
-            lines, unspecified = log_lines(self._index, update.new,
-                                           visible_namespaces(self._index, self._filter))
+        if self.graph is not None:
+            lines, unspecified = log_lines(self.graph, update.new,
+                                           visible_namespaces(self.graph, self.filter_text))
             log = self.query_one(EventLog)
             for line in lines:
                 log.add("drop", line)
@@ -82,7 +81,7 @@ class DropKeys:
             if self._unspecified and self._unspecified_timer is None:
                 self._unspecified_timer = self.set_timer(UNSPECIFIED_SAY_S,
                                                          self._say_unspecified)
-        self._refresh_marks()
+        self._drops_changed()
 
     def _say_unspecified(self) -> None:
         self._unspecified_timer = None
@@ -96,4 +95,9 @@ class DropKeys:
         if self._drops.counting:
             self.notice("drop counting stopped: the probe is detached")
         self._drops.counting = False
-        self._refresh_marks()
+        self._drops_changed()
+
+    def _drops_changed(self) -> None:
+        """The counters changed: the topology's marks and the Drops tab show them again."""
+        self.extras = {"drops": self._drops}
+        self.update_marks()

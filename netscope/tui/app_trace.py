@@ -7,49 +7,44 @@ and hands its journey back through call_from_thread.
 
 from __future__ import annotations
 
-from netscope.tui.backends import NOT_YET
 from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import Journey, hop_title
 from netscope.tui.screens.trace_target import TraceTargetScreen
 from netscope.tui.widgets.event_log import EventLog
-from netscope.tui.widgets.ns_tree import NamespaceTree
 
 
 class TraceKeys:
-    """Needs from the app: notice, _backends, _feed, _index, _snapshot, _selected, _journey,
-    _hop, _refresh_marks and Textual's run_worker, call_from_thread, push_screen, query_one."""
+    """Needs from the app: notice, _backends, _feed and the reactives graph, selected,
+    journey, hop; Textual's run_worker, call_from_thread, push_screen, query_one."""
 
     def show_journey(self, journey: Journey) -> None:
         """Draw a journey (traced now or recorded) over the topology, at its first hop."""
-        self._journey, self._hop = journey, 0
         log = self.query_one(EventLog)
         log.add("trace", journey.packet)
         for i, hop in enumerate(journey.hops):
             log.add("drop" if hop.dropped else "trace",
-                    f"  {i + 1} {hop_title(self._index, hop)}" if self._index else hop.hook)
+                    f"  {i + 1} {hop_title(self.graph, hop)}" if self.graph else hop.hook)
+        self.journey, self.hop = journey, 0
         self._follow_hop()
 
     def action_step(self, delta: int) -> None:
-        if self._journey is None:
+        if self.journey is None:
             self.notice("no trace to step through: press t to trace")
             return
-        self._hop = max(0, min(len(self._journey.hops) - 1, self._hop + delta))
+        self.hop = max(0, min(len(self.journey.hops) - 1, self.hop + delta))
         self._follow_hop()
 
     def _follow_hop(self) -> None:
-        """The details show where the current hop is (its device, or its namespace)."""
-        hop = self._journey.hops[self._hop] if self._journey else None
-        if hop is not None and self._index is not None:
-            target = hop.link if hop.link in self._index.links else hop.netns
-            if target in self._index.links or target in self._index.namespaces:
-                self._selected = target
-                self.query_one(NamespaceTree).select_id(target)
-        self._refresh_marks()
+        """The selection follows the current hop (its device, or its namespace)."""
+        hop = self.journey.hops[self.hop] if self.journey else None
+        graph = self.graph
+        if hop is not None and graph is not None:
+            target = hop.link if hop.link in graph.links else hop.netns
+            if target in graph.links or target in graph.namespaces:
+                self.selected = target
 
     def action_close_trace(self) -> None:
-        if self._journey is not None:
-            self._journey = None
-            self._refresh_marks()
+        self.journey = None
 
     def action_trace(self) -> None:
         if self._feed is None:
@@ -57,27 +52,30 @@ class TraceKeys:
             return
         tracer = self._backends.get("trace")
         if tracer is None:
-            self.notice(NOT_YET["trace"])
+            self.notice(self._backends.unavailable("trace"))
             return
-        sel = selection_of(self._index, self._selected) if self._index else None
+        graph = self.graph
+        sel = selection_of(graph, self.selected) if graph else None
         if sel is None or sel.netns is None:
             self.notice("select the namespace or container to trace from first")
             return
-        targets = [(ns.name, ns.name) for ns in self._index.namespaces.values()
+        targets = [(ns.name, ns.name) for ns in graph.namespaces.values()
                    if ns.id != sel.netns]
 
         def traced(target: str | None) -> None:
             if target:
-                source = self._index.ns_name(sel.netns)
+                source = graph.ns_name(sel.netns)
                 self.notice(f"tracing {source} -> {target}: send a packet now "
                             "(e.g. a ping); waiting up to 15 s")
                 self._run_trace(tracer, source, target)
-        self.push_screen(TraceTargetScreen(self._index.ns_name(sel.netns), targets), traced)
+        self.push_screen(TraceTargetScreen(graph.ns_name(sel.netns), targets), traced)
 
     def _run_trace(self, tracer, source: str, target: str) -> None:
+        snapshot = self.graph.snapshot
+
         def trace() -> None:
             try:
-                journey = tracer.trace_once(self._snapshot, source, target)
+                journey = tracer.trace_once(snapshot, source, target)
             except (LookupError, OSError) as e:
                 self.call_from_thread(self.notice, f"trace {source} -> {target}: {e}")
                 return

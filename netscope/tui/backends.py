@@ -1,8 +1,9 @@
 """The features other parts of netscope provide to the TUI, behind one small interface each.
 
 UI-free. A backend is imported when its key is first pressed (startup never imports bcc);
-when its package is not there yet, `Backends.get` returns None and the key answers with
-the one-line notice in NOT_YET instead of a result. What the TUI calls:
+when it cannot be imported here (a dependency missing from this installation), `Backends.get`
+returns None and the key answers with `Backends.unavailable(feature)`, one line saying why,
+instead of a result. What the TUI calls:
 
 - doctor: `run_checks(snapshot) -> list[Finding]` (netscope.analysis.doctor)
 - trace: `trace_once(snapshot, src, dst) -> Journey | None` (netscope.trace.session)
@@ -16,29 +17,12 @@ the one-line notice in NOT_YET instead of a result. What the TUI calls:
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from types import SimpleNamespace
 
 from netscope.model import Snapshot
 from netscope.tui.journey import Hop, Journey
 
-NOT_YET = {
-    "doctor": "doctor arrives with the doctor checks",
-    "repair": "repair arrives with the doctor's repairs (netscope repair)",
-    "undo": "undo arrives with the doctor's repairs (netscope undo)",
-    "trace": "trace arrives with the packet tracer (netscope trace)",
-    "labs": "labs arrive with `netscope lab`",
-    "drops": "drop counting arrives with the drop monitor (netscope drops)",
-}
 TRACE_TIMEOUT_S = 15.0
-
-
-def _present(*modules: str) -> bool:
-    try:
-        return all(importlib.util.find_spec(m) is not None for m in modules)
-    except ImportError:
-        return False
 
 
 def _doctor():
@@ -150,35 +134,46 @@ def _drops():
     return SimpleNamespace(unavailable=unavailable, open=Counter, error=ProbeError)
 
 
-# feature -> (modules that must exist, the adapter)
-BACKENDS = {
-    "doctor": (("netscope.analysis.doctor",), _doctor),
-    "trace": (("netscope.trace.session", "netscope.trace.tracer"),
-              lambda: SimpleNamespace(trace_once=_trace_once)),
-    "labs": (("netscope.actions.labs", "netscope.labs.catalog"), _labs),
-    "repair": (("netscope.actions.repair",), _repair),
-    "drops": (("netscope.trace.drops",), _drops),
-}
+def _trace():
+    import netscope.trace.session  # noqa: F401  (fails here, not on the first trace)
+
+    return SimpleNamespace(trace_once=_trace_once)
+
+
+# feature -> the adapter, which imports what it needs
+BACKENDS = {"doctor": _doctor, "trace": _trace, "labs": _labs, "repair": _repair,
+            "drops": _drops}
+# what a person calls each feature in a notice
+FEATURE_WORDS = {"doctor": "the doctor", "trace": "tracing", "labs": "labs",
+                 "repair": "repair and undo", "drops": "drop counting"}
 
 
 class Backends:
-    """Adapters found on first use; given ones (tests) win, None there meaning absent."""
+    """Adapters loaded on first use; given ones (tests) win, None there meaning absent."""
 
     def __init__(self, available: dict[str, object | None] | None = None) -> None:
         self._found: dict[str, object | None] = dict(available or {})
+        self._why: dict[str, str] = {}
 
     @classmethod
     def none(cls) -> Backends:
-        """No backend at all: every feature key shows its notice."""
+        """No backend at all (tests): every feature key shows its notice."""
         return cls(dict.fromkeys(BACKENDS))
 
     def get(self, feature: str):
-        if feature == "undo":
-            feature = "repair"
+        """The feature's adapter, or None when it cannot load here (see `unavailable`)."""
+        feature = "repair" if feature == "undo" else feature
         if feature not in self._found:
-            modules, adapter = BACKENDS[feature]
             try:
-                self._found[feature] = adapter() if _present(*modules) else None
-            except ImportError:
+                self._found[feature] = BACKENDS[feature]()
+            except ImportError as e:
                 self._found[feature] = None
+                self._why[feature] = f"cannot import {e.name or e}"
         return self._found[feature]
+
+    def unavailable(self, feature: str) -> str:
+        """The one line a key answers with when its feature's backend is absent."""
+        feature = "repair" if feature == "undo" else feature
+        why = self._why.get(feature, "not loaded in this session")
+        return (f"{FEATURE_WORDS[feature]} is not available here ({why}): run "
+                "`./setup.sh test` or reinstall netscope to get it back")

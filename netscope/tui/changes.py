@@ -1,14 +1,15 @@
 """What changed between two snapshots, in words for the event log, with the ids to highlight.
 
-Pure (no Textual): compares two snapshots by the model's stable ids.
+Pure (no Textual): compares two snapshots by the model's stable ids, named through their host
+graphs (built once per snapshot: the app asks the same graphs for everything else).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.labels import link_state, route_text
 
 # neighbour states worth a line in the log; REACHABLE <-> STALE churns all the time
@@ -31,7 +32,7 @@ def _by_id(items) -> dict:
     return {item.id: item for item in items}
 
 
-def _namespace_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
+def _namespace_changes(old: HostGraph, new: HostGraph) -> list[Change]:
     out = []
     for ns_id in new.namespaces.keys() - old.namespaces.keys():
         out.append(Change("namespace", f"{new.ns_name(ns_id)} appeared", (ns_id,), ns_id))
@@ -40,7 +41,7 @@ def _namespace_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     return out
 
 
-def _link_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
+def _link_changes(old: HostGraph, new: HostGraph) -> list[Change]:
     out = []
     gone_ns = old.namespaces.keys() - new.namespaces.keys()
     new_ns = new.namespaces.keys() - old.namespaces.keys()
@@ -70,7 +71,7 @@ def _link_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     return out
 
 
-def _address_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
+def _address_changes(old: HostGraph, new: HostGraph) -> list[Change]:
     out = []
     a, b = _by_id(old.snapshot.addresses), _by_id(new.snapshot.addresses)
     for aid in b.keys() - a.keys():
@@ -92,7 +93,7 @@ def _worth_a_line(route) -> bool:
     return route.table != 255 and (route.protocol != "kernel" or route.family == "inet")
 
 
-def _route_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
+def _route_changes(old: HostGraph, new: HostGraph) -> list[Change]:
     out = []
     a = {k: r for k, r in _by_id(old.snapshot.routes).items() if _worth_a_line(r)}
     b = {k: r for k, r in _by_id(new.snapshot.routes).items() if _worth_a_line(r)}
@@ -110,7 +111,7 @@ def _route_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
     return out
 
 
-def _neighbour_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
+def _neighbour_changes(old: HostGraph, new: HostGraph) -> list[Change]:
     out = []
     a = _by_id(old.snapshot.neighbours)
     for nid, n in _by_id(new.snapshot.neighbours).items():
@@ -124,7 +125,7 @@ def _neighbour_changes(old: SnapshotIndex, new: SnapshotIndex) -> list[Change]:
 
 def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
     """Every change a person would want to see, namespaces first."""
-    a, b = SnapshotIndex(old), SnapshotIndex(new)
+    a, b = HostGraph.of(old), HostGraph.of(new)
     return [*_namespace_changes(a, b), *_link_changes(a, b), *_address_changes(a, b),
             *_route_changes(a, b), *_neighbour_changes(a, b)]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from rich.table import Table
 from rich.text import Text
 
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 
 
 @dataclass(frozen=True)
@@ -21,18 +21,16 @@ class Selection:
     link: str | None = None
 
 
-def selection_of(index: SnapshotIndex, object_id: str | None) -> Selection:
+def selection_of(graph: HostGraph, object_id: str | None) -> Selection:
     """The selection for a tree/topology id (namespace, link or container id)."""
     if not object_id:
         return Selection(None)
-    if object_id in index.links:
-        return Selection(index.links[object_id].netns, object_id)
-    if object_id in index.namespaces:
+    if object_id in graph.links:
+        return Selection(graph.links[object_id].netns, object_id)
+    if object_id in graph.namespaces:
         return Selection(object_id)
-    for c in index.snapshot.containers:
-        if c.id == object_id:
-            return Selection(c.netns)
-    return Selection(None)
+    container = graph.containers.get(object_id)
+    return Selection(container.netns if container is not None else None)
 
 
 def make_table(*columns: str) -> Table:

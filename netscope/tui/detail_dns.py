@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from netscope.analysis.dns import DnsRow, dns_rows
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.tui.detail_common import Selection, nothing
 
 DnsView = dict[str, list[DnsRow]]
@@ -87,17 +87,17 @@ def _resolver(row: DnsRow) -> list[RenderableType]:
     return out
 
 
-def dns_tab(index: SnapshotIndex, sel: Selection, view: DnsView | None) -> RenderableType:
+def dns_tab(graph: HostGraph, sel: Selection, view: DnsView | None) -> RenderableType:
     if sel.netns is None:
         return nothing("select a namespace or container on the left")
-    if "dns" not in index.snapshot.header.collectors:
+    if not graph.collected("dns"):
         return nothing("this snapshot has no DNS view (taken by a netscope without the dns "
                        "collector)")
     if view is None:
         return nothing("reading resolv.conf and walking to the nameservers ...")
     rows = view.get(sel.netns, [])
     if not rows:
-        return nothing(f"no resolver configuration read for {index.ns_name(sel.netns)}")
+        return nothing(f"no resolver configuration read for {graph.ns_name(sel.netns)}")
     parts: list[RenderableType] = []
     for n, row in enumerate(rows):
         if n:

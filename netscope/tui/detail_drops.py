@@ -14,8 +14,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from netscope.graph.host import HostGraph
 from netscope.model import ns_id
-from netscope.model.index import SnapshotIndex
 from netscope.tui.detail_common import Selection, nothing
 from netscope.tui.drop_feed import UNSPECIFIED, DropState, place
 
@@ -23,7 +23,7 @@ START_HINT = ("press D to count drops: netscope attaches its drop monitor (eBPF 
               "skb:kfree_skb, counted in the kernel) until you press D again or quit")
 
 
-def drops_tab(index: SnapshotIndex, sel: Selection, state: DropState | None) -> RenderableType:
+def drops_tab(graph: HostGraph, sel: Selection, state: DropState | None) -> RenderableType:
     if sel.netns is None:
         return nothing("select a namespace or an interface on the left")
     if state is None or not state.counting:
@@ -33,17 +33,17 @@ def drops_tab(index: SnapshotIndex, sel: Selection, state: DropState | None) -> 
     since = time.strftime("%H:%M:%S", time.localtime(state.started_at or 0))
     head = Text(f"counting since {since} (probe attached in {state.attach_s:.2f} s)",
                 style="dim")
-    link = index.links.get(sel.link) if sel.link else None
+    link = graph.links.get(sel.link) if sel.link else None
     mine = [s for s in state.samples if ns_id(s.netns) == sel.netns
             and (link is None or s.ifindex == link.ifindex)]
-    where = f"{index.ns_name(sel.netns)}" + (f":{link.name}" if link else "")
+    where = f"{graph.ns_name(sel.netns)}" + (f":{link.name}" if link else "")
     if not mine:
         return Group(head, Text(""), nothing(f"nothing dropped in {where} so far"))
     out = Table.grid(padding=(0, 1), expand=True)
     out.add_column(justify="right", no_wrap=True)
     out.add_column(ratio=1, overflow="fold")
     for s in sorted(mine, key=lambda x: (-x.count, x.reason)):
-        dev = place(index, s)[1]
+        dev = place(graph, s)[1]
         text = Text(s.reason, style="dim" if s.reason == UNSPECIFIED else "bold red")
         text.append(f"  on {dev}" if dev != "-" else "  (no device)")
         text.append(f"\nin {s.function}", style="dim")

@@ -17,8 +17,8 @@ from rich.text import Text
 
 from netscope.analysis import flows as fl
 from netscope.analysis.flows import EAST_WEST, Flow, FlowEnd, FlowRow, FlowSource
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.labels import human_bytes
 from netscope.tui.detail_common import Selection, nothing
 
@@ -39,20 +39,15 @@ def prepare_flows(snapshot: Snapshot) -> FlowsView:
     return FlowsView(tuple(fl.flow_rows(snapshot)), tuple(fl.sources(snapshot)))
 
 
-def _near(index: SnapshotIndex, netns: str) -> set[str]:
-    """`netns` and the namespaces joined to it by a veth or a macvlan parent: the conntrack
+def _near(graph: HostGraph, netns: str) -> set[str]:
+    """`netns` and the namespaces joined to it by a veth or a lower device: the conntrack
     tables that can see its flows (its container host)."""
-    out = {netns}
-    for link in index.links_by_ns.get(netns, []):
-        other = link.peer.link if link.peer and link.peer.link else link.parent
-        if other in index.links:
-            out.add(index.links[other].netns)
-    return out
+    return {netns} | graph.adjacent_namespaces(netns)
 
 
-def source_lines(index: SnapshotIndex, netns: str, srcs: tuple[FlowSource, ...]) -> list[Text]:
+def source_lines(graph: HostGraph, netns: str, srcs: tuple[FlowSource, ...]) -> list[Text]:
     """Which conntrack tables count this namespace's flows, and whether they count bytes."""
-    near = _near(index, netns)
+    near = _near(graph, netns)
     mine = [s for s in srcs if s.netns in near]
     counting = [s.name for s in mine if s.active and s.accounting]
     blind = [s.name for s in mine if s.active and not s.accounting]
@@ -120,18 +115,18 @@ def _forwarded(view: FlowsView, netns: str) -> list[Flow]:
     return sorted(seen.values(), key=lambda f: (-f.total_bytes, f.id))
 
 
-def flows_tab(index: SnapshotIndex, sel: Selection, view: FlowsView | None
+def flows_tab(graph: HostGraph, sel: Selection, view: FlowsView | None
               ) -> RenderableType:
     if sel.netns is None:
         return nothing("select a namespace or container on the left")
-    if "conntrack" not in index.snapshot.header.collectors:
+    if not graph.collected("conntrack"):
         return nothing("this snapshot has no conntrack data (taken without the conntrack "
                        "collector): flows need it")
     if view is None:
         return nothing("reading flows from conntrack ...")
-    parts: list[RenderableType] = [*source_lines(index, sel.netns, view.sources), Text("")]
+    parts: list[RenderableType] = [*source_lines(graph, sel.netns, view.sources), Text("")]
     rows = [r for r in view.rows if r.netns == sel.netns]
-    name = index.ns_name(sel.netns)
+    name = graph.ns_name(sel.netns)
     if rows:
         parts.append(Text(f"{len(rows)} flows of {name}  (→ it opened, ← opened to it)",
                           style="bold"))

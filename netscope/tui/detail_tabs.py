@@ -1,9 +1,9 @@
 """The detail tabs: one pure function per concern, from the selection to a Rich table.
 
 Pure (Rich renderables, no Textual). A concern adds one function to DETAIL_TABS (its own
-module when it is more than a table: detail_flows, detail_dns). Snapshot fields that may not
-exist in older snapshots or builds are read with getattr, and their absence is said, never
-shown as an empty table.
+module when it is more than a table: detail_flows, detail_dns). Every tab reads the host
+graph; what a snapshot was taken without (its collectors say) is said, never shown as an
+empty table.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.labels import container_text, link_line, port_line, route_text
 from netscope.tui.detail_common import Selection, make_table, nothing
 from netscope.tui.detail_dns import dns_tab, prepare_dns
@@ -23,25 +23,25 @@ from netscope.tui.detail_drops import drops_tab
 from netscope.tui.detail_flows import flows_tab, prepare_flows
 
 
-def overview(index: SnapshotIndex, sel: Selection) -> RenderableType:
+def overview(graph: HostGraph, sel: Selection) -> RenderableType:
     if sel.netns is None:
         return nothing("select a namespace or an interface on the left")
-    ns = index.namespaces.get(sel.netns)
+    ns = graph.namespaces.get(sel.netns)
     if ns is None:
         return nothing(f"{sel.netns} is not in this snapshot")
     parts: list[RenderableType] = [Text(f"{ns.name}  ({ns.id})", style="bold")]
-    for c in index.containers_by_ns.get(ns.id, []):
+    for c in graph.containers_in(ns.id):
         parts.append(Text(container_text(c)))
     parts.append(Text("found at: " + ", ".join(o.path for o in ns.origins), style="dim"))
-    link = index.links.get(sel.link) if sel.link else None
+    link = graph.links.get(sel.link) if sel.link else None
     if link is not None:
-        parts += [Text(""), Text(link_line(link, index), style="bold")]
+        parts += [Text(""), Text(link_line(link, graph), style="bold")]
         if link.mac:
             parts.append(Text(f"mac {link.mac}  flags {','.join(link.flags)}"))
         if link.bridge_port:
             parts.append(Text(f"bridge port state {link.bridge_port.state}"))
-        for port in index.ports_by_bridge.get(link.id, []):
-            parts.append(Text("  " + port_line(port, index)))
+        for port in graph.bridge_ports(link):
+            parts.append(Text("  " + port_line(port, graph)))
         settings = {**link.details, **link.sysctls}
     else:
         settings = dict(ns.sysctls)
@@ -53,27 +53,27 @@ def overview(index: SnapshotIndex, sel: Selection) -> RenderableType:
     return Group(*parts)
 
 
-def addresses(index: SnapshotIndex, sel: Selection) -> RenderableType:
+def addresses(graph: HostGraph, sel: Selection) -> RenderableType:
     table = make_table("device", "address", "scope", "flags")
-    for addr in index.snapshot.addresses:
-        if addr.netns == sel.netns and (sel.link is None or addr.link == sel.link):
-            dev = index.links[addr.link].name if addr.link in index.links else addr.link
-            table.add_row(dev, addr.cidr, addr.scope, ",".join(addr.flags))
+    shown = graph.addresses_on(sel.link) if sel.link else graph.addresses_in(sel.netns or "")
+    for addr in shown:
+        dev = graph.links[addr.link].name if addr.link in graph.links else addr.link
+        table.add_row(dev, addr.cidr, addr.scope, ",".join(addr.flags))
     return table if table.row_count else nothing("no addresses here")
 
 
-def routes(index: SnapshotIndex, sel: Selection) -> RenderableType:
+def routes(graph: HostGraph, sel: Selection) -> RenderableType:
     table = make_table("table", "route")
     names = {254: "main", 255: "local", 253: "default"}
-    for r in index.routes_by_ns.get(sel.netns or "", []):
+    for r in graph.routes_in(sel.netns or ""):
         if sel.link is None or any(h.link == sel.link for h in r.nexthops):
-            table.add_row(names.get(r.table, str(r.table)), route_text(r, index))
+            table.add_row(names.get(r.table, str(r.table)), route_text(r, graph))
     return table if table.row_count else nothing("no routes here")
 
 
-def rules(index: SnapshotIndex, sel: Selection) -> RenderableType:
+def rules(graph: HostGraph, sel: Selection) -> RenderableType:
     table = make_table("prio", "family", "rule")
-    for r in index.rules_by_ns.get(sel.netns or "", []):
+    for r in graph.rules_in(sel.netns or ""):
         parts = [f"from {r.src}" if r.src else "from all"]
         parts += [f"to {r.dst}"] if r.dst else []
         parts += [f"iif {r.iif}"] if r.iif else []
@@ -83,25 +83,23 @@ def rules(index: SnapshotIndex, sel: Selection) -> RenderableType:
     return table if table.row_count else nothing("no policy rules here")
 
 
-def neighbours(index: SnapshotIndex, sel: Selection) -> RenderableType:
+def neighbours(graph: HostGraph, sel: Selection) -> RenderableType:
     table = make_table("device", "address", "lladdr", "state")
-    for n in index.neighbours_by_ns.get(sel.netns or "", []):
+    for n in graph.neighbours_in(sel.netns or ""):
         if sel.link is None or n.link == sel.link:
-            dev = index.links[n.link].name if n.link in index.links else n.link
+            dev = graph.links[n.link].name if n.link in graph.links else n.link
             bad = {"FAILED", "INCOMPLETE"} & set(n.state)
             table.add_row(dev, n.address, n.lladdr or "-",
                           Text(",".join(n.state), style="red" if bad else ""))
     return table if table.row_count else nothing("no neighbour entries here")
 
 
-def netfilter(index: SnapshotIndex, sel: Selection) -> RenderableType:
-    tables = getattr(index.snapshot, "tables", None)
-    if tables is None:
-        return nothing("netfilter chains arrive with the netfilter collector")
+def netfilter(graph: HostGraph, sel: Selection) -> RenderableType:
+    if not graph.collected("netfilter"):
+        return nothing("this snapshot has no netfilter chains (taken without the netfilter "
+                       "collector)")
     out = make_table("chain", "rule", "packets", "bytes")
-    for t in tables:
-        if t.netns != sel.netns:
-            continue
+    for t in graph.tables_in(sel.netns or ""):
         for chain in t.chains:
             head = f"{t.family} {t.name} {chain.name}"
             if chain.hook:
@@ -119,11 +117,11 @@ def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def conntrack(index: SnapshotIndex, sel: Selection) -> RenderableType:
-    tables = getattr(index.snapshot, "conntrack", None)
-    if tables is None:
-        return nothing("conntrack arrives with the netfilter collector")
-    table = next((t for t in tables if t.netns == sel.netns), None)
+def conntrack(graph: HostGraph, sel: Selection) -> RenderableType:
+    if not graph.collected("conntrack"):
+        return nothing("this snapshot has no conntrack table (taken without the conntrack "
+                       "collector)")
+    table = graph.conntrack_in(sel.netns or "")
     if table is None or not table.active:
         why = table.reason if table is not None else "not read"
         return nothing(f"conntrack is not active in this namespace: {why}")
@@ -139,10 +137,10 @@ def conntrack(index: SnapshotIndex, sel: Selection) -> RenderableType:
 
 @dataclass(frozen=True)
 class DetailTab:
-    """A tab: `render(index, selection)`; with `prepare` (slow work over the whole snapshot,
-    done once per snapshot in a worker) `render(index, selection, prepared or None)`; with
+    """A tab: `render(graph, selection)`; with `prepare` (slow work over the whole snapshot,
+    done once per snapshot in a worker) `render(graph, selection, prepared or None)`; with
     `extra` (live data the app holds, not in the snapshot: drop counters)
-    `render(index, selection, the app's extras[extra])`."""
+    `render(graph, selection, the app's extras[extra])`."""
 
     id: str
     title: str

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from netscope.graph.host import HostGraph
 from netscope.model import link_id, ns_id
-from netscope.model.index import SnapshotIndex
 
 POLL_S = 1.0
 # the kernel's "no reason given": mostly benign frees (multicast nobody joined, ...); counted
@@ -139,17 +139,17 @@ class DropState:
         return self._alerts if self.counting else frozenset()
 
 
-def place(index: SnapshotIndex, sample: DropSample) -> tuple[str, str]:
+def place(graph: HostGraph, sample: DropSample) -> tuple[str, str]:
     """(namespace name, device name) of a sample, "netns <inode>"/"if<n>" when unknown."""
     nid = ns_id(sample.netns)
-    name = index.ns_name(nid) if nid in index.namespaces else f"netns {sample.netns}"
+    name = graph.ns_name(nid) if nid in graph.namespaces else f"netns {sample.netns}"
     if not sample.ifindex:
         return name, "-"
-    link = index.links.get(link_id(sample.netns, sample.ifindex))
+    link = graph.links.get(link_id(sample.netns, sample.ifindex))
     return name, link.name if link else f"if{sample.ifindex}"
 
 
-def log_lines(index: SnapshotIndex, new: tuple[tuple[DropSample, int], ...],
+def log_lines(graph: HostGraph, new: tuple[tuple[DropSample, int], ...],
               visible: frozenset[str] | None) -> tuple[list[str], int]:
     """(event log lines for drops with a reason: one per reason and kernel function, most
     first, naming the place when there is one and the place that dropped most when there are
@@ -169,7 +169,7 @@ def log_lines(index: SnapshotIndex, new: tuple[tuple[DropSample, int], ...],
     lines = []
     for (reason, function), hits in causes:
         worst, most = max(hits, key=lambda h: h[1])
-        name, dev = place(index, worst)
+        name, dev = place(graph, worst)
         where = f"{name}:{dev}" if dev != "-" else name
         last = f" (last: {worst.last_packet})" if worst.last_packet else ""
         if len(hits) == 1:

@@ -8,12 +8,11 @@ sentence of what the kernel did there and why, from the snapshot (routes, veth p
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass
 
-from netscope.model import Route, link_id, ns_id
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
+from netscope.model import link_id, ns_id
 from netscope.model.labels import route_text
 
 JOURNEY_FORMAT = "netscope-journey"
@@ -44,7 +43,7 @@ class Hop:
     hook: receive, queue, xmit, bridge, route (or fib), netfilter, nat, drop, deliver,
     consume (the tracer's names). `detail` is what the
     tracer knows beyond that: the rule text of a netfilter verdict, the NAT rewrite, the
-    chosen route. `dst` is the packet's destination address at this hop.
+    chosen route. `src` and `dst` are the packet's addresses at this hop.
     """
 
     netns: str
@@ -55,6 +54,7 @@ class Hop:
     detail: str | None = None
     dst: str | None = None
     ts_ns: int = 0
+    src: str | None = None
     # the device's name as the tracer reported it, for hops it could not place (link None)
     device: str | None = None
 
@@ -75,34 +75,18 @@ class Journey:
         return next((i for i, h in enumerate(self.hops) if h.dropped), None)
 
 
-def route_lookup(index: SnapshotIndex, netns: str, dst: str) -> Route | None:
-    """The main-table unicast route with the longest prefix holding `dst` (None: no route)."""
-    try:
-        addr = ipaddress.ip_address(dst)
-    except ValueError:
-        return None
-    best, best_len = None, -1
-    for route in index.routes_by_ns.get(netns, []):
-        if route.table != 254 or route.type != "unicast":
-            continue
-        net = ipaddress.ip_network(route.dst, strict=False)
-        if net.version == addr.version and addr in net and net.prefixlen > best_len:
-            best, best_len = route, net.prefixlen
-    return best
-
-
-def _where(index: SnapshotIndex, hop: Hop) -> tuple[str, str]:
-    ns = index.ns_name(hop.netns)
-    link = index.links.get(hop.link) if hop.link else None
+def _where(graph: HostGraph, hop: Hop) -> tuple[str, str]:
+    ns = graph.ns_name(hop.netns)
+    link = graph.links.get(hop.link) if hop.link else None
     return ns, (link.name if link else (hop.device or hop.link or "-"))
 
 
-def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
+def explain_hop(graph: HostGraph, hop: Hop) -> str:
     """One sentence: what the kernel did to the packet at this hop, and why."""
-    ns, dev = _where(index, hop)
-    link = index.links.get(hop.link) if hop.link else None
-    peer = index.links.get(link.peer.link) if link and link.peer and link.peer.link else None
-    bridge = index.links.get(link.master) if link and link.master else None
+    ns, dev = _where(graph, hop)
+    link = graph.links.get(hop.link) if hop.link else None
+    peer = graph.veth_peer(link) if link is not None else None
+    bridge = graph.master(link) if link is not None else None
     if hop.dropped:
         why = DROP_REASON_WORDS.get(hop.reason or "", "")
         text = f"Dropped at {dev} in {ns}: {hop.reason or 'no reason given'}"
@@ -113,15 +97,19 @@ def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
                 "database and sends the frame out of the port that leads to it"
                 + (f" ({hop.detail})." if hop.detail else "."))
     if hop.hook in ("fib", "route"):
-        route = route_lookup(index, hop.netns, hop.dst) if hop.dst else None
         if hop.detail:
             return f"Route lookup in {ns}: {hop.detail}."
         if hop.dst is None:
             return f"Route lookup in {ns}: the kernel chose where the packet goes next."
-        if route is None:
-            return f"Route lookup in {ns} for {hop.dst or 'the destination'}: no route matches."
+        family = "inet6" if ":" in hop.dst else "inet"
+        src = hop.src or ("0.0.0.0" if family == "inet" else "::")
+        lk = graph.route_lookup(hop.netns, family, src, hop.dst)
+        if lk.route is None:
+            return f"Route lookup in {ns} for {hop.dst}: no route matches."
+        rule = (f" (policy rule {lk.rule.priority}: table {lk.table})"
+                if lk.rule is not None and lk.rule.priority not in (0, 32766) else "")
         return (f"Route lookup in {ns} for {hop.dst}: the longest matching prefix is "
-                f"'{route_text(route, index)}', so the packet leaves by that device.")
+                f"'{route_text(lk.route, graph)}'{rule}, so the packet leaves by that device.")
     if hop.hook == "netfilter":
         return (f"Netfilter in {ns}: {hop.detail or 'a chain'} decided {hop.verdict.upper()}"
                 f"{' (the packet goes on)' if hop.verdict == 'accept' else ''}.")
@@ -136,7 +124,7 @@ def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
     if hop.hook in ("xmit", "queue"):
         if peer is not None:
             return (f"{dev} in {ns} sends it into the veth pair; it comes out of "
-                    f"{index.link_label(peer.id)}.")
+                    f"{graph.link_label(peer.id)}.")
         if link is not None and link.kind == "bridge":
             return f"Bridge {dev} in {ns} forwards it out of the port its FDB names for the MAC."
         return f"{dev} in {ns} transmits the packet."
@@ -144,13 +132,13 @@ def explain_hop(index: SnapshotIndex, hop: Hop) -> str:
         return (f"{dev} is a port of bridge {bridge.name}: the bridge looks the destination MAC "
                 "up in its forwarding database and picks the port to send it out of.")
     if peer is not None:
-        return f"{dev} in {ns} receives it from its veth peer {index.link_label(peer.id)}."
+        return f"{dev} in {ns} receives it from its veth peer {graph.link_label(peer.id)}."
     return f"{dev} in {ns} receives the packet."
 
 
-def hop_title(index: SnapshotIndex, hop: Hop) -> str:
+def hop_title(graph: HostGraph, hop: Hop) -> str:
     """A short line: "web eth0 xmit", "host docker0 fib", "host veth1 drop NETFILTER_DROP"."""
-    ns, dev = _where(index, hop)
+    ns, dev = _where(graph, hop)
     text = f"{ns} {dev} {hop.hook}"
     if hop.dropped and hop.reason:
         text += f" {hop.reason}"
@@ -168,7 +156,8 @@ def journey_from_events(events, packet: str, reason_names: dict[int, str]) -> Jo
         hops.append(Hop(netns=ns_id(e.netns), link=link_id(e.netns, e.ifindex) if e.ifindex
                         else None, hook=e.hook, verdict="drop" if e.hook == "drop" else "pass",
                         reason=reason_names.get(e.reason) if e.hook == "drop" else None,
-                        dst=dst, ts_ns=e.ts_ns))
+                        dst=dst, ts_ns=e.ts_ns,
+                        src=e.tuple.src if getattr(e, "tuple", None) else None))
     return Journey(packet=packet, hops=tuple(hops))
 
 

@@ -1,186 +1,102 @@
-"""The host's topology drawn as lines of text: bridges as hubs with their namespaces as boxes
-below them, veth pairs between namespaces as joined boxes, the rest as a grid.
+"""The host's topology drawn as lines of text, from the one projection every export draws
+(netscope.graph.topology): bridges as hubs with the namespaces on their ports as boxes
+below them, veth pairs between namespaces as joined boxes, devices built on a parent
+(macvlan, ipvlan, vlan, VXLAN) hanging from that parent, the rest as a grid.
 
-Pure (no Textual): `draw_topology` returns lines of `Segment`s whose `style` is a role name
-(up, down, changed, path, current, drop, selected, dim, title) the widget maps to colours,
-and whose `target` is the id a click selects. Bridges with many ports collapse their quiet
-namespaces (links up, no drops, nothing highlighted) into groups by name, so a host with
-hundreds of namespaces reads as a few boxes plus whatever needs attention.
+Pure (no Textual): `draw_topology` returns a `Picture`: lines of `Segment`s (see
+topology_boxes) and the projection's edges it drew, so a test can hold the TUI to the exports'
+edges. Hubs with many namespaces collapse the quiet ones (links up, no drops, nothing
+highlighted) into groups by name, so a host with hundreds of namespaces reads as a few boxes
+plus whatever needs attention; a group's edges count as drawn.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from netscope.graph.host import HostGraph
+from netscope.graph.topology import LOWER, PORT, VETH, Edge, Topology
 from netscope.model import Link
-from netscope.model.index import SnapshotIndex
-from netscope.model.labels import global_addresses, ns_order
-from netscope.model.safe_text import safe
+from netscope.model.labels import global_addresses
+from netscope.tui.topology_boxes import (
+    BOX_W,
+    Line,
+    Marks,
+    Segment,
+    box,
+    drops_text,
+    fit,
+    glyph,
+    grid,
+    group_box,
+    link_text,
+)
 
-BOX_W = 28
+__all__ = ["BOX_W", "GROUP_MIN", "MAX_BOXES", "Line", "Marks", "Picture", "Segment",
+           "draw_topology"]
+
 MAX_BOXES = 16
 GROUP_MIN = 3
 
 
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    style: str = ""
-    target: str | None = None
-
-
-Line = list[Segment]
-
-
 @dataclass
-class Marks:
-    """What to highlight: changed ids, the journey's ids, the selection, drop counts per link,
-    the namespaces the filter lets through (None: all), and whether groups are expanded."""
+class Picture:
+    """The drawing, and the projection's edges it shows (one by one or inside a group)."""
 
-    changed: frozenset[str] = frozenset()
-    on_path: frozenset[str] = frozenset()
-    current: frozenset[str] = frozenset()
-    dropped: frozenset[str] = frozenset()
-    selected: str | None = None
-    # drop counters per link id and namespace id; None while drops are not being counted
-    drops: dict[str, int] | None = None
-    visible: frozenset[str] | None = None
-    expanded: bool = False
-    # links and namespaces with drops the kernel gave a reason for (not NOT_SPECIFIED)
-    alerts: frozenset[str] = frozenset()
-
-    def drop_count(self, link: str | None) -> int | None:
-        if self.drops is None:
-            return None
-        return self.drops.get(link or "", 0)
-
-    def drop_role(self, *ids: str | None) -> str:
-        """"drop" (red) for drops with a reason, "drops" for unspecified ones only, else ""."""
-        if any(i in self.alerts for i in ids if i):
-            return "drop"
-        return "drops" if any(self.drop_count(i) for i in ids) else ""
-
-    def drop_mark(self, link: str | None) -> str:
-        """" ✗N" after a device name when it dropped N packets, else ""."""
-        n = self.drop_count(link)
-        return f" ✗{n}" if n else ""
-
-    def role(self, *ids: str | None, base: str = "") -> str:
-        """The strongest highlight any of `ids` has, else `base`."""
-        present = {i for i in ids if i}
-        for marked, role in ((self.dropped, "drop"), (self.current, "current")):
-            if present & marked:
-                return role
-        if self.selected in present:
-            return "selected"
-        if present & self.changed:
-            return "changed"
-        if present & self.on_path:
-            return "path"
-        return base
-
-
-def _glyph(link: Link | None) -> Segment:
-    if link is None:
-        return Segment("?", "dim")
-    if link.up and link.operstate in ("UP", "UNKNOWN"):
-        return Segment("●", "up")
-    return Segment("○", "down")
-
-
-def _drops_text(n: int) -> str:
-    return f"{n} drop" if n == 1 else f"{n} drops"
-
-
-def _fit(text: str, width: int) -> str:
-    text = safe(text)  # escaped before measuring, so boxes stay aligned around hostile names
-    return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
-
-
-def _link_text(link: Link, index: SnapshotIndex) -> str:
-    addrs = global_addresses(link, index)
-    return f"{link.name} {addrs[0]}" if addrs else link.name
+    lines: list[Line] = field(default_factory=list)
+    edges: set[Edge] = field(default_factory=set)
+    shown: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
 class _Spoke:
-    """A bridge port and what is on the other end of its veth."""
+    """One box hanging from a hub: `near` is the hub's side (a bridge port; None for a
+    device on a parent), `far` the device in the box, `netns` the box's namespace, `edges`
+    the projection's edges the spoke stands for."""
 
-    port: Link
-    peer: Link | None
+    near: Link | None
+    far: Link | None
     netns: str | None
+    edges: tuple[Edge, ...]
 
 
-def _box(index: SnapshotIndex, marks: Marks, netns: str | None, inner: Link | None,
-         title: str | None = None, width: int = BOX_W) -> list[Line]:
-    """A namespace box: title, one link with its state, the drop count."""
-    w = width - 2
-    name = title or (index.ns_name(netns) if netns else "?")
-    role = marks.role(netns, inner.id if inner else None)
-    head = f"─ {_fit(name, w - 3).rstrip()} "
-    top = [Segment("┌" + head + "─" * (w - len(head)) + "┐", role or "title", netns)]
-    if inner is not None:
-        body = [Segment("│", role), _glyph(inner),
-                Segment(_fit(" " + _link_text(inner, index), w - 1), role, inner.id),
-                Segment("│", role)]
-        drops = marks.drop_count(inner.id)
-        links = len(index.links_by_ns.get(netns, [])) if netns else 0
-        info = f" {links} links · " + (_drops_text(drops) if drops is not None
-                                       else f"mtu {inner.mtu}")
-        info_line = [Segment("│", role),
-                     Segment(_fit(info, w), marks.drop_role(inner.id) or "dim"),
-                     Segment("│", role)]
-    else:
-        body = [Segment("│", role), Segment(_fit(" (peer not visible)", w), "dim"),
-                Segment("│", role)]
-        info_line = [Segment("│" + " " * w + "│", role)]
-    bottom = [Segment("└" + "─" * w + "┘", role)]
-    return [top, body, info_line, bottom]
-
-
-def _spokes(index: SnapshotIndex, bridge: Link) -> list[_Spoke]:
-    out = []
-    for port in sorted(index.ports_by_bridge.get(bridge.id, []), key=lambda x: x.name):
-        peer = index.links.get(port.peer.link) if port.peer and port.peer.link else None
-        out.append(_Spoke(port, peer, peer.netns if peer else None))
-    return out
-
-
-def _spoke_ids(spoke: _Spoke) -> set[str | None]:
-    return {spoke.port.id, spoke.peer.id if spoke.peer else None, spoke.netns}
+def _ids(spoke: _Spoke) -> set[str | None]:
+    return {spoke.near.id if spoke.near else None, spoke.far.id if spoke.far else None,
+            spoke.netns}
 
 
 def _must_show(spoke: _Spoke, marks: Marks) -> bool:
     """A link down, or something highlighted there: always drawn on its own."""
-    return (not all(x is not None and x.up for x in (spoke.port, spoke.peer))
-            or bool(marks.role(*_spoke_ids(spoke))))
+    ends = [x for x in (spoke.near, spoke.far) if x is not None] or [None]
+    return (not all(x is not None and x.up for x in ends)
+            or bool(marks.role(*_ids(spoke))))
 
 
 def _spoke_drops(spoke: _Spoke, marks: Marks) -> int:
-    return sum(marks.drop_count(i) or 0 for i in _spoke_ids(spoke))
+    return sum(marks.drop_count(i) or 0 for i in _ids(spoke))
 
 
 def _group_key(name: str) -> str:
     return re.sub(r"\d+$", "", name) or name
 
 
-def _groups(index: SnapshotIndex, spokes: list[_Spoke], marks: Marks
+def _groups(graph: HostGraph, spokes: list[_Spoke], marks: Marks
             ) -> tuple[list[_Spoke], list[tuple[str, list[_Spoke]]]]:
-    """(spokes drawn one by one, [(group title, spokes)]) for a bridge with many ports."""
+    """(spokes drawn one by one, [(group title, spokes)]) for a hub with many of them."""
     if marks.expanded or len(spokes) <= MAX_BOXES:
         return spokes, []
     must = [s for s in spokes if _must_show(s, marks)]
     # drops with a reason pull a namespace out of its group, the most dropping first, as long
     # as there is room: a drop storm over hundreds of namespaces stays a few readable boxes
-    dropping = sorted((s for s in spokes if s not in must and _spoke_ids(s) & marks.alerts),
+    dropping = sorted((s for s in spokes if s not in must and _ids(s) & marks.alerts),
                       key=lambda s: -_spoke_drops(s, marks))
     drawn = {id(s) for s in must + dropping[:max(0, MAX_BOXES - len(must))]}
     single = [s for s in spokes if id(s) in drawn]
     by_key: dict[str, list[_Spoke]] = {}
     for s in spokes:
         if id(s) not in drawn:
-            by_key.setdefault(_group_key(index.ns_name(s.netns or "?")), []).append(s)
+            by_key.setdefault(_group_key(graph.ns_name(s.netns or "?")), []).append(s)
     groups, rest = [], []
     for key, members in sorted(by_key.items()):
         if len(members) >= GROUP_MIN:
@@ -194,149 +110,190 @@ def _groups(index: SnapshotIndex, spokes: list[_Spoke], marks: Marks
     return single, groups
 
 
-def _group_box(index: SnapshotIndex, title: str, members: list[_Spoke], marks: Marks,
-               width: int) -> list[Line]:
-    w = width - 2
-    addrs = [a for s in members if s.peer for a in global_addresses(s.peer, index)[:1]]
-    span = f"{addrs[0]} … {addrs[-1]}" if len(addrs) > 1 else (addrs[0] if addrs else "")
-    head = f"─ {title} · {len(members)} namespaces "
-    ids = [i for s in members for i in (s.port.id, s.peer.id if s.peer else None) if i]
-    dropped = sum(marks.drop_count(i) or 0 for i in ids)
-    return [
-        [Segment("┌" + head + "─" * max(0, w - len(head)) + "┐", "title")],
-        [Segment("│"), Segment("●", "up"),
-         Segment(_fit(f" all {2 * len(members)} veth ends UP"
-                      + (f" · {_drops_text(dropped)}" if marks.drops is not None else ""), w - 1),
-                 marks.drop_role(*ids)),
-         Segment("│")],
-        [Segment("│"), Segment(_fit(f" {span}  (e: expand groups)", w), "dim"), Segment("│")],
-        [Segment("└" + "─" * w + "┘")],
-    ]
+def _spoke_label(spoke: _Spoke, marks: Marks) -> Line:
+    """What is written above a spoke's box: the bridge port, or the relation to the parent."""
+    if spoke.near is not None:
+        port = spoke.near
+        return [glyph(port), Segment(fit(" " + port.name + marks.drop_mark(port.id), BOX_W),
+                                     marks.role(port.id) or marks.drop_role(port.id), port.id)]
+    far = spoke.far
+    return [Segment("┆", "lower"),
+            Segment(fit(f" {far.kind} on the parent" if far else " ?", BOX_W), "lower")]
 
 
-def _grid(cells: list[tuple[Link, list[Line], Marks]], width: int, trunk_last: bool
-          ) -> list[Line]:
-    """Rows of boxes hanging from a bus line; each with its host-side port above it."""
-    per_row = max(1, (width - 1) // (BOX_W + 1))
-    lines: list[Line] = []
-    rows = [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
-    for r, row in enumerate(rows):
-        last = r == len(rows) - 1 and trunk_last
-        trunk = " " if last else "│"
-        bus = [Segment("└" if last else "├")]
-        ports: Line = [Segment(trunk)]
-        for n, (port, _, marks) in enumerate(row):
-            bus.append(Segment("┬" + ("─" * BOX_W if n < len(row) - 1 else "")))
-            label = _fit(" " + port.name + marks.drop_mark(port.id), BOX_W)
-            ports += [_glyph(port), Segment(label, marks.role(port.id) or marks.drop_role(
-                port.id), port.id)]
-        lines += [bus, ports]
-        for k in range(4):
-            line: Line = [Segment(trunk)]
-            for _, box, _ in row:
-                line += [*box[k], Segment(" ")]
-            lines.append(line)
+def _spoke_box(graph: HostGraph, spoke: _Spoke, marks: Marks) -> list[Line]:
+    port = spoke.near
+    if spoke.far is None and port is not None and port.kind != "veth":
+        remote = port.details.get("remote") or port.details.get("group")
+        what = (f"vxlan {port.details.get('vni', '?')} → {remote or '(learned)'}"
+                if port.kind == "vxlan" else f"{port.kind} port")
+        return box(graph, marks, port.netns, None, empty=what)
+    return box(graph, marks, spoke.netns, spoke.far)
+
+
+def _hub(graph: HostGraph, spokes: list[_Spoke], marks: Marks, width: int,
+         picture: Picture) -> list[Line]:
+    """The boxes (and groups) hanging from one bridge or parent device."""
+    single, groups = _groups(graph, spokes, marks)
+    cells = [(_spoke_label(s, marks), _spoke_box(graph, s, marks)) for s in single]
+    lines = grid(cells, width, trunk_last=not groups)
+    for g, (title, members) in enumerate(groups):
+        last = g == len(groups) - 1
+        ends = [x for s in members for x in (s.near, s.far) if x is not None]
+        far = [s.far for s in members if s.far is not None]
+        what = "veth ends" if members[0].near is not None else "devices"
+        drawn = group_box(graph, title, len(members), ends, far, marks,
+                          min(width - 2, 3 * BOX_W), what)
+        lines.append([Segment("└" if last else "├"), Segment("┬")])
+        for row in drawn:
+            lines.append([Segment(" " if last else "│"), *row])
+    for s in spokes:
+        picture.edges.update(s.edges)
+        picture.shown.update(x for x in (s.netns,) if x)
     return lines
 
 
-def _hub_section(index: SnapshotIndex, marks: Marks, hub_ns: str, width: int,
-                 shown: set[str]) -> list[Line]:
-    links = sorted(index.links_by_ns.get(hub_ns, []), key=lambda x: x.ifindex)
-    bridges = [x for x in links if x.kind == "bridge"]
-    title = f"━━ {index.ns_name(hub_ns)} "
+def _bridge_spokes(graph: HostGraph, topo: Topology, bridge: Link) -> list[_Spoke]:
+    out = []
+    for port_id in sorted(topo.ports(bridge.id), key=lambda i: graph.links[i].name):
+        port = graph.links[port_id]
+        partner = topo.veth_partner(port_id)
+        far = graph.links[partner] if partner else None
+        edges = [Edge(port_id, bridge.id, PORT)]
+        if partner:
+            edges.append(Edge(*sorted((port_id, partner)), VETH))
+        out.append(_Spoke(port, far, far.netns if far else None, tuple(edges)))
+    return out
+
+
+def _visible_spokes(spokes: list[_Spoke], marks: Marks) -> list[_Spoke]:
+    return [s for s in spokes if marks.visible is None or s.netns in marks.visible]
+
+
+def _hub_section(graph: HostGraph, topo: Topology, marks: Marks, hub_ns: str, width: int,
+                 picture: Picture) -> list[Line]:
+    links = sorted(graph.links_in(hub_ns), key=lambda x: x.ifindex)
+    title = f"━━ {graph.ns_name(hub_ns)} "
     dropped = marks.drop_count(hub_ns)
-    tally = f"· {_drops_text(dropped)} " if dropped else ""
+    tally = f"· {drops_text(dropped)} " if dropped else ""
     lines: list[Line] = [[Segment(title, marks.role(hub_ns, base="title"), hub_ns),
                           Segment(tally, marks.drop_role(hub_ns)),
                           Segment("━" * max(0, width - len(title) - len(tally)), "dim")]]
     devices: Line = [Segment("  ")]
     for link in links:
-        if (link.kind in ("bridge", "loopback") or link.master
-                or (link.peer and link.peer.link)):
+        node = topo.node(link.id)
+        if (node is None or link.kind == "bridge" or graph.master(link) is not None
+                or topo.veth_partner(link.id)):
             continue
-        devices += [_glyph(link), Segment(
-            f" {_link_text(link, index)}{marks.drop_mark(link.id)}   ",
+        devices += [glyph(link), Segment(
+            f" {link_text(link, graph)}{marks.drop_mark(link.id)}   ",
             marks.role(link.id) or marks.drop_role(link.id), link.id)]
     if len(devices) > 1:
         lines.append(devices)
-    for bridge in bridges:
-        spokes = [s for s in _spokes(index, bridge)
-                  if marks.visible is None or s.netns in marks.visible]
-        addrs = " ".join(global_addresses(bridge, index))
-        lines.append([Segment("◆ ", "title"), _glyph(bridge),
+    for bridge in (x for x in links if x.kind == "bridge"):
+        spokes = _visible_spokes(_bridge_spokes(graph, topo, bridge), marks)
+        addrs = " ".join(global_addresses(bridge, graph))
+        lines.append([Segment("◆ ", "title"), glyph(bridge),
                       Segment(f" {bridge.name}", marks.role(bridge.id, base="title"), bridge.id),
                       Segment(f"  bridge  {addrs}  {len(spokes)} ports", "dim"),
                       Segment(marks.drop_mark(bridge.id), marks.drop_role(bridge.id))])
-        single, groups = _groups(index, spokes, marks)
-        cells = [(s.port, _box(index, marks, s.netns, s.peer), marks) for s in single]
-        lines += _grid(cells, width, trunk_last=not groups)
-        for g, (title, members) in enumerate(groups):
-            last = g == len(groups) - 1
-            box = _group_box(index, title, members, marks, min(width - 2, 3 * BOX_W))
-            lines.append([Segment("└" if last else "├"), Segment("┬")])
-            for row in box:
-                lines.append([Segment(" " if last else "│"), *row])
-        shown.update(s.netns for s in spokes if s.netns)
+        lines += _hub(graph, spokes, marks, width, picture)
         lines.append([])
-    shown.add(hub_ns)
+    picture.shown.add(hub_ns)
     return lines
 
 
-def _pairs(index: SnapshotIndex, marks: Marks, shown: set[str]) -> list[Line]:
-    """Veth pairs between two namespaces that are not bridge ports: two boxes joined."""
+def _pairs(graph: HostGraph, topo: Topology, marks: Marks, picture: Picture) -> list[Line]:
+    """Veth pairs that are not bridge ports: two boxes joined."""
     lines: list[Line] = []
-    seen: set[str] = set()
-    for link in sorted(index.snapshot.links, key=lambda x: x.id):
-        peer = index.links.get(link.peer.link) if link.peer and link.peer.link else None
-        if (peer is None or link.id in seen or link.master or peer.master
-                or peer.netns == link.netns):
+    ported = {e.a for e in topo.edges if e.kind == PORT}
+    for edge in sorted(topo.edges, key=lambda e: e.a):
+        if edge.kind != VETH or edge.a in ported or edge.b in ported:
             continue
-        if marks.visible is not None and not {link.netns, peer.netns} & marks.visible:
+        left, right = graph.links[edge.a], graph.links[edge.b]
+        if marks.visible is not None and not {left.netns, right.netns} & marks.visible:
             continue
-        seen.update((link.id, peer.id))
-        left = _box(index, marks, link.netns, link)
-        right = _box(index, marks, peer.netns, peer)
-        edge_role = marks.role(link.id, peer.id)
+        a, b = box(graph, marks, left.netns, left), box(graph, marks, right.netns, right)
+        edge_role = marks.role(left.id, right.id)
         for k in range(4):
             mid = Segment("══════" if k == 1 else "      ", edge_role or "dim")
-            lines.append([*left[k], mid, *right[k]])
-        shown.update((link.netns, peer.netns))
+            lines.append([*a[k], mid, *b[k]])
+        picture.edges.add(edge)
+        picture.shown.update((left.netns, right.netns))
     return lines
 
 
-def _hub_visible(index: SnapshotIndex, marks: Marks, netns: str) -> bool:
-    bridges = [x for x in index.links_by_ns.get(netns, []) if x.kind == "bridge"]
+def _lowers(graph: HostGraph, topo: Topology, marks: Marks, width: int,
+            picture: Picture) -> list[Line]:
+    """Each parent device with the macvlans, vlans and VXLANs built on it hanging below."""
+    lines: list[Line] = []
+    for parent_id in topo.parents():
+        parent = graph.links[parent_id]
+        spokes = []
+        for upper_id in topo.uppers(parent_id):
+            upper = graph.links[upper_id]
+            spokes.append(_Spoke(None, upper, upper.netns, (Edge(upper_id, parent_id, LOWER),)))
+        visible = _visible_spokes(spokes, marks)
+        if marks.visible is not None and not visible and parent.netns not in marks.visible:
+            continue
+        kinds = ", ".join(sorted({s.far.kind for s in spokes}))
+        lines.append([Segment("┆ ", "lower"), glyph(parent),
+                      Segment(f" {link_text(parent, graph)}", marks.role(parent.id,
+                                                                         base="title"),
+                              parent.id),
+                      Segment(f" in {graph.ns_name(parent.netns)}", marks.role(
+                          parent.netns, base="dim"), parent.netns),
+                      Segment(f"  parent of {len(spokes)} {kinds}", "dim"),
+                      Segment(marks.drop_mark(parent.id), marks.drop_role(parent.id))])
+        lines += _hub(graph, visible, marks, width, picture)
+        lines.append([])
+    return lines
+
+
+def _hub_visible(graph: HostGraph, topo: Topology, marks: Marks, netns: str) -> bool:
+    bridges = [x for x in graph.links_in(netns) if x.kind == "bridge"]
     if not bridges:
         return False
     if marks.visible is None or netns in marks.visible:
         return True
-    return any(s.netns in marks.visible for b in bridges for s in _spokes(index, b))
+    return any(_visible_spokes(_bridge_spokes(graph, topo, b), marks) for b in bridges)
 
 
-def draw_topology(index: SnapshotIndex, marks: Marks, width: int = 100) -> list[Line]:
-    """The whole picture, top to bottom: hubs, point-to-point pairs, everything else."""
-    shown: set[str] = set()
-    lines: list[Line] = []
-    for netns in ns_order(index):
-        if _hub_visible(index, marks, netns):
-            lines += _hub_section(index, marks, netns, width, shown)
-    pairs = _pairs(index, marks, shown)
+def _rest(graph: HostGraph, marks: Marks, width: int, namespaces: list[str]) -> list[Line]:
+    lines: list[Line] = [[Segment("━━ other namespaces", "title")]]
+    cells = []
+    for ns in namespaces:
+        links = [x for x in graph.links_in(ns) if x.kind != "loopback"]
+        first = links[0] if links else next(iter(graph.links_in(ns)), None)
+        cells.append(box(graph, marks, ns, first, empty="(no interface)"))
+    per_row = max(1, width // (BOX_W + 1))
+    for i in range(0, len(cells), per_row):
+        for k in range(4):
+            line: Line = []
+            for cell in cells[i:i + per_row]:
+                line += [*cell[k], Segment(" ")]
+            lines.append(line)
+    return lines
+
+
+def draw_topology(graph: HostGraph, marks: Marks, width: int = 100) -> Picture:
+    """The whole picture, top to bottom: hubs, point-to-point pairs, devices on a parent,
+    everything else."""
+    topo = graph.topology
+    picture = Picture()
+    order = graph.ns_order()
+    for netns in order:
+        if _hub_visible(graph, topo, marks, netns):
+            picture.lines += _hub_section(graph, topo, marks, netns, width, picture)
+    pairs = _pairs(graph, topo, marks, picture)
     if pairs:
-        lines += [[Segment("━━ veth pairs between namespaces", "title")], *pairs, []]
-    rest = [ns for ns in ns_order(index) if ns not in shown
+        picture.lines += [[Segment("━━ veth pairs between namespaces", "title")], *pairs, []]
+    lowers = _lowers(graph, topo, marks, width, picture)
+    if lowers:
+        picture.lines += [[Segment("━━ devices on a parent (macvlan, ipvlan, vlan, VXLAN)",
+                                   "title")], *lowers]
+    rest = [ns for ns in order if ns not in picture.shown
             and (marks.visible is None or ns in marks.visible)]
     if rest:
-        lines.append([Segment("━━ other namespaces", "title")])
-        cells = []
-        for ns in rest:
-            links = [x for x in index.links_by_ns.get(ns, []) if x.kind != "loopback"]
-            first = links[0] if links else next(iter(index.links_by_ns.get(ns, [])), None)
-            cells.append(_box(index, marks, ns, first))
-        per_row = max(1, width // (BOX_W + 1))
-        for i in range(0, len(cells), per_row):
-            for k in range(4):
-                line: Line = []
-                for box in cells[i:i + per_row]:
-                    line += [*box[k], Segment(" ")]
-                lines.append(line)
-    return lines
+        picture.lines += _rest(graph, marks, width, rest)
+    return picture

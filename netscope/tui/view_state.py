@@ -5,24 +5,24 @@ Pure (no Textual), so the rules are tested without an app.
 
 from __future__ import annotations
 
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 from netscope.tui.journey import Journey
 from netscope.tui.topology_layout import Marks
 
 
-def visible_namespaces(index: SnapshotIndex, text: str) -> frozenset[str] | None:
+def visible_namespaces(graph: HostGraph, text: str) -> frozenset[str] | None:
     """Namespaces whose name, container, device name or address holds `text` (case
     ignored); None when there is no filter."""
     needle = text.strip().lower()
     if not needle:
         return None
     hits = set()
-    for ns_id, ns in index.namespaces.items():
+    for ns_id, ns in graph.namespaces.items():
         words = [ns.name, ns.id]
-        words += [c.name for c in index.containers_by_ns.get(ns_id, [])]
-        for link in index.links_by_ns.get(ns_id, []):
+        words += [c.name for c in graph.containers_in(ns_id)]
+        for link in graph.links_in(ns_id):
             words.append(link.name)
-            words += [a.cidr for a in index.addresses_by_link.get(link.id, [])]
+            words += [a.cidr for a in graph.addresses_on(link.id)]
         if any(needle in w.lower() for w in words):
             hits.add(ns_id)
     return frozenset(hits)

@@ -31,10 +31,11 @@ INSTANCE = "nstui"
 C1, C2 = "10.217.0.2", "10.217.0.3"
 
 
-def only_lab(snapshot: Snapshot) -> Snapshot:
-    """The host namespace and the lab's, nothing else that happened to run on the machine."""
+def only_lab(snapshot: Snapshot, instance: str = INSTANCE, keep_self: bool = True) -> Snapshot:
+    """The lab's namespaces (and the host's, with keep_self), nothing else that happened to
+    run on the machine."""
     keep = {ns.id for ns in snapshot.namespaces
-            if ns.is_self or ns.name.startswith(ns_name(INSTANCE, ""))}
+            if (keep_self and ns.is_self) or ns.name.startswith(ns_name(instance, ""))}
     fields = {f: tuple(x for x in getattr(snapshot, f) if getattr(x, "netns", None) in keep)
               for f in ("links", "addresses", "routes", "rules", "neighbours", "fdb")}
     links = {x.id for x in fields["links"]}

@@ -9,6 +9,7 @@ import sys
 from tests.tui.conftest import snapshot_path
 
 PURE_MODULES = ("netscope.tui.changes", "netscope.tui.journey", "netscope.tui.topology_layout",
+                "netscope.tui.topology_boxes", "netscope.graph.topology",
                 "netscope.tui.detail_tabs", "netscope.tui.live", "netscope.tui.backends",
                 "netscope.tui.view_state", "netscope.model.labels", "netscope.host.watch")
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 from netscope.snapshot import load
 from netscope.tui.detail_common import Selection
 from netscope.tui.detail_dns import dns_tab, prepare_dns
@@ -24,10 +24,10 @@ def text(renderable, width: int = 200) -> str:
 
 def lab(name: str):
     snap = load(snapshot_path(name))
-    return snap, SnapshotIndex(snap)
+    return snap, HostGraph.of(snap)
 
 
-def ns(index: SnapshotIndex, suffix: str) -> str:
+def ns(index: HostGraph, suffix: str) -> str:
     return next(n.id for n in index.namespaces.values() if n.name.endswith(suffix))
 
 
@@ -71,7 +71,7 @@ def test_a_namespace_no_conntrack_can_see_says_so():
     snap, index = lab("flows-dns-lab.json")
     off = replace(snap, conntrack=tuple(replace(t, active=False, entries=())
                                         for t in snap.conntrack))
-    out = text(flows_tab(SnapshotIndex(off), Selection(ns(index, "-c1")), prepare_flows(off)))
+    out = text(flows_tab(HostGraph.of(off), Selection(ns(index, "-c1")), prepare_flows(off)))
     assert "conntrack is not running here or in the namespaces joined to it" in out
 
 
@@ -79,7 +79,7 @@ def test_a_snapshot_without_conntrack_says_so_instead_of_an_empty_list():
     snap, index = lab("flows-dns-lab.json")
     header = replace(snap.header, collectors=tuple(c for c in snap.header.collectors
                                                    if c != "conntrack"))
-    index = SnapshotIndex(replace(snap, header=header))
+    index = HostGraph.of(replace(snap, header=header))
     assert "has no conntrack data" in text(flows_tab(index, Selection(ns(index, "-c1")), None))
 
 
@@ -124,8 +124,9 @@ async def test_the_app_shows_flows_and_dns_for_the_selected_container():
     app = offline_app("flows-dns-lab.json")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        app.action_select_object(next(n.id for n in app._snapshot.namespaces
-                                      if n.name.endswith("-c1")))
+        app.selected = next(n.id for n in app.snapshot.namespaces
+                                      if n.name.endswith("-c1"))
+        await pilot.pause()
         await pilot.click("#details Tab#--content-tab-tab-flows")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -136,7 +137,7 @@ async def test_the_app_shows_flows_and_dns_for_the_selected_container():
         await pilot.pause()
         assert "nameserver 198.18.17.1  answers" in shown(app.query_one("#detail-dns"))
         # the selection changes: the tab follows without another worker run
-        app.action_select_object(next(n.id for n in app._snapshot.namespaces
-                                      if n.name.endswith("-c2")))
+        app.selected = next(n.id for n in app.snapshot.namespaces
+                                      if n.name.endswith("-c2"))
         await pilot.pause()
         assert "127.0.0.53  UNREACHABLE" in shown(app.query_one("#detail-dns"))

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 from netscope.tui.app import NetscopeApp
 from netscope.tui.backends import Backends
 from netscope.tui.drop_feed import DropFeed, DropSample, DropState, DropUpdate, log_lines
@@ -99,7 +99,7 @@ def test_state_counts_per_device_and_namespace_and_alerts_only_on_reasons():
 
 
 def test_log_lines_name_the_place_reason_and_last_packet_and_follow_the_filter():
-    index = SnapshotIndex(lab())
+    index = HostGraph.of(lab())
     new = ((sample(HOST_NS, 3, "NETFILTER_DROP", 3, last="icmp 10.217.0.2 -> 10.217.0.3"), 3),
            (sample(C2_NS, 2, "NOT_SPECIFIED", 7), 7))
     lines, unspecified = log_lines(index, new, None)
@@ -113,7 +113,7 @@ def test_log_lines_name_the_place_reason_and_last_packet_and_follow_the_filter()
 async def _live(pilot, app):
     for _ in range(60):
         await pilot.pause(0.05)
-        if app._snapshot is not None:
+        if app.snapshot is not None:
             return
     raise AssertionError("no first snapshot")
 
@@ -149,10 +149,12 @@ async def test_d_counts_drops_per_device_shows_them_and_d_again_detaches():
         await _until(pilot, lambda: "3 dropped" in log_text(app), "a drop in the log")
         assert "counting drops (probe attached in 0.25 s)" in log_text(app)
         assert "nsl-nstui-host:veth1: 3 dropped, NETFILTER_DROP in nf_hook_slow" in log_text(app)
+        # the bridge port, on the topology (redrawn once the new marks are in)
+        await _until(pilot, lambda: "● veth1 ✗3" in picture(app), "the drop on the topology")
         drawing = picture(app)
-        assert "● veth1 ✗3" in drawing  # the bridge port, on the topology
         assert "━━ nsl-nstui-host · 3 drops" in drawing
-        app.action_select_object(f"link:{HOST_NS}/3")
+        app.selected = f"link:{HOST_NS}/3"
+        await pilot.pause()
         await pilot.click("#details Tab#--content-tab-tab-drops")
         await pilot.pause()
         tab = shown(app.query_one("#detail-drops"))
@@ -161,7 +163,7 @@ async def test_d_counts_drops_per_device_shows_them_and_d_again_detaches():
         await pilot.press("D")
         await _until(pilot, lambda: made[0].closed.is_set(), "the counter closed")
         await _until(pilot, lambda: "the probe is detached" in log_text(app), "said so")
-        assert "✗" not in picture(app)
+        await _until(pilot, lambda: "✗" not in picture(app), "the counts gone from the topology")
 
 
 @sync
@@ -221,7 +223,7 @@ async def test_offline_snapshot_cannot_count_drops_and_the_tab_says_so():
 
 
 def test_a_drop_storm_is_one_log_line_per_reason_naming_where_most_died():
-    index = SnapshotIndex(lab())
+    index = HostGraph.of(lab())
     new = tuple((sample(ns, 2, "CPU_BACKLOG", n, fn="enqueue_to_backlog"), n)
                 for ns, n in ((C2_NS, 9), (HOST_NS, 4)))
     new += ((sample(HOST_NS, 3, "NETFILTER_DROP", 1), 1),)

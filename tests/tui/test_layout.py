@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from netscope.graph.host import HostGraph
 from netscope.model import Header, Link, Namespace, Snapshot, VethPeer, link_id, ns_id
-from netscope.model.index import SnapshotIndex
 from netscope.tui.topology_layout import MAX_BOXES, Marks, draw_topology
 
 HOST = 1000
@@ -32,8 +32,8 @@ def scale_host(count: int, down: int | None = None) -> Snapshot:
 
 
 def text(snapshot: Snapshot, marks: Marks | None = None) -> str:
-    lines = draw_topology(SnapshotIndex(snapshot), marks or Marks(), 120)
-    return "\n".join("".join(s.text for s in line) for line in lines)
+    picture = draw_topology(HostGraph.of(snapshot), marks or Marks(), 120)
+    return "\n".join("".join(s.text for s in line) for line in picture.lines)
 
 
 def test_a_small_bridge_draws_every_namespace_as_a_box():

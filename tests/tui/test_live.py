@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
+from netscope.graph.host import HostGraph
 from netscope.host.watch import HostChanges, message_kinds, notification
-from netscope.model.index import SnapshotIndex
 from netscope.snapshot import load
 from netscope.tui.app import NetscopeApp
 from netscope.tui.backends import Backends
@@ -89,7 +89,7 @@ def test_diff_reports_namespaces_that_come_and_go():
 
 
 def test_filter_matches_names_devices_and_addresses():
-    index = SnapshotIndex(lab())
+    index = HostGraph.of(lab())
     assert visible_namespaces(index, "") is None
     assert {index.ns_name(i) for i in visible_namespaces(index, "10.217.0.3")} == {"nsl-nstui-c2"}
     assert {index.ns_name(i) for i in visible_namespaces(index, "INET")} == {"nsl-nstui-inet"}
@@ -122,27 +122,27 @@ async def test_app_shows_a_link_going_down_in_tree_and_log():
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(50):
             await pilot.pause(0.05)
-            if app._snapshot is not None:
+            if app.snapshot is not None:
                 break
         assert "LIVE" in app.mode
         watcher.pushed.put(HostChanges(namespaces={1}, kinds={"link"}))
         for _ in range(50):
             await pilot.pause(0.05)
-            if app._snapshot is not first:
+            if app.snapshot is not first:
                 break
         log = "\n".join(line.text for line in app.query_one(EventLog).lines)
         assert "nsl-nstui-host:veth1: UP -> DOWN" in log
         tree = app.query_one(NamespaceTree)
-        veth1 = next(x.id for x in app._snapshot.links if x.name == "veth1")
+        veth1 = next(x.id for x in app.snapshot.links if x.name == "veth1")
         node = tree._by_id[veth1]
         assert str(node.label).startswith("○ veth1")
-        assert veth1 in app._changed  # highlighted until the highlight timer clears it
+        assert veth1 in app.changed  # highlighted until the highlight timer clears it
 
 
 async def _wait_for_snapshot(app, pilot, not_this) -> None:
     for _ in range(60):
         await pilot.pause(0.05)
-        if app._snapshot is not None and app._snapshot is not not_this:
+        if app.snapshot is not None and app.snapshot is not not_this:
             return
     raise AssertionError("no snapshot arrived")
 

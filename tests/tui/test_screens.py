@@ -68,8 +68,9 @@ def _tab_of(suffix: str, tab: str):
     async def select(pilot):
         app = pilot.app
         await pilot.pause()
-        app.action_select_object(next(n.id for n in app._snapshot.namespaces
-                                      if n.name.endswith(suffix)))
+        app.selected = next(n.id for n in app.snapshot.namespaces
+                                      if n.name.endswith(suffix))
+        await pilot.pause()
         await pilot.click(f"#details Tab#--content-tab-tab-{tab}")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -103,7 +104,8 @@ def test_drop_counts_on_the_topology(snap_compare):
         app._drops_counted(DropUpdate((), attach_s=0.4))
         app._drops_counted(DropUpdate(update.samples, tuple((s, s.count) for s in
                                                              update.samples), 0.4))
-        app.action_select_object(f"link:{host}/4")
+        app.selected = f"link:{host}/4"
+        await pilot.pause()
         await pilot.click("#details Tab#--content-tab-tab-drops")
         await pilot.pause()
     assert snap_compare(offline_app("tui-forward-drop.json"), terminal_size=SIZE,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from netscope.cli.main import main
+from netscope.graph.host import HostGraph
 from netscope.report.export import FORMATS, export
 from netscope.report.redact import redact
-from netscope.report.topology import topology
 from netscope.snapshot import load, save
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -49,7 +49,7 @@ def test_dot_parses_with_graphviz(snapshot):
                        text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "syntax error" not in p.stderr
-    topo = topology(snapshot)
+    topo = HostGraph.of(snapshot).topology
     # graphviz drew one cluster per namespace and one edge per veth/port/lower link
     assert p.stdout.count('class="cluster"') == len(topo.groups)
     assert p.stdout.count('class="edge"') == len(topo.edges)
@@ -62,7 +62,7 @@ def test_mermaid_structure(snapshot):
     text = export(snapshot, "mermaid")
     lines = text.splitlines()
     assert lines[0] == "flowchart LR"
-    topo = topology(snapshot)
+    topo = HostGraph.of(snapshot).topology
     assert sum(line.strip().startswith("subgraph ") for line in lines) == len(topo.groups)
     assert sum(line.strip() == "end" for line in lines) == len(topo.groups)
     edges = [line for line in lines if re.fullmatch(r"\s*n\d+ (---|-\.-|-\.->) n\d+", line)]

@@ -1,8 +1,10 @@
 """The detail tabs on the right, one per concern (see `netscope.tui.detail_tabs`).
 
-Only the active tab is rendered. A tab with a `prepare` step (flows, DNS: work over the whole
-snapshot) gets it done in a thread worker once per snapshot; until then it shows the last
-result (or says it is reading), so a live update never blocks the screen.
+Attributes down: the app binds `graph`, `selected` (an id: namespace, link or container) and
+`extras` (live data some tabs show: drop counters). Only the active tab is rendered, once per
+change. A tab with a `prepare` step (flows, DNS: work over the whole snapshot) gets it done in
+a thread worker once per snapshot; until then it shows the last result (or says it is
+reading), so a live update never blocks the screen.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Static, TabbedContent, TabPane
 
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
-from netscope.tui.detail_tabs import DETAIL_TABS, DetailTab, Selection
+from netscope.tui.detail_common import selection_of
+from netscope.tui.detail_tabs import DETAIL_TABS, DetailTab
 from netscope.tui.safe_render import safe_renderable
 
 
@@ -36,11 +40,14 @@ class DetailPanel(Vertical):
             self.tab_id, self.snapshot, self.result, self.failed = (tab_id, snapshot, result,
                                                                     failed)
 
+    graph: reactive[HostGraph | None] = reactive(None, init=False)
+    selected: reactive[str | None] = reactive(None, init=False)
+    # live data the app holds (DetailTab.extra names it); set again whenever it changed
+    extras: reactive[dict[str, object]] = reactive(dict, init=False, always_update=True)
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._index: SnapshotIndex | None = None
-        self._selection = Selection(None)
-        self._extras: dict[str, object] = {}
+        self._pending = False
         # tab id -> (the snapshot it was prepared from, the result)
         self._prepared: dict[str, tuple[Snapshot, object]] = {}
         self._preparing: dict[str, Snapshot] = {}
@@ -51,16 +58,27 @@ class DetailPanel(Vertical):
                 with TabPane(tab.title, id=f"tab-{tab.id}"), VerticalScroll():
                     yield Static(id=f"detail-{tab.id}")
 
-    def show(self, index: SnapshotIndex, selection: Selection,
-             extras: dict[str, object] | None = None) -> None:
-        """`extras`: live data some tabs show (see DetailTab.extra); None keeps the last."""
-        self._index, self._selection = index, selection
-        if extras is not None:
-            self._extras = extras
-        self._render_active()
+    def on_mount(self) -> None:
+        self._stale()
+
+    def watch_graph(self) -> None:
+        self._stale()
+
+    def watch_selected(self) -> None:
+        self._stale()
+
+    def watch_extras(self) -> None:
+        self._stale()
+
+    def _stale(self) -> None:
+        """Render once, after whatever else changes in the same turn."""
+        if not self._pending and self.is_mounted:
+            self._pending = True
+            self.call_next(self._render_active)
 
     def _render_active(self) -> None:
-        if self._index is None:
+        self._pending = False
+        if self.graph is None:
             return
         active = (self.query_one(TabbedContent).active or "tab-overview").removeprefix("tab-")
         for tab in DETAIL_TABS:
@@ -69,17 +87,18 @@ class DetailPanel(Vertical):
                     safe_renderable(self._content(tab)))
 
     def _content(self, tab: DetailTab):
-        index = self._index
+        graph = self.graph
+        selection = selection_of(graph, self.selected)
         if tab.extra is not None:
-            return tab.render(index, self._selection, self._extras.get(tab.extra))
+            return tab.render(graph, selection, self.extras.get(tab.extra))
         if tab.prepare is None:
-            return tab.render(index, self._selection)
+            return tab.render(graph, selection)
         done = self._prepared.get(tab.id)
-        if done is None or done[0] is not index.snapshot:
-            self._prepare(tab, index.snapshot)
+        if done is None or done[0] is not graph.snapshot:
+            self._prepare(tab, graph.snapshot)
         if isinstance(done and done[1], _Failed):
             return Text(f"{tab.title} could not be worked out: {done[1].text}", style="red")
-        return tab.render(index, self._selection, done[1] if done else None)
+        return tab.render(graph, selection, done[1] if done else None)
 
     def _prepare(self, tab: DetailTab, snapshot: Snapshot) -> None:
         if self._preparing.get(tab.id) is snapshot:
@@ -100,7 +119,7 @@ class DetailPanel(Vertical):
         message.stop()
         if self._preparing.get(message.tab_id) is message.snapshot:
             del self._preparing[message.tab_id]
-        current = self._index.snapshot if self._index else None
+        current = self.graph.snapshot if self.graph else None
         if message.snapshot is not current and message.tab_id in self._prepared:
             return  # a newer snapshot's result is on its way
         result = _Failed(message.failed) if message.failed else message.result

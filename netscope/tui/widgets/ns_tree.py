@@ -1,16 +1,21 @@
 """The namespace tree on the left: namespaces (containers by name), their interfaces, bridges
-with their ports. Posts `NamespaceTree.Selected` when the cursor moves."""
+with their ports.
+
+Attributes down: the app binds `graph`, `shown_namespaces` (the filter's, None: all),
+`changed` (ids to highlight) and `selected` (the cursor follows it). Messages up: `Selected`
+when the cursor moves."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from netscope.graph.host import HostGraph
 from netscope.model import Link
-from netscope.model.index import SnapshotIndex
-from netscope.model.labels import global_addresses, link_state, ns_order, peer_text
+from netscope.model.labels import global_addresses, link_state, peer_text
 from netscope.tui.safe_render import safe_text
 
 # up to this many namespaces, every namespace starts expanded
@@ -30,6 +35,11 @@ class NamespaceTree(Tree[str]):
     NamespaceTree > .tree--cursor { text-style: bold reverse; }
     """
 
+    graph: reactive[HostGraph | None] = reactive(None, init=False)
+    shown_namespaces: reactive[frozenset[str] | None] = reactive(None, init=False)
+    changed: reactive[frozenset[str]] = reactive(frozenset, init=False)
+    selected: reactive[str | None] = reactive(None, init=False)
+
     class Selected(Message):
         """The cursor moved to the object with this id."""
 
@@ -43,52 +53,85 @@ class NamespaceTree(Tree[str]):
         self.guide_depth = 2
         self._by_id: dict[str, TreeNode[str]] = {}
         self._built = False
-        self._index: SnapshotIndex | None = None
-        self._changed: frozenset[str] = frozenset()
+        self._pending = False
 
-    def _link_label(self, link: Link, index: SnapshotIndex, changed: frozenset[str]) -> Text:
+    def on_mount(self) -> None:
+        self._stale()
+
+    def watch_graph(self) -> None:
+        self._stale()
+
+    def watch_shown_namespaces(self) -> None:
+        self._stale()
+
+    def watch_changed(self) -> None:
+        self._stale()
+
+    def watch_selected(self, selected: str | None) -> None:
+        if not self._pending and selected is not None:
+            self._select_id(selected)
+
+    def _stale(self) -> None:
+        """Rebuild once, after whatever else changes in the same turn."""
+        if not self._pending and self.is_mounted and self.graph is not None:
+            self._pending = True
+            self.call_next(self._rebuild)
+
+    def _rebuild(self) -> None:
+        self._pending = False
+        first = not self._built
+        self._show(self.graph, self.shown_namespaces, self.changed)
+        if self.selected is not None and self.selected in self._by_id:
+            self._select_id(self.selected)
+        elif first:
+            self.move_cursor_to_first()
+
+    def _link_label(self, link: Link, graph: HostGraph, changed: frozenset[str]) -> Text:
         text = _state_glyph(link)
         text.append(link.name, style="bold reverse yellow" if link.id in changed else "bold")
         text.append(f" {link.kind}", style="dim")
-        addrs = global_addresses(link, index)
+        addrs = global_addresses(link, graph)
         if addrs:
             text.append(" " + " ".join(addrs))
-        peer = peer_text(link, index)
+        peer = peer_text(link, graph)
         if peer and not link.master:
             text.append(" " + peer.replace("<->", "↔"), style="cyan")
+        lower = graph.lower(link)
+        if lower is not None:
+            where = lower.name if lower.netns == link.netns else graph.link_label(lower.id)
+            text.append(f" ┆ on {where}", style="magenta")
         return text
 
-    def _ns_label(self, ns_id: str, index: SnapshotIndex, changed: frozenset[str]) -> Text:
-        ns = index.namespaces[ns_id]
-        containers = index.containers_by_ns.get(ns_id, [])
+    def _ns_label(self, ns_id: str, graph: HostGraph, changed: frozenset[str]) -> Text:
+        ns = graph.namespaces[ns_id]
+        containers = graph.containers_in(ns_id)
         style = "bold reverse yellow" if ns_id in changed else "bold"
         text = Text("▣ " if containers else "□ ", style="cyan" if containers else "dim")
         text.append(ns.name, style=style)
         if containers:
             text.append(f"  container {containers[0].image or ''}".rstrip(), style="cyan")
-        down = sum(not x.up for x in index.links_by_ns.get(ns_id, []) if x.kind != "loopback")
+        down = sum(not x.up for x in graph.links_in(ns_id) if x.kind != "loopback")
         if down:
             text.append(f"  {down} down", style="red")
         return text
 
-    def show(self, index: SnapshotIndex, visible: frozenset[str] | None,
-             changed: frozenset[str] = frozenset()) -> None:
-        """Rebuild from `index`, keeping the cursor and the expanded nodes where they were.
+    def _show(self, graph: HostGraph, visible: frozenset[str] | None,
+              changed: frozenset[str]) -> None:
+        """Rebuild from `graph`, keeping the cursor and the expanded nodes where they were.
 
         A namespace's interfaces are added only while it is expanded: hundreds of collapsed
         namespaces cost one node each (a rebuild at 400 namespaces stays in milliseconds).
         """
         cursor = self.cursor_node.data if self.cursor_node is not None else None
         expanded = {i for i, n in self._by_id.items() if n.is_expanded}
-        expand_all = not self._built and len(index.namespaces) < EXPAND_ALL_BELOW
-        self._index, self._changed = index, changed
+        expand_all = not self._built and len(graph.namespaces) < EXPAND_ALL_BELOW
         self.clear()
         self._by_id = {}
-        for ns_id in ns_order(index):
+        for ns_id in graph.ns_order():
             if visible is not None and ns_id not in visible:
                 continue
-            node = self.root.add(safe_text(self._ns_label(ns_id, index, changed)), data=ns_id,
-                                 allow_expand=bool(index.links_by_ns.get(ns_id)))
+            node = self.root.add(safe_text(self._ns_label(ns_id, graph, changed)), data=ns_id,
+                                 allow_expand=bool(graph.links_in(ns_id)))
             self._by_id[ns_id] = node
             if expand_all or ns_id in expanded:
                 self._fill(node, expanded, expand_all)
@@ -103,20 +146,20 @@ class NamespaceTree(Tree[str]):
     def _fill(self, node: TreeNode[str], expanded: set[str] = frozenset(),
               expand_all: bool = False) -> None:
         """Add the namespace's interfaces (bridges with their ports) under its node."""
-        index, changed = self._index, self._changed
-        if index is None or node.children:
+        graph, changed = self.graph, self.changed
+        if graph is None or node.children:
             return
-        for link in sorted(index.links_by_ns.get(node.data, []), key=lambda x: x.ifindex):
-            if link.master and link.master in index.links:
+        for link in sorted(graph.links_in(node.data), key=lambda x: x.ifindex):
+            if graph.master(link) is not None:
                 continue
-            ports = sorted(index.ports_by_bridge.get(link.id, []), key=lambda x: x.name)
-            label = safe_text(self._link_label(link, index, changed))
+            ports = sorted(graph.bridge_ports(link), key=lambda x: x.name)
+            label = safe_text(self._link_label(link, graph, changed))
             if ports:
                 child = node.add(label, data=link.id,
                                  expand=expand_all or link.id in expanded)
                 for port in ports:
                     self._by_id[port.id] = child.add_leaf(
-                        safe_text(self._link_label(port, index, changed)), data=port.id)
+                        safe_text(self._link_label(port, graph, changed)), data=port.id)
             else:
                 child = node.add_leaf(label, data=link.id)
             self._by_id[link.id] = child
@@ -131,9 +174,11 @@ class NamespaceTree(Tree[str]):
         if self.root.children:
             self.call_after_refresh(self.move_cursor, self.root.children[0])
 
-    def select_id(self, object_id: str) -> None:
+    def _select_id(self, object_id: str) -> None:
         """Move the cursor to this object (expanding its parents), if it is shown."""
-        link = self._index.links.get(object_id) if self._index else None
+        if self.cursor_node is not None and self.cursor_node.data == object_id:
+            return
+        link = self.graph.links.get(object_id) if self.graph else None
         if link is not None and link.netns in self._by_id:
             self._fill(self._by_id[link.netns])
         node = self._by_id.get(object_id)

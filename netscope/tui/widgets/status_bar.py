@@ -1,11 +1,14 @@
-"""The top line: host, kernel, counts, and the mode (live, paused, read-only, offline)."""
+"""The top line: host, kernel, counts, and the mode (live, paused, read-only, offline).
+
+Attributes down: the app binds `graph` (what is shown), `mode` and `note` (the filter)."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
-from netscope.model import Snapshot
+from netscope.graph.host import HostGraph
 from netscope.tui.safe_render import safe_text
 
 
@@ -14,12 +17,32 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    def show(self, snapshot: Snapshot, mode: str, note: str = "") -> None:
+    graph: reactive[HostGraph | None] = reactive(None, init=False)
+    mode: reactive[str] = reactive("", init=False)
+    note: reactive[str] = reactive("", init=False)
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def watch_graph(self) -> None:
+        self._show()
+
+    def watch_mode(self) -> None:
+        self._show()
+
+    def watch_note(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        if self.graph is None:
+            return
+        snapshot = self.graph.snapshot
         h = snapshot.header
         text = Text("netscope ", style="bold")
         text.append(f"{h.hostname} · kernel {h.kernel} · {len(snapshot.namespaces)} namespaces"
                     f" · {len(snapshot.containers)} containers · {len(snapshot.links)} links · ")
-        style = {"LIVE": "bold green", "PAUSED": "bold yellow"}.get(mode.split()[0], "bold cyan")
-        text.append(mode, style=style)
-        text.append(f" · {note}" if note else "", style="dim")
+        style = {"LIVE": "bold green", "PAUSED": "bold yellow"}.get(self.mode.split(" ")[0],
+                                                                   "bold cyan")
+        text.append(self.mode, style=style)
+        text.append(f" · {self.note}" if self.note else "", style="dim")
         self.update(safe_text(text))

@@ -1,7 +1,9 @@
 """The topology view in the centre: the drawing from `topology_layout`, coloured, clickable.
 
-Attributes down: the app calls `show(index, marks)`; clicking a box or a device posts
-`TopologyView.Selected`. `e` expands or collapses the groups of quiet namespaces.
+Attributes down: the app binds `graph` (the HostGraph of what is shown) and `marks` (what to
+highlight); a change to either redraws once. Clicking a box or a device posts
+`TopologyView.Selected`; `e` posts `GroupsToggled` (the app owns whether groups are expanded).
+Role colours are component classes, so themes and app.tcss restyle them.
 """
 
 from __future__ import annotations
@@ -11,25 +13,51 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Static
 
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 from netscope.model.safe_text import safe
 from netscope.tui.topology_layout import Line, Marks, draw_topology
 
-ROLE_STYLES = {
-    "up": "green", "down": "bold red", "dim": "dim", "title": "bold",
-    "changed": "bold black on yellow", "path": "bold cyan", "current": "bold black on cyan",
-    "drop": "bold white on red", "drops": "yellow", "selected": "reverse",
-}
+ROLES = ("up", "down", "dim", "title", "changed", "path", "current", "drop", "drops",
+         "selected", "lower", "expected", "parted")
+
+
+class TopologyPicture(Static):
+    """The drawing (TopologyView's only child); a click on a segment with a target selects
+    it."""
+
+    def action_select(self, object_id: str) -> None:
+        self.post_message(TopologyView.Selected(object_id))
 
 
 class TopologyView(ScrollableContainer, can_focus=True):
+    COMPONENT_CLASSES = {f"topology--{role}" for role in ROLES}
     DEFAULT_CSS = """
-    TopologyView { width: 3fr; height: 1fr; }
-    TopologyView > Static { width: auto; }
+    TopologyView { width: 1fr; height: 1fr; }
+    TopologyView > TopologyPicture { width: auto; }
+    TopologyView > .topology--up { color: $success; }
+    TopologyView > .topology--down { color: $error; text-style: bold; }
+    TopologyView > .topology--dim { text-style: dim; }
+    TopologyView > .topology--title { text-style: bold; }
+    TopologyView > .topology--changed { color: $background; background: $warning;
+                                        text-style: bold; }
+    TopologyView > .topology--path { color: $accent; text-style: bold; }
+    TopologyView > .topology--current { color: $background; background: $accent;
+                                        text-style: bold; }
+    TopologyView > .topology--drop { color: $text; background: $error; text-style: bold; }
+    TopologyView > .topology--drops { color: $warning; }
+    TopologyView > .topology--selected { text-style: reverse; }
+    TopologyView > .topology--lower { color: $text-secondary; }
+    TopologyView > .topology--expected { color: $accent-darken-1; text-style: italic; }
+    TopologyView > .topology--parted { color: $background; background: $secondary;
+                                       text-style: bold; }
     """
     BINDINGS = [Binding("e", "toggle_groups", "expand groups")]
+
+    graph: reactive[HostGraph | None] = reactive(None, init=False)
+    marks: reactive[Marks] = reactive(Marks, init=False)
 
     class Selected(Message):
         """A box or device was clicked."""
@@ -39,48 +67,60 @@ class TopologyView(ScrollableContainer, can_focus=True):
             self.object_id = object_id
 
     class GroupsToggled(Message):
+        """`e`: show every namespace of the groups (or fold them again)."""
+
         def __init__(self, expanded: bool) -> None:
             super().__init__()
             self.expanded = expanded
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._index: SnapshotIndex | None = None
-        self._marks = Marks()
         self._width = 0
+        self._pending = False
 
     def compose(self):
-        yield Static(id="picture")
+        yield TopologyPicture(id="picture")
 
-    def show(self, index: SnapshotIndex, marks: Marks) -> None:
-        self._index, self._marks = index, marks
-        self._redraw()
+    def on_mount(self) -> None:
+        self._stale()
+
+    def watch_graph(self) -> None:
+        self._stale()
+
+    def watch_marks(self) -> None:
+        self._stale()
 
     def on_resize(self) -> None:
-        if self._index is not None and self.size.width != self._width:
-            self._redraw()
+        if self.graph is not None and self.size.width != self._width:
+            self._stale()
+
+    def _stale(self) -> None:
+        """Redraw once, after whatever else changes in the same turn."""
+        if not self._pending and self.is_mounted:
+            self._pending = True
+            self.call_next(self._redraw)
 
     def _redraw(self) -> None:
-        if self._index is None:
+        self._pending = False
+        if self.graph is None:
             return
         self._width = self.size.width or 100
-        lines = draw_topology(self._index, self._marks, max(40, self._width - 2))
-        self.query_one("#picture", Static).update(self._render_lines(lines))
+        picture = draw_topology(self.graph, self.marks, max(40, self._width - 2))
+        self.query_one(TopologyPicture).update(self._render_lines(picture.lines))
 
-    @staticmethod
-    def _render_lines(lines: list[Line]) -> Text:
+    def _render_lines(self, lines: list[Line]) -> Text:
+        styles = {role: self.get_component_rich_style(f"topology--{role}", partial=True)
+                  for role in ROLES}
         text = Text(no_wrap=True, overflow="crop")
         for n, line in enumerate(lines):
             if n:
                 text.append("\n")
             for seg in line:
-                style = Style.parse(ROLE_STYLES.get(seg.style, "")) if seg.style else Style()
+                style = styles.get(seg.style, Style()) if seg.style else Style()
                 if seg.target:
-                    style += Style(meta={"@click": f"app.select_object({seg.target!r})"})
+                    style += Style(meta={"@click": f"select({seg.target!r})"})
                 text.append(safe(seg.text), style)
         return text
 
     def action_toggle_groups(self) -> None:
-        self._marks.expanded = not self._marks.expanded
-        self.post_message(self.GroupsToggled(self._marks.expanded))
-        self._redraw()
+        self.post_message(self.GroupsToggled(not self.marks.expanded))

@@ -1,15 +1,17 @@
 """The journey strip under the topology: the hops in order, the current one explained.
 
-`[` and `]` step hop by hop; the app draws the same journey over the topology.
+Attributes down: the app binds `graph`, `journey` (None hides the strip) and `hop` (the
+current one). `[` and `]` step hop by hop; the app draws the same journey over the topology.
 """
 
 from __future__ import annotations
 
 from rich.console import Group
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
 
-from netscope.model.index import SnapshotIndex
+from netscope.graph.host import HostGraph
 from netscope.tui.journey import Journey, explain_hop, hop_title
 from netscope.tui.safe_render import safe_renderable
 
@@ -21,16 +23,34 @@ class TraceBar(Static):
     TraceBar.-shown { display: block; }
     """
 
-    def show(self, index: SnapshotIndex, journey: Journey | None, current: int) -> None:
-        if journey is None:
+    graph: reactive[HostGraph | None] = reactive(None, init=False)
+    journey: reactive[Journey | None] = reactive(None, init=False)
+    hop: reactive[int] = reactive(0, init=False)
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def watch_graph(self) -> None:
+        self._show()
+
+    def watch_journey(self) -> None:
+        self._show()
+
+    def watch_hop(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        graph, journey, current = self.graph, self.journey, self.hop
+        if journey is None or graph is None:
             self.remove_class("-shown")
             return
+        current = max(0, min(current, len(journey.hops) - 1))
         self.add_class("-shown")
         drop = journey.drop_index
         path = Text()
         where = None
         for i, hop in enumerate(journey.hops):
-            ns = index.ns_name(hop.netns)
+            ns = graph.ns_name(hop.netns)
             if ns != where:
                 path.append(("\n" if i else "") + f"{ns}: ", style="bold")
                 where = ns
@@ -39,7 +59,7 @@ class TraceBar(Static):
             style = "bold white on red" if i == drop else ""
             if i == current:
                 style = "bold black on cyan" if i != drop else "bold white on red reverse"
-            path.append(f"{i + 1} {hop_title(index, hop).removeprefix(ns + ' ')}", style=style)
+            path.append(f"{i + 1} {hop_title(graph, hop).removeprefix(ns + ' ')}", style=style)
         end = (Text(f"dropped at hop {drop + 1}", style="bold red") if drop is not None
                else Text("delivered" if journey.hops and journey.hops[-1].hook == "deliver"
                          else "journey as recorded", style="green"))
@@ -47,5 +67,5 @@ class TraceBar(Static):
         head.append("   [ ] step · esc close", style="dim")
         hop = journey.hops[current]
         explain = Text(f"hop {current + 1}/{len(journey.hops)}: ", style="bold")
-        explain.append(explain_hop(index, hop))
+        explain.append(explain_hop(graph, hop))
         self.update(safe_renderable(Group(head, path, explain)))
