@@ -245,6 +245,20 @@ def _name_words(data: dict, key: bytes) -> dict[str, str]:
     return words
 
 
+def _redact_nodes(header: dict, words: dict[str, str]) -> None:
+    """A cluster document's nodes become node-1, node-2 ... everywhere (their names are in
+    every id and namespace name, and are usually hostnames); their notes are removed."""
+    for i, node in enumerate(header.get("nodes") or (), 1):
+        token = f"node-{i}"
+        words[node["name"]] = token
+        hostname = node["hostname"]
+        for host_word in {hostname, hostname.split(".")[0]}:
+            if len(host_word) >= 3 and host_word.lower() not in _GENERIC_HOSTNAMES:
+                words.setdefault(host_word, token)
+        node.update(name=token, hostname=token, redacted=True,
+                    note=NOTE_TEXT if node.get("note") else None)
+
+
 def _words_pattern(words: dict[str, str]) -> re.Pattern | None:
     if not words:
         return None
@@ -271,6 +285,7 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
     for host_word in {hostname, hostname.split(".")[0]}:
         if len(host_word) >= 3 and host_word.lower() not in _GENERIC_HOSTNAMES:
             words.setdefault(host_word, HOST_TOKEN)
+    _redact_nodes(header, words)
 
     # one pass over the whole document (header aside) as JSON text: every string field, ids
     # and keys included, goes through the same mapping

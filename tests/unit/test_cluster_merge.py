@@ -89,3 +89,30 @@ def test_merge_command(tmp_path):
                     str(FIXTURES / "docker-engine.json"), "-o", str(again), cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not again.exists()
+
+
+def test_redaction_renames_nodes_everywhere_and_keeps_findings(docker_like_lab):
+    from netscope.report.redact import redact
+
+    cluster = merge([("alpha-node", docker_like_lab), ("beta-node", docker_like_lab)])
+    red = redact(cluster)
+    assert "alpha-node" not in red.text and "beta-node" not in red.text
+    assert docker_like_lab.header.hostname not in red.text
+    assert [n.name for n in red.snapshot.header.nodes] == ["node-1", "node-2"]
+    assert all(n.redacted and n.hostname.startswith("node-") for n in red.snapshot.header.nodes)
+    assert {ns.node for ns in red.snapshot.namespaces} == {"node-1", "node-2"}
+    before = sorted(f.check for f in run_doctor(cluster))
+    assert sorted(f.check for f in run_doctor(red.snapshot)) == before
+
+
+def test_diff_and_exports_read_cluster_documents(docker_like_lab, tmp_path):
+    from netscope.report.diff import diff_snapshots
+
+    cluster = merge([("n1", docker_like_lab), ("n2", docker_like_lab)])
+    assert diff_snapshots(cluster, cluster).empty
+    out = tmp_path / "c.json"
+    out.write_text(dumps(cluster))
+    p = _netscope("export", str(out), "-o", str(tmp_path / "c.dot"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    dot = (tmp_path / "c.dot").read_text()
+    assert "n1:" in dot and "n2:" in dot
