@@ -181,7 +181,8 @@ def _values(action: argparse.Action, current: str, snapshot: str | None) -> list
         found = lab_instances() or lab_names(variants=False)
     else:
         return []
-    return sorted({f for f in found if f.startswith(current)})
+    # a name with control characters cannot be typed and must not reach the terminal raw
+    return sorted({f for f in found if f.startswith(current) and f.isprintable()})
 
 
 def names(snapshot: str | None) -> list[str]:
