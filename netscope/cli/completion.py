@@ -48,7 +48,12 @@ _netscope() {
         compadd -- "${found[@]}"
     fi
 }
-if (( $+functions[compdef] )); then compdef _netscope netscope; fi
+# autoloaded from $fpath this file is _netscope's body: complete now; sourced: register it
+if [[ $funcstack[1] == _netscope ]]; then
+    _netscope "$@"
+elif (( $+functions[compdef] )); then
+    compdef _netscope netscope
+fi
 """
 
 FISH = r"""# fish completion for netscope:
@@ -125,6 +130,8 @@ def _walk(parser: argparse.ArgumentParser, words: list[str]):
     snapshot = None
     waiting: argparse.Action | None = None
     for word in words:
+        if waiting is not None and word == "=":  # bash splits --opt=value at the '='
+            continue
         if waiting is not None:
             if "--snapshot" in waiting.option_strings:
                 snapshot = word

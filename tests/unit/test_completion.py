@@ -77,8 +77,10 @@ def test_bash_completes_lab_names_and_variants(shell_env):
 def test_bash_completes_namespace_names_from_the_snapshot_on_the_line(shell_env):
     assert bash_complete(shell_env, "--snapshot", FIXTURE, "path", "nsl-nsdxcap-c") == \
         ["nsl-nsdxcap-c1", "nsl-nsdxcap-c2"]
-    assert bash_complete(shell_env, "flows", f"--snapshot={FIXTURE}", "--ns", "nsl-nsdxcap-h") \
-        == ["nsl-nsdxcap-host"]
+    # `--snapshot=FILE` reaches the function as bash splits it: at the '='
+    assert bash_complete(shell_env, "flows", "--snapshot", "=", FIXTURE, "--ns",
+                         "nsl-nsdxcap-h") == ["nsl-nsdxcap-host"]
+    assert "fixtures" in bash_complete(shell_env, "show", "--snapshot", "=", "fix")
     assert "any" in bash_complete(shell_env, "trace", "--snapshot", FIXTURE, "")
 
 
@@ -100,6 +102,20 @@ def test_zsh_function_offers_what_bash_does(shell_env):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "docker-bridge/ip_forward_off" in lines and lines[-1] == "FILES"
+
+
+@pytest.mark.skipif(not shutil.which("zsh"), reason="zsh is not installed (setup.sh installs it)")
+def test_zsh_autoloads_the_script_from_fpath(shell_env, tmp_path):
+    """Installed as the README says (a file _netscope in $fpath), the first call completes."""
+    env, scripts = shell_env
+    (tmp_path / "_netscope").write_text(scripts["zsh"].read_text())
+    code = (f"fpath=({tmp_path} $fpath); autoload -Uz _netscope\n"
+            "compadd() { [[ $1 == -- ]] && shift; print -l -- \"$@\"; }\n"
+            "words=(netscope lab st); CURRENT=3; _netscope\n")
+    done = subprocess.run(["zsh", "-f", "-c", code], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["status"]
 
 
 @pytest.mark.skipif(not shutil.which("fish"), reason="fish is not installed (setup.sh installs "
