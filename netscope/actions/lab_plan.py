@@ -41,6 +41,10 @@ def lab_plan(topo: Topology, instance: str, log_dir: str | None = None) -> list[
         command = [sys.executable, SERVE_SCRIPT, "--name", server.key]
         command += [arg for port in server.tcp for arg in ("--tcp", str(port))]
         command += [arg for port in server.udp for arg in ("--udp", str(port))]
+        if server.bind != "0.0.0.0":
+            command += ["--bind", server.bind]
+        if server.reuseport:
+            command.append("--reuseport")
         log = os.path.join(log_dir, f"{server.key}.log") if log_dir else None
         ops.append(Spawn(ns[server.node], server.key, tuple(command), log))
     return ops

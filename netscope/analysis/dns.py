@@ -213,6 +213,10 @@ def _routed_view(graph: HostGraph, netns: str, nameserver: str,
                               f"queries reach {there}", listeners=tuple(
                                   f"{a.proto} {a.address}:{a.port}" for a in answers),
                               path=result)
+    if end == End.REFUSED and result.end_netns:
+        return NameserverView(nameserver, "routed", False, f"queries reach "
+                              f"{graph.ns_name(result.end_netns)}, but {result.summary}",
+                              path=result)
     if end in (End.DROPPED, End.NO_ROUTE):
         where = graph.ns_name(result.end_netns) if result.end_netns else name
         return NameserverView(nameserver, "routed", False, f"queries from {name} never reach "

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from netscope.model.journey import Hop, Journey, Verdict
 from netscope.snapshot.codec import encode
 
-MARK = {"delivered": "OK", "left_host": "->", "dropped": "XX", "no_route": "XX",
+MARK = {"delivered": "OK", "left_host": "->", "dropped": "XX", "no_route": "XX", "refused": "XX",
         "uncertain": "??", "unknown": "??"}
 # the words `trace --json` has always used for how a journey ended
 TRACE_OUTCOME = {Verdict.NO_ROUTE: "no route", Verdict.LEFT_HOST: "left",

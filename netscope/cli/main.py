@@ -23,6 +23,7 @@ SUBCOMMANDS = (
     "netscope.cli.conntrack_cmd",
     "netscope.cli.flows_cmd",
     "netscope.cli.dns_cmd",
+    "netscope.cli.sockets_cmd",
     # find what is wrong, and repair it
     "netscope.cli.doctor_cmd",
     "netscope.cli.path_cmd",

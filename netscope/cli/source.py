@@ -17,7 +17,8 @@ def add_snapshot_option(parser) -> None:
                         help="read a saved snapshot instead of the live host (no root needed)")
 
 
-def collect_live(quiet: bool = False, note: str | None = None) -> Snapshot:
+def collect_live(quiet: bool = False, note: str | None = None,
+                 connections: bool = False) -> Snapshot:
     from netscope.collect.runner import collect_snapshot
     from netscope.host.errors import HostError
 
@@ -26,7 +27,7 @@ def collect_live(quiet: bool = False, note: str | None = None) -> Snapshot:
             print(f"netscope: {message}", file=sys.stderr)
 
     try:
-        return collect_snapshot(progress, note=note)
+        return collect_snapshot(progress, note=note, connections=connections)
     except HostError as e:
         raise UserError(str(e)) from None
     except PermissionError as e:
@@ -34,8 +35,9 @@ def collect_live(quiet: bool = False, note: str | None = None) -> Snapshot:
                         "run netscope as root (sudo)") from None
 
 
-def snapshot_from_args(args) -> Snapshot:
-    """The snapshot named by --snapshot, or a fresh one from the live host."""
+def snapshot_from_args(args, connections: bool = False) -> Snapshot:
+    """The snapshot named by --snapshot, or a fresh one from the live host (`connections`:
+    with every namespace's TCP connections, which cost a kernel table walk each)."""
     if getattr(args, "snapshot", None):
         from netscope.snapshot import SnapshotError, load
 
@@ -43,4 +45,4 @@ def snapshot_from_args(args) -> Snapshot:
             return load(args.snapshot)
         except SnapshotError as e:
             raise UserError(str(e)) from None
-    return collect_live(quiet=getattr(args, "json", False))
+    return collect_live(quiet=getattr(args, "json", False), connections=connections)

@@ -24,6 +24,8 @@ class NsContext:
     links: dict[int, str] = field(default_factory=dict)
     # what the collectors that already ran here found, by Snapshot field ("tables" ...)
     results: dict[str, list] = field(default_factory=dict)
+    # also read what costs a walk of a kernel table shared by all namespaces (TCP connections)
+    connections: bool = False
 
     @property
     def netns(self) -> str:
@@ -49,4 +51,6 @@ class NamespaceCollector(Protocol):
         """The model objects of this concern in the namespace `ctx` is inside.
 
         A collector may also define `begin()`: called once, before any namespace of a read
-        is visited (namespaces are visited by several threads at once, in no set order)."""
+        is visited (namespaces are visited by several threads at once, in no set order), and
+        `finish(objects) -> objects`: called once after every namespace was visited, with
+        all the objects it returned, to complete them (what one walk of /proc found)."""

@@ -83,6 +83,14 @@ class DnsCollector:
         """A new read of the host starts: one fresh process index serves all its namespaces."""
         self.index.get(fresh=True)
 
+    @staticmethod
+    def _listeners(ctx: NsContext) -> list:
+        tables = ctx.results.get("sockets")
+        if tables is None:  # the sockets collector did not run here: read them on our own
+            return host_dns.read_dns_listeners()
+        return host_dns.dns_listeners((s.proto, s.state, s.local, s.local_port)
+                                      for t in tables for s in t.sockets)
+
     def collect(self, ctx: NsContext) -> list[DnsNamespace]:
         index = self.index.get()
         groups = index.groups.get(ctx.inode, [])
@@ -113,6 +121,6 @@ class DnsCollector:
         resolvers = tuple(dataclasses.replace(c, id=f"resolv:{ctx.inode}/{i}")
                           for i, c in enumerate(found.values()))
         # sockets belong to processes: a namespace nobody runs in has none to list
-        listeners = tuple(host_dns.dns_listeners()) if groups else ()
+        listeners = tuple(self._listeners(ctx)) if groups else ()
         return [DnsNamespace(id=f"dns:{ctx.inode}", netns=ctx.netns, resolvers=resolvers,
                              listeners=listeners)]

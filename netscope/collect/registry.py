@@ -14,6 +14,7 @@ from netscope.collect.l3 import (
 )
 from netscope.collect.links import LinksCollector
 from netscope.collect.netfilter import NetfilterCollector
+from netscope.collect.sockets import SocketsCollector
 
 # Links first: the others name interfaces by the ids it records.
 NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
@@ -25,5 +26,6 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     FdbCollector(),
     NetfilterCollector(),
     ConntrackCollector(),  # after netfilter: reads its tables to tell what uses conntrack
+    SocketsCollector(),
     DnsCollector(),
 )

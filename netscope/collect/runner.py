@@ -138,8 +138,8 @@ def runnable_collectors(errors: list[CollectorError]) -> list[NamespaceCollector
 
 def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, list],
                      errors: list[CollectorError],
-                     collectors: list[NamespaceCollector] | None = None
-                     ) -> dict[int, dict[str, str]]:
+                     collectors: list[NamespaceCollector] | None = None,
+                     connections: bool = False) -> dict[int, dict[str, str]]:
     """Read the namespaces `found` (all, or a subset) and resolve veth peers among them.
 
     Each namespace is entered once, by one of VISITORS worker threads (the kernel's dump work
@@ -147,7 +147,7 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
     shows the main thread's namespace, and tools that stop "every process in namespace X"
     (`ip netns pids X | xargs kill`) must never find netscope there while it visits.
     Objects go to `objects` by Snapshot field, in `found` order; returns the namespace-wide
-    sysctls by inode."""
+    sysctls by inode. `connections`: also read every namespace's TCP connections."""
     if collectors is None:
         collectors = runnable_collectors(errors)
     for collector in collectors:
@@ -159,8 +159,9 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
     try:
         with concurrent.futures.ThreadPoolExecutor(
                 VISITORS, thread_name_prefix="netscope-netns") as pool:
-            visits = list(pool.map(lambda item: _visit_one(*item, collectors, opened, home),
-                                   found.items()))
+            visits = list(pool.map(
+                lambda item: _visit_one(*item, collectors, opened, home, connections),
+                found.items()))
         sysctls = {}
         for inode, found_objects, found_errors, ns_sysctls in visits:
             for field, items in found_objects.items():
@@ -169,6 +170,10 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
             if ns_sysctls is not None:
                 sysctls[inode] = ns_sysctls
         objects["links"] = resolve_peers(objects["links"], opened.nsid_to_inode)
+        for collector in collectors:
+            finish = getattr(collector, "finish", None)
+            if finish is not None:
+                objects[collector.field] = finish(objects[collector.field])
     finally:
         opened.close()
         os.close(home)
@@ -176,7 +181,7 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
 
 
 def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceCollector],
-               opened: _Opened, home: int):
+               opened: _Opened, home: int, connections: bool = False):
     """(inode, objects by field, errors, sysctls or None when the namespace is gone)."""
     objects: dict[str, list] = defaultdict(list)
     errors: list[CollectorError] = []
@@ -187,13 +192,16 @@ def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceC
     opened.fds[inode] = fd
     with netns.entered(fd, home):
         sock = opened.socks[inode] = RtnlSocket()
-        _collect_namespace(NsContext(inode, fd, sock), collectors, objects, errors)
+        _collect_namespace(NsContext(inode, fd, sock, connections=connections), collectors,
+                           objects, errors)
         sysctls = read_namespace_sysctls(sock, _can_route(objects["links"]))
     return inode, objects, errors, sysctls
 
 
-def collect_snapshot(progress: Progress | None = None, note: str | None = None) -> Snapshot:
-    """Read the whole host. Raises HostError when privileges are missing."""
+def collect_snapshot(progress: Progress | None = None, note: str | None = None,
+                     connections: bool = False) -> Snapshot:
+    """Read the whole host (with `connections`, every namespace's TCP connections too).
+    Raises HostError when privileges are missing."""
     started = time.perf_counter()
     require_capabilities()
     found = netns.discover()
@@ -202,7 +210,7 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None) 
     errors: list[CollectorError] = []
     objects: dict[str, list] = defaultdict(list)
     collectors = runnable_collectors(errors)
-    sysctls = visit_namespaces(found, objects, errors, collectors)
+    sysctls = visit_namespaces(found, objects, errors, collectors, connections)
     containers: list[Container] = []
     docker_present = docker.docker_socket_present()
     if docker_present:

@@ -4,9 +4,10 @@
 doctor, the path walk, trace naming, flows, DNS, `show`, the TUI and the exports read:
 namespaces and their interfaces, veth peers, bridge ports, lower/upper devices (macvlan,
 vlan, vxlan on their parent), L2 segments, addresses and who holds them, routes and policy
-rules with the kernel's lookup, netfilter tables, conntrack, DNS and the containers running in
-each namespace. Nobody re-derives a relation beside it: a new runtime or a new kind of object
-adds accessors here.
+rules with the kernel's lookup, netfilter tables, conntrack, DNS, the sockets of each
+namespace with the processes holding them and the kernel's socket lookup, and the containers
+running in each namespace. Nobody re-derives a relation beside it: a new runtime or a new
+kind of object adds accessors here.
 
 Plain dictionaries serve the accessors (built in one pass: see BENCHMARKS.md, "host graph");
 networkx is the engine where its algorithms do the work: connected components for L2 segments
@@ -26,8 +27,10 @@ from typing import TYPE_CHECKING
 from netscope.graph.endpoints import Endpoint, EndpointError, is_ip
 from netscope.graph.netfilter import NetfilterRelations
 from netscope.graph.routing import Lookup, route_lookup
+from netscope.graph.sockets import SocketMatch, socket_lookup
 from netscope.model import Address, Container, FdbEntry, Link, Namespace, Snapshot
 from netscope.model.l3 import Neighbour, Route, Rule
+from netscope.model.sockets import Socket, SocketTable
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -164,6 +167,58 @@ class HostGraph(NetfilterRelations):
 
     def dns_in(self, netns: str) -> DnsNamespace | None:
         return self._dns_by_ns.get(netns)
+
+    # ------------------------------------------------------------------ sockets (L4)
+
+    @cached_property
+    def _sockets_by_ns(self) -> dict[str, SocketTable]:
+        return {t.netns: t for t in getattr(self.snapshot, "sockets", ())}
+
+    def socket_table(self, netns: str) -> SocketTable | None:
+        """The namespace's socket table; None when its sockets were not read."""
+        return self._sockets_by_ns.get(netns)
+
+    def sockets_in(self, netns: str) -> tuple[Socket, ...] | None:
+        """The namespace's TCP and UDP sockets; None when they are unknown (a snapshot taken
+        without the sockets collector, or a namespace that could not be read)."""
+        table = self._sockets_by_ns.get(netns)
+        return table.sockets if table is not None else None
+
+    def listeners(self, netns: str, proto: str | None = None, port: int | None = None
+                  ) -> list[Socket]:
+        """The sockets of `netns` that take new connections or datagrams (TCP LISTEN, UDP
+        bound), of `proto` and on `port` when given; empty when unknown too."""
+        return [s for s in self.sockets_in(netns) or () if s.receiving
+                and (proto is None or s.proto == proto)
+                and (port is None or s.local_port == port)]
+
+    def socket_lookup(self, netns: str, family: str, proto: str, dst: str, dport: int,
+                      src: str = "", sport: int | None = None, iif: str | None = None
+                      ) -> SocketMatch | None:
+        """Which socket of `netns` takes a packet to dst:dport, as the kernel picks it
+        (netscope.graph.sockets); None when the namespace's sockets are unknown."""
+        sockets = self.sockets_in(netns)
+        if sockets is None:
+            return None
+        return socket_lookup(sockets, family, proto, dst, dport, src, sport, iif)
+
+    def socket_owner(self, sock: Socket) -> str:
+        """Who holds `sock`, in words: "nginx (pid 312, container web)", several processes
+        joined with "and", or "no process (a kernel socket)"."""
+        if not sock.processes:
+            return "no process (a kernel socket)"
+        mains = {c.pid: c for c in self.containers.values() if c.netns == sock.netns}
+        by_comm: dict[str, list[int]] = {}
+        for p in sock.processes:
+            by_comm.setdefault(p.comm, []).append(p.pid)
+        parts = []
+        for comm, pids in by_comm.items():
+            shown = ", ".join(str(p) for p in pids[:3]) + (
+                f" +{len(pids) - 3}" if len(pids) > 3 else "")
+            names = [mains[p].name for p in pids if p in mains]
+            where = f", container {names[0]}" if names else ""
+            parts.append(f"{comm} (pid{'s' if len(pids) > 1 else ''} {shown}{where})")
+        return " and ".join(parts)
 
     def sysctl(self, netns: str, key: str) -> str | None:
         ns = self.namespaces.get(netns)

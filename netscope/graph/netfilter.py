@@ -2,8 +2,9 @@
 
 `NetfilterRelations` (mixed into HostGraph) answers the relations consumers ask: which
 namespaces a DNAT rule sends connections to (`dnat_targets`), the DNAT rules that send to an
-address (`dnat_rules_to`: a container's published ports), and "publishes tcp/8080 -> web:80"
-(`publish_label`).
+address (`dnat_rules_to`: a container's published ports), "publishes tcp/8080 -> web:80"
+(`publish_label`), and every DNAT rule that sends one protocol's connections to one address
+and port, with where that address lives (`published_ports`: Docker's, Podman's, kube-proxy's).
 
 `add_netfilter(g, graph)` adds to the typed networkx graph (netscope.graph.typed), for every
 namespace with tables:
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -73,8 +75,57 @@ def match_values(rule: NfRule, field: str) -> tuple[str, ...]:
     return next((m.values for m in rule.matches if m.field == field and not m.negated), ())
 
 
+@dataclass(frozen=True)
+class PublishedPort:
+    """One DNAT rule's promise: `proto` connections it matches go to target:target_port.
+
+    `ports` are the destination ports the rule matches as written ("8080", "30000:30100"),
+    empty when it matches any (kube-proxy's endpoint chains: the service chain matched).
+    `target_port` is None when the rule keeps the port and matches several, or translates to
+    a range. `owners` are the namespaces holding `target`, best first (`dnat_targets`)."""
+
+    rule: NfRule
+    proto: str
+    ports: tuple[str, ...]
+    target: str
+    target_port: int | None
+    owners: tuple[str, ...]
+
+    @property
+    def family(self) -> str:
+        return "inet6" if ":" in self.target else "inet"
+
+    def words(self) -> str:
+        """"tcp/8080 -> 10.217.0.2:80" as a person reads the rule."""
+        front = f"{self.proto}/{','.join(self.ports)}" if self.ports else self.proto
+        host = f"[{self.target}]" if ":" in self.target else self.target
+        return f"{front} -> {host}" + (f":{self.target_port}" if self.target_port else "")
+
+
 class NetfilterRelations:
     """The netfilter relations of the host graph (mixed into HostGraph)."""
+
+    @cached_property
+    def published_ports(self: HostGraph) -> list[PublishedPort]:
+        """Every DNAT rule that sends one protocol (tcp, udp) to one address: a published
+        port, a kube-proxy endpoint. Rules whose target is no single address (a map) are
+        left out rather than guessed."""
+        out = []
+        for table in self.tables:
+            for chain in table.chains:
+                for rule in chain.rules:
+                    target = nat_address(rule.nat_to) if rule.action == "dnat" else None
+                    protos = match_values(rule, "proto")
+                    if target is None or len(protos) != 1 or protos[0] not in ("tcp", "udp"):
+                        continue
+                    ports = match_values(rule, "dport")
+                    port = _nat_port(rule.nat_to or "")
+                    if port is None and len(ports) == 1:
+                        port = ports[0]  # DNAT to an address alone keeps the port
+                    out.append(PublishedPort(rule, protos[0], ports, target,
+                                             int(port) if port and port.isdigit() else None,
+                                             tuple(self.dnat_targets(rule))))
+        return out
 
     @cached_property
     def _dnat_by_address(self: HostGraph) -> dict[str, list[NfRule]]:

@@ -4,8 +4,7 @@
   bind-mounts them; `ip netns exec` mounts /etc/netns/<name>/ over them). Symlinks are
   followed inside that root, never into ours.
 - processes are grouped by mount namespace and root: one read per group, not per process.
-- sockets that can answer DNS, from /proc/thread-self/net/{udp,tcp}{,6}: they belong to the
-  namespace of the calling thread (the collector's, inside the namespace being read).
+- which of a namespace's sockets (netscope.host.sockdiag) can answer DNS.
 """
 
 from __future__ import annotations
@@ -13,13 +12,15 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
-import socket
 import struct
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from netscope.host import sockdiag
 from netscope.model.dns import DOCKER_EMBEDDED_DNS, DnsListener, HostsEntry
+from netscope.model.sockets import RECEIVING_STATES
 
 NAMED_DIR = "/run/netns"
 NETNS_ETC = "/etc/netns"
@@ -223,105 +224,30 @@ def parse_hosts(text: str, limit: int = MAX_HOSTS) -> tuple[HostsEntry, ...]:
     return tuple(out)
 
 
-def _hex_address(text: str) -> str:
-    raw = bytes.fromhex(text)
-    if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, struct.pack("<I", int(text, 16)))
-    words = struct.unpack("<4I", raw)
-    addr = socket.inet_ntop(socket.AF_INET6, struct.pack(">4I", *words))
-    mapped = ipaddress.IPv6Address(addr).ipv4_mapped
-    return str(mapped) if mapped else addr
-
-
-TCP_LISTEN = "0A"
-
-
-def parse_proc_net(text: str, proto: str) -> list[DnsListener]:
-    """Sockets of a /proc/net/{udp,tcp}{,6} table that can take DNS queries (port 53, or
-    bound to Docker's embedded DNS address); TCP only when listening."""
-    out = []
-    for line in text.splitlines()[1:]:
-        cols = line.split()
-        if len(cols) < 4 or ":" not in cols[1]:
+def dns_listeners(sockets: Iterable[tuple[str, str, str, int]]) -> list[DnsListener]:
+    """The sockets that can take DNS queries, from (proto, state, local address, port) of
+    every socket of a namespace: UDP bound or TCP listening on port 53, or on Docker's
+    embedded DNS address (v4-mapped IPv6 addresses count as their IPv4 address)."""
+    out = set()
+    for proto, state, address, port in sockets:
+        if state not in RECEIVING_STATES:
             continue
-        if proto == "tcp" and cols[3] != TCP_LISTEN:
-            continue
-        hexaddr, hexport = cols[1].rsplit(":", 1)
-        address, port = _hex_address(hexaddr), int(hexport, 16)
-        if port == DNS_PORT or address == DOCKER_EMBEDDED_DNS:
-            out.append(DnsListener(proto, address, port))
-    return out
-
-
-NETLINK_SOCK_DIAG = 4
-SOCK_DIAG_BY_FAMILY = 20
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-TCP_LISTEN_STATE = 10
-_NLMSG = struct.Struct("=IHHII")
-# inet_diag_req_v2: family, protocol, ext, pad, states, then a zeroed inet_diag_sockid
-_DIAG_REQ = struct.Struct("=BBBBI48x")
-
-
-def tcp_listeners() -> list[tuple[str, int]]:
-    """(address, port) of every listening TCP socket of the calling thread's namespace, over
-    sock_diag: /proc/net/tcp walks the whole established hash (~4 ms a namespace here),
-    a LISTEN-only dump walks only the listeners."""
-    out = []
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as sock:
-        for family in (socket.AF_INET, socket.AF_INET6):
-            body = _DIAG_REQ.pack(family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN_STATE)
-            sock.send(_NLMSG.pack(_NLMSG.size + len(body), SOCK_DIAG_BY_FAMILY,
-                                  NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + body)
-            out += _read_diag(sock)
-    return out
-
-
-def _read_diag(sock: socket.socket) -> list[tuple[str, int]]:
-    out = []
-    while True:
-        data = sock.recv(1 << 16)
-        off = 0
-        while off + _NLMSG.size <= len(data):
-            length, kind, _, _, _ = _NLMSG.unpack_from(data, off)
-            if kind == NLMSG_DONE:
-                return out
-            if kind == NLMSG_ERROR:
-                (code,) = struct.unpack_from("=i", data, off + _NLMSG.size)
-                if code:
-                    raise OSError(-code, os.strerror(-code), "sock_diag")
-                return out
-            msg = off + _NLMSG.size
-            family = data[msg]
-            (port,) = struct.unpack_from("!H", data, msg + 4)
-            raw = data[msg + 8: msg + 8 + (4 if family == socket.AF_INET else 16)]
-            out.append((socket.inet_ntop(family, raw), port))
-            off += (length + 3) & ~3
-        if not data:
-            return out
-
-
-def dns_listeners() -> list[DnsListener]:
-    """The DNS-capable sockets of the calling thread's network namespace. Raises OSError
-    (also for a table this parser does not understand)."""
-    try:
-        return _dns_listeners()
-    except (ValueError, IndexError, struct.error) as e:
-        raise OSError(f"cannot parse the socket tables: {e}") from None
-
-
-def _dns_listeners() -> list[DnsListener]:
-    out: list[DnsListener] = []
-    for name in ("udp", "udp6"):
-        try:
-            with open(f"/proc/thread-self/net/{name}") as f:
-                out += parse_proc_net(f.read(), "udp")
-        except OSError:
-            continue
-    for address, port in tcp_listeners():
         mapped = ipaddress.ip_address(address)
         if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped:
             address = str(mapped.ipv4_mapped)
         if port == DNS_PORT or address == DOCKER_EMBEDDED_DNS:
-            out.append(DnsListener("tcp", address, port))
-    return sorted(set(out), key=lambda x: (x.proto, x.address, x.port))
+            out.add(DnsListener(proto, address, port))
+    return sorted(out, key=lambda x: (x.proto, x.address, x.port))
+
+
+def read_dns_listeners() -> list[DnsListener]:
+    """The DNS-capable sockets of the calling thread's network namespace, read on their own
+    (the sockets collector's table serves when it ran). Raises OSError (also for a table
+    this parser does not understand)."""
+    try:
+        from_proc = [p for p in ("tcp", "udp") if sockdiag.missing_diag_modules(p)]
+        records, _ = sockdiag.read_sockets(from_proc=from_proc)
+    except (ValueError, IndexError, struct.error) as e:
+        raise OSError(f"cannot parse the socket tables: {e}") from None
+    return dns_listeners((r["proto"], r["state"], r["local"], r["local_port"])
+                         for r in records)

@@ -26,4 +26,11 @@ FAULTS: dict[str, Fault] = {f.id: f for f in (
     Fault("rp_filter_asymmetric", "strict rp_filter drops traffic that arrives asymmetrically"),
     Fault("dnat_missing_backend", "a published port DNATs to an address where no container lives"),
     Fault("docker_user_drop", "a DROP rule in DOCKER-USER hits a container's traffic"),
+    Fault("published_port_no_listener",
+          "a published port leads to a container where nothing listens on that port"),
+    Fault("published_port_loopback_only",
+          "a published port leads to a service that listens on the container's loopback only"),
+    Fault("reuseport_conflict",
+          "two programs sharing a namespace listen on one port (SO_REUSEPORT) and split its "
+          "connections"),
 )}

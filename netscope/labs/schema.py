@@ -61,7 +61,8 @@ SECTIONS: dict[str, Spec] = {
         "chain": ("chain", True), "rule": ("rule", True), "position": ("int", False),
     },
     "nft": {"node": ("ref:nodes", True), "ruleset": ("text", True)},
-    "servers": {"node": ("ref:nodes", True), "tcp": ("ports", False), "udp": ("ports", False)},
+    "servers": {"node": ("ref:nodes", True), "tcp": ("ports", False), "udp": ("ports", False),
+                "bind": ("ip", False), "reuseport": ("bool", False)},
     "checks": {
         "from": ("ref:nodes", True), "to": ("ip", True), "proto": (CHECK_PROTOS, True),
         "expect": (CHECK_OUTCOMES, True), "port": ("port", False), "reply": ("strs", False),

@@ -1,6 +1,6 @@
 """A tiny responder that lab servers run inside their namespace. Standard library only.
 
-    python3 serve.py --name web --tcp 80 --udp 53
+    python3 serve.py --name web --tcp 80 --udp 53 [--bind 127.0.0.1] [--reuseport]
 
 Every TCP connection and every UDP datagram gets one line back: "<name> <peer address>\\n",
 so a client learns which server answered and which source address the server saw (NAT made
@@ -49,17 +49,23 @@ def _answer_tcp(conn: socket.socket, name: str) -> None:
             pass
 
 
-def _listeners(tcp: list[int], udp: list[int]) -> list[tuple[str, socket.socket]]:
+def _listeners(tcp: list[int], udp: list[int], bind: str = "0.0.0.0",
+               reuseport: bool = False) -> list[tuple[str, socket.socket]]:
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     out = []
     for port in tcp:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", port))
+        if reuseport:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind((bind, port))
         s.listen(64)
         out.append(("tcp", s))
     for port in udp:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("0.0.0.0", port))
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        if reuseport:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind((bind, port))
         out.append(("udp", s))
     return out
 
@@ -69,10 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--tcp", type=int, action="append", default=[])
     parser.add_argument("--udp", type=int, action="append", default=[])
+    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--reuseport", action="store_true",
+                        help="set SO_REUSEPORT: other sockets may listen on the same port")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
-        listeners = _listeners(args.tcp, args.udp)
+        listeners = _listeners(args.tcp, args.udp, args.bind, args.reuseport)
     except OSError as e:
         print(f"serve {args.name}: cannot listen: {e}", file=sys.stderr)
         return 1

@@ -119,13 +119,17 @@ class Server:
     """A small responder (netscope/labs/serve.py) started in a node, stopped at teardown.
 
     It answers every TCP connection and UDP datagram with "<key> <peer address>\\n".
-    A server without ports just holds its place (a pod's "pause" process).
+    A server without ports just holds its place (a pod's "pause" process). `bind` is the
+    address it listens on (every address of its namespace by default); `reuseport` sets
+    SO_REUSEPORT, so that another server may listen on the same port.
     """
 
     key: str
     node: str
     tcp: tuple[int, ...] = ()
     udp: tuple[int, ...] = ()
+    bind: str = "0.0.0.0"
+    reuseport: bool = False
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ def build_topology(path: str, doc: dict, problems: Problems) -> Topology:
                      for key, t in doc.get("iptables", {}).items())
     _check_rules(iptables, chains, problems)
     nft = tuple(_nft(key, t, problems) for key, t in doc.get("nft", {}).items())
-    servers = tuple(Server(key, t["node"], tuple(t.get("tcp", ())), tuple(t.get("udp", ())))
+    servers = tuple(Server(key, t["node"], tuple(t.get("tcp", ())), tuple(t.get("udp", ())),
+                           t.get("bind", "0.0.0.0"), t.get("reuseport", False))
                     for key, t in doc.get("servers", {}).items())
     _check_servers(servers, problems)
     checks = tuple(_check(key, t, node_keys, by_key, problems)
@@ -211,11 +212,12 @@ def _nft(key: str, t: dict, problems: Problems) -> NftTable:
 
 def _check_servers(servers: tuple[Server, ...], problems: Problems) -> None:
     taken: dict[tuple[str, str, int], str] = {}
+    shared = {s.key for s in servers if s.reuseport}
     for s in servers:
         for proto, ports in (("tcp", s.tcp), ("udp", s.udp)):
             for port in ports:
                 other = taken.setdefault((s.node, proto, port), s.key)
-                if other != s.key:
+                if other != s.key and not {s.key, other} <= shared:
                     problems.append((f"servers.{s.key}.{proto}", f"{proto} port {port} is "
                                      f"already used on node {s.node!r} by servers.{other}"))
 

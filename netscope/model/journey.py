@@ -24,6 +24,8 @@ class Verdict(StrEnum):
     """How a journey ended."""
 
     DELIVERED = "delivered"      # a local address of the destination namespace accepted it
+    REFUSED = "refused"          # it arrived, but no socket takes it: the kernel answers with
+                                 # a TCP RST or an ICMP port unreachable
     DROPPED = "dropped"          # a rule, a disabled switch, a down link, rp_filter ...
     NO_ROUTE = "no_route"        # no route (or an unreachable/prohibit/blackhole one)
     LEFT_HOST = "left_host"      # it leaves through a physical device: beyond is not known
@@ -48,7 +50,8 @@ class Packet:
     """A packet's headers as far as a journey needs them (NAT rewrites make a new one).
 
     ICMP echo: `sport` and `dport` both hold the echo id when known. `ct_state` and
-    `ct_status` are the walk's conntrack view ("new"/"established"; "dnat"/"snat")."""
+    `ct_status` are the walk's conntrack view ("new"/"established", "related" for an ICMP
+    error answering the connection; "dnat"/"snat")."""
 
     family: str          # "inet" or "inet6"
     src: str
@@ -83,7 +86,7 @@ class Hop:
 
     `step` is one of (expected: the walk's words; observed: the probe's):
       output-route, input-route, route, forward, netfilter, nat, queue, xmit, veth, bridge,
-      receive, deliver, consume, connect, drop, encap, decap.
+      receive, deliver, refuse, consume, connect, drop, encap, decap.
     `decision` says in a few words what was decided there; `explain` in a sentence what the
     kernel did and why. `evidence` holds the snapshot ids (route, rule, link) that decided it.
     `netns` and `link` are snapshot ids ("ns:<inode>", "link:<inode>/<ifindex>"); `device`

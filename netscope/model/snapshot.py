@@ -9,6 +9,7 @@ from netscope.model.l2 import FdbEntry, Link
 from netscope.model.l3 import Address, Neighbour, Route, Rule
 from netscope.model.netfilter import ConntrackTable, NfTable
 from netscope.model.netns import Container, Namespace
+from netscope.model.sockets import SocketTable
 
 FORMAT_NAME = "netscope-snapshot"
 FORMAT_VERSION = 1
@@ -80,3 +81,5 @@ class Snapshot:
     conntrack: tuple[ConntrackTable, ...] = ()
     # service discovery per namespace: resolv.conf/hosts its processes read, DNS sockets
     dns: tuple[DnsNamespace, ...] = ()
+    # TCP and UDP sockets per namespace, with the processes that hold them
+    sockets: tuple[SocketTable, ...] = ()

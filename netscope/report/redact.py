@@ -9,8 +9,9 @@ any other text (a doctor finding, a path walk) taken from the original.
 Replaced: IPv4/IPv6 addresses and CIDRs (keyed, prefix- and class-preserving, see
 `addrmap`), MAC addresses, the hostname, the header note, rule comments, interface aliases,
 /etc/hosts names and resolv.conf search domains (localhost and the like kept);
-with `names=True` also container names, ids and images, Docker network names, and the
-names of `ip netns` namespaces and Docker sandboxes. Kept: interface, chain and table names,
+with `names=True` also container names, ids and images, Docker network names, the
+names of `ip netns` namespaces and Docker sandboxes, and process names (socket owners,
+resolver readers, namespaces named after a process). Kept: interface, chain and table names,
 ports, counters, kernel version, namespace inodes.
 """
 
@@ -259,6 +260,37 @@ def _redact_nodes(header: dict, words: dict[str, str]) -> None:
                     note=NOTE_TEXT if node.get("note") else None)
 
 
+_PROC_NAME = re.compile(r"(.*)\[([0-9]+)\]")
+
+
+def _redact_processes(data: dict) -> None:
+    """Process names (comm) -> "process-N", field by field: in the processes holding sockets,
+    the processes DNS resolvers were read through, namespaces found through a process (their
+    origin and a `comm[pid]` name). Not through the document-wide word pass: a process may be
+    called `ip` or `host`, words the snapshot uses for other things."""
+    tokens: dict[str, str] = {}
+
+    def token(comm: str) -> str:
+        return tokens.setdefault(comm, f"process-{len(tokens) + 1}")
+
+    for table in data.get("sockets", ()):
+        for sock in table["sockets"]:
+            for proc in sock["processes"]:
+                proc["comm"] = token(proc["comm"])
+    for ns in data.get("dns", ()):
+        for resolver in ns.get("resolvers", ()):
+            resolver["comms"] = [token(c) for c in resolver.get("comms", ())]
+    for ns in data.get("namespaces", ()):
+        for origin in ns.get("origins", ()):
+            if origin.get("comm"):
+                origin["comm"] = token(origin["comm"])
+        # a cluster document's names start with "<node>:" (the node is redacted apart)
+        node = f"{ns['node']}:" if ns.get("node") else ""
+        named = _PROC_NAME.fullmatch(ns["name"].removeprefix(node))
+        if named and any(o.get("pid") == int(named[2]) for o in ns.get("origins", ())):
+            ns["name"] = f"{node}{token(named[1])}[{named[2]}]"
+
+
 def _words_pattern(words: dict[str, str]) -> re.Pattern | None:
     if not words:
         return None
@@ -280,6 +312,8 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
         if link.get("alias"):
             link["alias"] = aliases.setdefault(link["alias"], f"alias-{len(aliases) + 1}")
     words = _name_words(data, key) if names else {}
+    if names:
+        _redact_processes(data)
     for word, token in _dns_words(data, hostname).items():
         words.setdefault(word, token)
     for host_word in {hostname, hostname.split(".")[0]}:

@@ -21,6 +21,7 @@ from netscope.tui.detail_common import Selection, make_table, nothing
 from netscope.tui.detail_dns import dns_tab, prepare_dns
 from netscope.tui.detail_drops import drops_tab
 from netscope.tui.detail_flows import flows_tab, prepare_flows
+from netscope.tui.detail_sockets import sockets_tab
 
 
 def overview(graph: HostGraph, sel: Selection) -> RenderableType:
@@ -157,6 +158,7 @@ DETAIL_TABS = (
     DetailTab("neighbours", "Neigh", neighbours),
     DetailTab("netfilter", "NF", netfilter),
     DetailTab("conntrack", "CT", conntrack),
+    DetailTab("sockets", "Sock", sockets_tab),
     DetailTab("flows", "Flows", flows_tab, prepare_flows),
     DetailTab("dns", "DNS", dns_tab, prepare_dns),
     DetailTab("drops", "Drops", drops_tab, extra="drops"),

@@ -19,7 +19,7 @@ from netscope.model import CollectorError, Snapshot, ns_id
 
 # Snapshot fields whose objects each belong to one namespace (have `netns`)
 PER_NAMESPACE = ("links", "addresses", "routes", "rules", "neighbours", "fdb", "tables",
-                 "conntrack", "dns")
+                 "conntrack", "dns", "sockets")
 
 
 def _keep_known_peers(links: list, previous: Snapshot) -> list:

@@ -26,7 +26,8 @@ DIES_IN = {
     "ip_forward_off": "host", "missing_masquerade": "inet", "forward_policy_drop": "host",
     "host_veth_down": "host", "veth_not_in_bridge": "host", "no_default_route": "c1",
     "wrong_gateway": "host", "rp_filter_asymmetric": "host", "dnat_missing_backend": "host",
-    "docker_user_drop": "host",
+    "docker_user_drop": "host", "published_port_no_listener": "c1",
+    "published_port_loopback_only": "c1", "reuseport_conflict": "c1",
     "duplicate_ip": None,          # the source address itself is ambiguous
     "overlay_mtu_mismatch": None,  # the walk does not model packet sizes
 }

@@ -13,12 +13,13 @@ import pytest
 from netscope.analysis.dns import dns_rows, host_nameservers
 from netscope.analysis.doctor import run_doctor
 from netscope.host.dns import (
+    dns_listeners,
     parse_hosts,
-    parse_proc_net,
     parse_resolv_conf,
     read_in_root,
     resolve_in_root,
 )
+from netscope.host.sockdiag import parse_proc_net
 from netscope.model.dns import DOCKER_EMBEDDED_DNS, DnsListener
 from netscope.snapshot import load
 from tests.unit.conftest import FIXTURES
@@ -52,22 +53,37 @@ def test_hosts():
         ("::1", ("ip6-localhost",))]
 
 
-UDP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid
-  1: 0B00007F:C4DD 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0
-  2: 00000000:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0
-  3: 0100007F:1F90 00000000:0000 07 00000000:00000000 00:00000000 00000000 0 0 1 2 0
-"""
-UDP6 = """  sl  local_address                         remote_address  st
-  0: 00000000000000000000000001000000:0035 00000000000000000000000000000000:0000 07 0
-  1: 0000000000000000FFFF00000B00007F:A000 00000000000000000000000000000000:0000 07 0
-"""
+HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  " \
+    "timeout inode ref pointer drops\n"
+
+
+def _table(*rows: tuple[str, str, str, int]) -> str:
+    """A /proc/net/udp{,6} table as the kernel writes it: (local, remote, state, inode)."""
+    return HEADER + "".join(
+        f"{i:4}: {local} {remote} {state} 00000000:00000000 00:00000000 00000000     0        0 "
+        f"{inode} 2 0000000000000000 0\n" for i, (local, remote, state, inode) in enumerate(rows))
+
+
+ZERO4, ZERO6 = "00000000:0000", "0" * 32 + ":0000"
+UDP = _table(("0B00007F:C4DD", ZERO4, "07", 21), ("00000000:0035", ZERO4, "07", 22),
+             ("0100007F:1F90", ZERO4, "07", 23), ("0200000A:0035", "0100000A:0035", "01", 24))
+UDP6 = _table(("00000000000000000000000001000000:0035", ZERO6, "07", 31),
+              ("0000000000000000FFFF00000B00007F:A000", ZERO6, "07", 32))
+
+
+def _dns(text: str, family: str) -> list[DnsListener]:
+    return dns_listeners((r["proto"], r["state"], r["local"], r["local_port"])
+                         for r in parse_proc_net(text, "udp", family))
 
 
 def test_socket_tables():
-    assert parse_proc_net(UDP, "udp") == [DnsListener("udp", "127.0.0.11", 50397),
-                                          DnsListener("udp", "0.0.0.0", 53)]
-    assert parse_proc_net(UDP6, "udp") == [DnsListener("udp", "::1", 53),
-                                           DnsListener("udp", "127.0.0.11", 40960)]
+    """Bound UDP sockets on port 53 or on Docker's embedded DNS address answer; a connected
+    one (a client that happens to use port 53) does not."""
+    assert _dns(UDP, "inet") == [DnsListener("udp", "0.0.0.0", 53),
+                                 DnsListener("udp", "127.0.0.11", 50397)]
+    assert _dns(UDP6, "inet6") == [DnsListener("udp", "127.0.0.11", 40960),
+                                   DnsListener("udp", "::1", 53)]
+    assert [r["inode"] for r in parse_proc_net(UDP, "udp", "inet")] == [21, 22, 23, 24]
 
 
 def test_symlinks_resolve_inside_the_root(tmp_path):

@@ -11,6 +11,7 @@ Then it walks the reply the same way, with conntrack undoing the NAT.
 from __future__ import annotations
 
 from netscope.analysis.path import netfilter as nf
+from netscope.analysis.path.delivery import deliver
 from netscope.graph.host import HostGraph
 from netscope.graph.routing import Lookup
 from netscope.model import Link, Snapshot
@@ -35,6 +36,7 @@ class Walker:
         self.hops: list[Hop] = []
         self.nat: list[tuple[str, str, Packet, Packet]] = []  # (netns, kind, before, after)
         self.seen: set[tuple] = set()
+        self.refusal: Packet | None = None  # what the kernel answered a refused packet with
 
     # ------------------------------------------------------------------ recording
 
@@ -49,7 +51,8 @@ class Walker:
 
     def stop(self, netns: str, device: str | None, end: End, reason: str, pkt: Packet,
              explain: str = "", evidence: tuple[str, ...] = ()) -> None:
-        step = {End.DELIVERED: "deliver", End.LEFT_HOST: "xmit"}.get(end, "drop")
+        step = {End.DELIVERED: "deliver", End.LEFT_HOST: "xmit", End.REFUSED: "refuse"
+                }.get(end, "drop")
         self.hop(netns, device, step, reason, explain or reason, pkt, evidence)
         raise _Stop(end, reason, netns)
 
@@ -59,8 +62,8 @@ class Walker:
                     physdev_in: str | None = None, physdev_out: str | None = None
                     ) -> nf.PacketContext:
         icmp = None
-        if pkt.proto == "icmp":
-            icmp = 0 if pkt.ct_state == "established" else 8
+        if pkt.proto == "icmp":  # echo reply, port unreachable, echo request
+            icmp = {"established": 0, "related": 3}.get(pkt.ct_state, 8)
         return nf.PacketContext(pkt.family, pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport,
                                 iif, oif, pkt.ct_state, pkt.mark, physdev_in, physdev_out,
                                 self.g.local_addresses(netns), icmp,
@@ -129,10 +132,12 @@ class Walker:
         for ns, kind, before, after in self.nat:
             if ns != netns:
                 continue
+            # an ICMP error has no ports of its own: conntrack rewrites its addresses only
+            ports = pkt.proto != "icmp"
             if where == "pre" and kind in ("snat", "masquerade") and pkt.dst == after.src:
-                pkt = pkt.replace(dst=before.src, dport=before.sport)
+                pkt = pkt.replace(dst=before.src, dport=before.sport if ports else None)
             elif where == "post" and kind in ("dnat", "redirect") and pkt.src == after.dst:
-                pkt = pkt.replace(src=before.dst, sport=before.dport)
+                pkt = pkt.replace(src=before.dst, sport=before.dport if ports else None)
             else:
                 continue
             self.hop(netns, None, "nat", f"conntrack reverses {kind.upper()}",
@@ -171,9 +176,10 @@ class Walker:
                 lk = self.lookup(pkt, netns, "lo")
                 words, ev = self._route_words(lk)
         if lk.kind == "local":
-            self.stop(netns, "lo", End.DELIVERED, f"{pkt.dst} is local to this namespace", pkt,
-                      "The destination is one of this namespace's own addresses: the packet "
-                      "loops back to it.", ev)
+            self.deliver(pkt, netns, self.g.link_named(netns, "lo"), ev,
+                         f"{pkt.dst} is local to this namespace",
+                         "The destination is one of this namespace's own addresses: the "
+                         "packet loops back to it.")
         if lk.kind != "unicast" or lk.route is None:
             self.stop(netns, None, End.NO_ROUTE, f"no route to {pkt.dst}" if lk.kind == "none"
                       else f"route type {lk.kind} for {pkt.dst}", pkt,
@@ -199,7 +205,7 @@ class Walker:
     def post_and_xmit(self, pkt: Packet, netns: str, iif: str | None, oif: Link,
                       gateway: str | None) -> None:
         pkt = self.netfilter(pkt, netns, "postrouting", iif, oif.name, oif.name)
-        if pkt.ct_state == "established":
+        if pkt.ct_state != "new":
             pkt = self.undo_nat(pkt, netns, "post")
         self.xmit(pkt, oif, gateway or pkt.dst)
 
@@ -399,20 +405,37 @@ class Walker:
         self.hop(netns, link.name, "receive", f"IP input on {link.name}",
                  f"{self.g.ns_name(netns)} receives the packet on {link.name}.", pkt, (link.id,))
         pkt = self.netfilter(pkt, netns, "prerouting", link.name, None, link.name)
-        if pkt.ct_state == "established":
+        if pkt.ct_state != "new":
             pkt = self.undo_nat(pkt, netns, "pre")
         lk = self.lookup(pkt, netns, link.name)
         words, ev = self._route_words(lk)
         if lk.kind == "local":
             pkt = self.netfilter(pkt, netns, "input", link.name, None, link.name)
-            self.stop(netns, link.name, End.DELIVERED, f"delivered to {pkt.dst} in "
-                      f"{self.g.ns_name(netns)}", pkt, f"{pkt.dst} is an address of "
-                      f"{self.g.ns_name(netns)}: the packet goes up to the socket layer.", ev)
+            self.deliver(pkt, netns, link, ev, f"delivered to {pkt.dst} in "
+                         f"{self.g.ns_name(netns)}", f"{pkt.dst} is an address of "
+                         f"{self.g.ns_name(netns)}: the packet goes up to the socket layer.")
         if lk.kind != "unicast" or lk.route is None:
             self.stop(netns, link.name, End.NO_ROUTE, f"no route to {pkt.dst}", pkt,
                       f"{self.g.ns_name(netns)} would forward it but has no route to "
                       f"{pkt.dst}.", ev)
         self.forward(pkt, link, lk, words, ev)
+
+    def deliver(self, pkt: Packet, netns: str, link: Link | None, ev: tuple[str, ...],
+                reason: str, explain: str) -> None:
+        """The packet is for this namespace: it ends at the socket that takes it, or is
+        refused; `reason`/`explain` say "delivered" when the sockets are not known (or not
+        asked: ICMP, replies)."""
+        device = link.name if link is not None else None
+        got = deliver(self.g, netns, pkt, link.id if link else None)
+        if got is None:
+            if pkt.ct_state == "new" and pkt.proto != "icmp" and \
+                    self.g.sockets_in(netns) is None:
+                explain += (" Whether a socket takes it is not known: this snapshot has no "
+                            f"sockets for {self.g.ns_name(netns)}.")
+            self.stop(netns, device, End.DELIVERED, reason, pkt, explain, ev)
+        ev = (*ev, *(s.id for s in got.sockets))
+        self.refusal = got.reply
+        self.stop(netns, device, got.end, got.reason, pkt, got.explain, ev)
 
     def forward(self, pkt: Packet, link: Link, lk: Lookup, words: str,
                 ev: tuple[str, ...]) -> None:
@@ -484,6 +507,7 @@ def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
     w = walker or Walker(graph)
     w.hops = []
     w.seen = set()
+    w.refusal = None
     try:
         w.output(pkt, netns)
         end, reason, end_ns = End.UNKNOWN, "the walk ended without a verdict", None
@@ -497,6 +521,8 @@ def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
                       seen_at_dst.dport, seen_at_dst.sport, 0, "established",
                       seen_at_dst.ct_status)
         reply = _walk(graph, back, end_ns, False, w)
+    elif with_reply and end == End.REFUSED and end_ns is not None and w.refusal is not None:
+        reply = _walk(graph, w.refusal, end_ns, False, w)  # the RST / port unreachable
     return Journey(pkt.describe(), hops, end, reason, end_ns, reply, flow=pkt)
 
 
