@@ -12,6 +12,8 @@ import re
 import subprocess
 from collections.abc import Container, Iterator
 
+from netscope.host import command
+from netscope.host.command import CommandFailed
 from netscope.model.netfilter import (
     MARK_BITS,
     NfChain,
@@ -94,34 +96,19 @@ _UNESCAPE = re.compile(r"\\(.)")
 _COUNTERS = re.compile(r"\[(\d+):(\d+)\]")
 
 
-class SaveFailed(OSError):
+class SaveFailed(CommandFailed):
     """iptables-save could not run or failed; the message says which and why."""
 
 
 def start_save(family: str, backend: str) -> subprocess.Popen:
     """Start `iptables-save -c` (or its ip6/legacy sibling) in this namespace; read its
     output with finish_save(). The child keeps the namespace it was started in."""
-    argv = SAVE_COMMANDS[(family, backend)]
-    try:
-        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-    except FileNotFoundError:
-        raise SaveFailed(f"{argv[0]} is not installed: install the iptables package") from None
+    return command.start(SAVE_COMMANDS[(family, backend)], "iptables", SaveFailed)
 
 
 def finish_save(proc: subprocess.Popen) -> str:
     """The output of a save started with start_save(), or SaveFailed saying why not."""
-    name = proc.args[0]
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise SaveFailed(f"{name} did not answer within {TIMEOUT:.0f} s") from None
-    if proc.returncode != 0:
-        raise SaveFailed(f"{' '.join(proc.args)} failed ({proc.returncode}): "
-                         f"{err.strip()[:200]}")
-    return out
+    return command.finish(proc, TIMEOUT, SaveFailed)
 
 
 def run_save(family: str, backend: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+from netscope.host import command
+from netscope.host.command import CommandFailed
 from netscope.host.nft_expr import (
     CONDITION_STATEMENTS,
     NAT_STATEMENTS,
@@ -40,7 +42,7 @@ __all__ = ["NftFailed", "match_of", "parse_ruleset", "rule_of", "run_nft", "valu
 TIMEOUT = 20.0
 
 
-class NftFailed(OSError):
+class NftFailed(CommandFailed):
     """nft could not run, or its output could not be read."""
 
 
@@ -49,23 +51,12 @@ ARGV = ("nft", "-j", "list", "ruleset")
 
 def start_nft() -> subprocess.Popen:
     """Start `nft -j list ruleset` in this namespace; read it with finish_nft()."""
-    try:
-        return subprocess.Popen(ARGV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-    except FileNotFoundError:
-        raise NftFailed("nft is not installed: install the nftables package") from None
+    return command.start(ARGV, "nftables", NftFailed)
 
 
 def finish_nft(proc: subprocess.Popen) -> dict:
     """The decoded output of a start_nft(), or NftFailed saying why not."""
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise NftFailed(f"nft did not answer within {TIMEOUT:.0f} s") from None
-    if proc.returncode != 0:
-        raise NftFailed(f"nft -j list ruleset failed ({proc.returncode}): {err.strip()[:200]}")
+    out = command.finish(proc, TIMEOUT, NftFailed)
     try:
         return json.loads(out or '{"nftables": []}')
     except ValueError as e:

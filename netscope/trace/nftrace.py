@@ -10,14 +10,15 @@ SIGTERM and errors. Legacy x_tables (iptables-legacy) rules are not traced by th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
 import socket
 import struct
-import subprocess
 from dataclasses import dataclass, replace
 
+from netscope.host import command
 from netscope.host.netlink import NLMSG_HDR, parse_attrs
 from netscope.host.netns import entered
 from netscope.trace.errors import ProbeError
@@ -141,9 +142,11 @@ def trace_table(name: str, flt: TraceFilter) -> str:
     return f"table inet {name} {{\n{chains}}}\n"
 
 
-def _nft_in(ns_path: str, *args: str, script: str | None = None) -> subprocess.CompletedProcess:
-    argv = ["nsenter", f"--net={ns_path}", "nft", *args]
-    return subprocess.run(argv, input=script, capture_output=True, text=True, timeout=10)
+def _nft_in(ns_path: str, *args: str, script: str | None = None) -> command.Finished:
+    """nft inside the namespace at `ns_path`, by the host's one command runner (its
+    CommandFailed is an OSError: a tool missing or hung is one line, never a traceback)."""
+    return command.run_status(["nsenter", f"--net={ns_path}", "nft", *args], "nftables",
+                              stdin=script, timeout=10)
 
 
 class NfTraceListener:
@@ -242,10 +245,13 @@ class NfTraceListener:
             return None
         key = (v.netns, v.family, v.table, v.chain)
         if key not in self._rules:
-            done = _nft_in(self.targets[v.netns], "-a", "list", "chain", v.family, v.table,
-                           v.chain)
+            try:
+                listed = _nft_in(self.targets[v.netns], "-a", "list", "chain", v.family,
+                                 v.table, v.chain).stdout
+            except OSError:
+                listed = ""  # the verdict stays, named by its handle
             rules = {}
-            for line in done.stdout.splitlines():
+            for line in listed.splitlines():
                 m = _HANDLE.match(line)
                 if m and not line.strip().startswith(("chain", "table", "type")):
                     rules[int(m.group(2))] = _COUNTER.sub("counter", m.group(1))
@@ -255,7 +261,9 @@ class NfTraceListener:
     def close(self) -> None:
         """Remove every trace table added and close the listeners (idempotent)."""
         for inode, path in list(self._added.items()):
-            _nft_in(path, "delete", "table", "inet", self.table)
+            # a hung or vanished nft must not keep the other tables in place
+            with contextlib.suppress(OSError):
+                _nft_in(path, "delete", "table", "inet", self.table)
             del self._added[inode]
         for sock in self._socks.values():
             sock.close()

@@ -73,7 +73,10 @@ def lab():
     spaces = Namespaces("nstr")
     try:
         built = build_bridge_lab(spaces)
-        assert built.ping(built.a, built.addr(2)).returncode == 0, "lab ping failed untraced"
+        # a precondition, not what is tested: on a loaded machine the first echo (behind
+        # ARP and a fresh bridge) has missed its 1 s once in a while
+        assert any(built.ping(built.a, built.addr(2)).returncode == 0 for _ in range(3)), \
+            "lab ping failed untraced"
         yield built
     finally:
         spaces.cleanup()
