@@ -13,7 +13,8 @@ Objects are matched by name (namespace, device, CIDR, route destination, rule te
 id, so snapshots taken before and after a namespace was re-created compare well. Neighbour
 states, conntrack entries and nf_conntrack_count are left out: they change by themselves.
 --json prints {"before", "after", "changes": [{"change": added|removed|changed, "what",
-"netns", "subject", "detail"}], "counters": [{"netns", "subject", "packets", "bytes"}]}.
+"netns", "subject", "detail", "ids"}], "counters": [{"netns", "subject", "packets",
+"bytes"}]}; ids point at the changed object (else its namespace) in the newer snapshot.
 """
 
 

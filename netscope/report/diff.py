@@ -9,7 +9,10 @@ one added rule, not as every later rule moving. Neighbour states, conntrack entr
 
 `diff_snapshots(a, b)` returns a `SnapshotDiff`: `changes` grouped by namespace (what appeared,
 disappeared or changed) and `counters` (netfilter rules and policies that counted packets
-between the two snapshots), documented for `netscope diff --json`.
+between the two snapshots), documented for `netscope diff --json`. It is the one snapshot
+diff: the TUI's event log reads it too (with `neighbours=True`: neighbours that newly FAILED
+or are INCOMPLETE, what a person on call wants to see among their churn), and highlights
+each change's `ids` (in the newer snapshot).
 """
 
 from __future__ import annotations
@@ -17,25 +20,30 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.index import SnapshotIndex
 from netscope.model.labels import link_state, route_text
 from netscope.report.diff_netfilter import Counted, netfilter_changes
 
 VOLATILE_SYSCTLS = frozenset({"net.netfilter.nf_conntrack_count"})
+# neighbour states worth a change; REACHABLE <-> STALE churns all the time
+NOTABLE_NEIGH_STATES = frozenset({"FAILED", "INCOMPLETE"})
 
 
 @dataclass(frozen=True)
 class Change:
     """One difference. `change` is "added", "removed" or "changed"; `what` the kind of
     object (namespace, container, link, address, route, rule, table, chain, nfrule, sysctl,
-    conntrack); `subject` names it within its namespace; `detail` says what changed."""
+    conntrack, neighbour); `netns` is the namespace's name, `subject` names the object within
+    it; `detail` says what changed. `ids` are the snapshot ids to point at in the newer
+    snapshot (the object, else its namespace; none when both are gone)."""
 
     change: str
     what: str
     netns: str
     subject: str
     detail: str = ""
+    ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,28 +66,33 @@ def _header(snapshot: Snapshot) -> str:
 
 
 class _Side:
-    """One snapshot, indexed by names."""
+    """One snapshot, through its host graph, with its objects keyed by names."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self.ix = SnapshotIndex(snapshot)
-        self.ns_names = {ns.id: ns.name for ns in snapshot.namespaces}
+        self.graph = HostGraph.of(snapshot)
+        self.ns_ids = {ns.name: ns.id for ns in snapshot.namespaces}
 
     def ns(self, ns_id: str | None) -> str:
-        return self.ns_names.get(ns_id or "", ns_id or "?")
+        return self.graph.ns_name(ns_id) if ns_id else "?"
 
     def link_name(self, link_id: str | None) -> str | None:
         if link_id is None:
             return None
-        link = self.ix.links.get(link_id)
+        link = self.graph.links.get(link_id)
         return link.name if link else link_id
 
     def link_where(self, link_id: str | None) -> str | None:
         """"<ns>:<dev>" for a link that may be in another namespace."""
-        if link_id is None:
-            return None
-        link = self.ix.links.get(link_id)
-        return f"{self.ns(link.netns)}:{link.name}" if link else link_id
+        return self.graph.link_label(link_id) if link_id is not None else None
+
+    def ids(self, ns_name: str, device: str | None = None) -> tuple[str, ...]:
+        """The ids to point at for a namespace (and a device in it) known by name here."""
+        ns_id = self.ns_ids.get(ns_name)
+        if ns_id is None:
+            return ()
+        link = self.graph.link_named(ns_id, device) if device else None
+        return (link.id, ns_id) if link is not None else (ns_id,)
 
 
 def _compare_fields(before: dict, after: dict) -> str:
@@ -115,7 +128,7 @@ def _namespace_changes(a: _Side, b: _Side) -> list[Change]:
     for name in names_a.keys() - names_b.keys():
         out.append(Change("removed", "namespace", name, name))
     for name in names_b.keys() - names_a.keys():
-        out.append(Change("added", "namespace", name, name))
+        out.append(Change("added", "namespace", name, name, ids=b.ids(name)))
     for name in names_a.keys() & names_b.keys():
         sa, sb = names_a[name].sysctls, names_b[name].sysctls
         for key in sorted((sa.keys() | sb.keys()) - VOLATILE_SYSCTLS):
@@ -123,7 +136,7 @@ def _namespace_changes(a: _Side, b: _Side) -> list[Change]:
                 kind = "changed" if key in sa and key in sb else (
                     "added" if key in sb else "removed")
                 out.append(Change(kind, "sysctl", name, key,
-                                  f"{sa.get(key, '-')} -> {sb.get(key, '-')}"))
+                                  f"{sa.get(key, '-')} -> {sb.get(key, '-')}", b.ids(name)))
     return out
 
 
@@ -132,11 +145,11 @@ def _container_changes(a: _Side, b: _Side) -> list[Change]:
     ca, cb = _keyed(a.snapshot.containers, lambda c: c.name), _keyed(b.snapshot.containers,
                                                                       lambda c: c.name)
     for name in sorted(ca.keys() - cb.keys()):
-        out.append(Change("removed", "container", a.ns(ca[name].netns), name,
-                          f"{ca[name].image}"))
+        ns = a.ns(ca[name].netns)
+        out.append(Change("removed", "container", ns, name, f"{ca[name].image}", b.ids(ns)))
     for name in sorted(cb.keys() - ca.keys()):
-        out.append(Change("added", "container", b.ns(cb[name].netns), name,
-                          f"{cb[name].image}"))
+        ns = b.ns(cb[name].netns)
+        out.append(Change("added", "container", ns, name, f"{cb[name].image}", b.ids(ns)))
     for name in sorted(ca.keys() & cb.keys()):
         x, y = ca[name], cb[name]
         detail = _compare_fields(
@@ -145,7 +158,8 @@ def _container_changes(a: _Side, b: _Side) -> list[Change]:
             {"image": y.image, "id": y.container_id[:12], "network mode": y.network_mode,
              "networks": " ".join(y.networks), "ports": " ".join(y.ports)})
         if detail:
-            out.append(Change("changed", "container", b.ns(y.netns), name, detail))
+            out.append(Change("changed", "container", b.ns(y.netns), name, detail,
+                              b.ids(b.ns(y.netns))))
     return out
 
 
@@ -154,13 +168,15 @@ def _link_changes(a: _Side, b: _Side) -> list[Change]:
     la = _keyed(a.snapshot.links, lambda x: (a.ns(x.netns), x.name))
     lb = _keyed(b.snapshot.links, lambda x: (b.ns(x.netns), x.name))
     for key in sorted(la.keys() - lb.keys()):
-        out.append(Change("removed", "link", key[0], key[1], f"{la[key].kind}"))
+        out.append(Change("removed", "link", key[0], key[1], f"{la[key].kind}",
+                          b.ids(key[0])))
     for key in sorted(lb.keys() - la.keys()):
-        out.append(Change("added", "link", key[0], key[1], f"{lb[key].kind}"))
+        out.append(Change("added", "link", key[0], key[1],
+                          f"{lb[key].kind}, {link_state(lb[key])}", b.ids(*key)))
     for key in sorted(la.keys() & lb.keys()):
         detail = _compare_fields(_link_view(a, la[key]), _link_view(b, lb[key]))
         if detail:
-            out.append(Change("changed", "link", key[0], key[1], detail))
+            out.append(Change("changed", "link", key[0], key[1], detail, b.ids(*key)))
     return out
 
 
@@ -170,31 +186,44 @@ def _address_changes(a: _Side, b: _Side) -> list[Change]:
                 for x in side.snapshot.addresses}
 
     ka, kb = keys(a), keys(b)
-    return ([Change("removed", "address", ns, f"{cidr} on {dev}") for ns, dev, cidr
-             in sorted(ka - kb)]
-            + [Change("added", "address", ns, f"{cidr} on {dev}") for ns, dev, cidr
-               in sorted(kb - ka)])
+    return ([Change("removed", "address", ns, f"{cidr} on {dev}", ids=b.ids(ns, dev))
+             for ns, dev, cidr in sorted(ka - kb)]
+            + [Change("added", "address", ns, f"{cidr} on {dev}", ids=b.ids(ns, dev))
+               for ns, dev, cidr in sorted(kb - ka)])
 
 
 def _route_changes(a: _Side, b: _Side) -> list[Change]:
-    def texts(side: _Side) -> dict[tuple, Counter]:
-        out: dict[tuple, Counter] = {}
+    def routes(side: _Side) -> dict[tuple, list]:
+        out: dict[tuple, list] = {}
         for r in side.snapshot.routes:
             key = (side.ns(r.netns), r.family, r.table, r.type, r.dst, r.metric, r.tos)
-            out.setdefault(key, Counter())[route_text(r, side.ix)] += 1
+            out.setdefault(key, []).append(r)
         return out
 
-    ta, tb = texts(a), texts(b)
+    def same(x: list, y: list, side_x: _Side, side_y: _Side) -> bool:
+        """Cheap first: what ip route prints, with devices by name (ids change when a
+        namespace is re-created); the text is made only for routes that differ."""
+        def form(rs, side):
+            return sorted((tuple((h.gateway, side.link_name(h.link), h.weight)
+                                 for h in r.nexthops), r.protocol, r.scope, r.prefsrc)
+                          for r in rs)
+        return form(x, side_x) == form(y, side_y)
+
+    ra, rb = routes(a), routes(b)
     out = []
-    for key in sorted(ta.keys() | tb.keys(), key=str):
-        old, new = ta.get(key, Counter()), tb.get(key, Counter())
+    for key in sorted(ra.keys() | rb.keys(), key=str):
+        if key in ra and key in rb and same(ra[key], rb[key], a, b):
+            continue
+        old = Counter(route_text(r, a.graph) for r in ra.get(key, ()))
+        new = Counter(route_text(r, b.graph) for r in rb.get(key, ()))
+        ids = b.ids(key[0])
         table = "" if key[2] in (254, 255) else f" (table {key[2]})"
         if old and new and old != new and sum(old.values()) == sum(new.values()) == 1:
             out.append(Change("changed", "route", key[0], f"{key[4]}{table}",
-                              f"{next(iter(old))} -> {next(iter(new))}"))
+                              f"{next(iter(old))} -> {next(iter(new))}", ids))
             continue
-        out += [Change("removed", "route", key[0], t) for t in sorted(old - new)]
-        out += [Change("added", "route", key[0], t) for t in sorted(new - old)]
+        out += [Change("removed", "route", key[0], t, ids=ids) for t in sorted(old - new)]
+        out += [Change("added", "route", key[0], t, ids=ids) for t in sorted(new - old)]
     return out
 
 
@@ -213,8 +242,10 @@ def _policy_rule_changes(a: _Side, b: _Side) -> list[Change]:
         return Counter((side.ns(r.netns), r.family, _rule_text(r)) for r in side.snapshot.rules)
 
     ta, tb = texts(a), texts(b)
-    return ([Change("removed", "rule", ns, f"{fam} {t}") for ns, fam, t in sorted(ta - tb)]
-            + [Change("added", "rule", ns, f"{fam} {t}") for ns, fam, t in sorted(tb - ta)])
+    return ([Change("removed", "rule", ns, f"{fam} {t}", ids=b.ids(ns))
+             for ns, fam, t in sorted(ta - tb)]
+            + [Change("added", "rule", ns, f"{fam} {t}", ids=b.ids(ns))
+               for ns, fam, t in sorted(tb - ta)])
 
 
 def _conntrack_changes(a: _Side, b: _Side) -> list[Change]:
@@ -225,7 +256,22 @@ def _conntrack_changes(a: _Side, b: _Side) -> list[Change]:
         if ca[ns].active != cb[ns].active:
             state = {True: "active", False: "inactive"}
             out.append(Change("changed", "conntrack", ns, "conntrack",
-                              f"{state[ca[ns].active]} -> {state[cb[ns].active]}"))
+                              f"{state[ca[ns].active]} -> {state[cb[ns].active]}", b.ids(ns)))
+    return out
+
+
+def _neighbour_changes(a: _Side, b: _Side) -> list[Change]:
+    """Neighbours that became FAILED or INCOMPLETE (their REACHABLE/STALE churn left out)."""
+    def notable(side: _Side) -> dict[tuple, frozenset[str]]:
+        return {(side.ns(n.netns), side.link_name(n.link) or "?", n.address):
+                frozenset(n.state) & NOTABLE_NEIGH_STATES for n in side.snapshot.neighbours}
+
+    was, now = notable(a), notable(b)
+    out = []
+    for (ns, dev, address), states in sorted(now.items()):
+        if states and not (was.get((ns, dev, address), frozenset()) & states):
+            out.append(Change("changed", "neighbour", ns, f"{address} on {dev}",
+                              "/".join(sorted(states)), b.ids(ns, dev)))
     return out
 
 
@@ -246,20 +292,24 @@ def _collapse_whole_namespaces(changes: list[Change]) -> list[Change]:
                                f"{'s' if what != 'address' and n > 1 else ''}"
                                for what, n in held[c.netns].items())
             verb = "held" if c.change == "removed" else "holds"
-            out[i] = Change(c.change, c.what, c.netns, c.subject, f"{verb} {counts}")
+            out[i] = Change(c.change, c.what, c.netns, c.subject, f"{verb} {counts}", c.ids)
     return out
 
 
-def diff_snapshots(before: Snapshot, after: Snapshot) -> SnapshotDiff:
-    """Every difference between two snapshots, by namespace (see the module docstring)."""
+def diff_snapshots(before: Snapshot, after: Snapshot, neighbours: bool = False
+                   ) -> SnapshotDiff:
+    """Every difference between two snapshots, by namespace (see the module docstring);
+    with `neighbours`, also neighbours that newly FAILED or are INCOMPLETE."""
     a, b = _Side(before), _Side(after)
     changes = (_namespace_changes(a, b) + _container_changes(a, b) + _link_changes(a, b)
                + _address_changes(a, b) + _route_changes(a, b) + _policy_rule_changes(a, b)
                + _conntrack_changes(a, b))
+    if neighbours:
+        changes += _neighbour_changes(a, b)
     nf_changes, counted = netfilter_changes(before, after, a.ns, b.ns)
-    changes += [Change(*c) for c in nf_changes]
+    changes += [Change(*c, ids=b.ids(c[2])) for c in nf_changes]
     changes = _collapse_whole_namespaces(changes)
     order = {"namespace": 0, "container": 1, "sysctl": 2, "link": 3, "address": 4, "route": 5,
-             "rule": 6, "table": 7, "chain": 8, "nfrule": 9, "conntrack": 10}
+             "rule": 6, "table": 7, "chain": 8, "nfrule": 9, "conntrack": 10, "neighbour": 11}
     changes.sort(key=lambda c: (c.netns != "host", c.netns, order.get(c.what, 99)))
     return SnapshotDiff(_header(before), _header(after), tuple(changes), tuple(counted))
