@@ -88,7 +88,7 @@ def run(args) -> int:
     except PermissionError as e:
         raise UserError(f"cannot send from {source_ns.name}: {e.strerror}; run as root") \
             from None
-    seen = {"delivered": Verdict.DELIVERED, "refused": Verdict.DELIVERED,
+    seen = {"delivered": Verdict.DELIVERED, "refused": Verdict.REFUSED,
             "dropped": Verdict.DROPPED, "no route": Verdict.NO_ROUTE,
             "left": Verdict.LEFT_HOST}.get(result.verdict, Verdict.UNKNOWN)
     comparison = compare(expected, result.request, graph, seen) if expected else None

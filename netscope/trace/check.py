@@ -6,7 +6,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from netscope.model.journey import Journey, Verdict
+from netscope.analysis.path.delivery import deliver
+from netscope.graph.host import HostGraph
+from netscope.model.journey import Journey, Packet, Verdict
 from netscope.trace.places import Places
 from netscope.trace.probe_packet import NoRoute, Sender, plan_packet, source_address
 from netscope.trace.session import run_trace
@@ -75,6 +77,25 @@ _ANSWER = {Verdict.DELIVERED: "delivered", Verdict.DROPPED: "dropped",
            Verdict.NO_ROUTE: "no route", Verdict.LEFT_HOST: "left"}
 
 
+def rst_origin_state(graph: HostGraph, rst: Journey) -> str | None:
+    """What the sockets of the namespace a RST came from say about the connection it
+    refused (as read in the snapshot taken just before the test); None when unknown."""
+    first = rst.hops[0] if rst.hops else None
+    flow = rst.flow
+    if first is None or flow is None or flow.sport is None or not first.netns:
+        return None
+    # the SYN as it arrived there: the RST's addresses and ports reversed
+    syn = Packet(flow.family, flow.dst, flow.src, "tcp", flow.dport, flow.sport)
+    got = deliver(graph, first.netns, syn, first.link)
+    if got is None:
+        return None
+    if got.end == Verdict.REFUSED:
+        return got.reason
+    return (f"yet {got.reason.removeprefix('delivered to ')} (sockets read just before the "
+            "test): the RST came from a reject rule, a full accept queue, or a socket that "
+            "closed since")
+
+
 def judge(request: Journey | None, reply: Journey | None, proto: str, port: int | None,
           src_inode: int, places: Places) -> tuple[str, str]:
     """(verdict, one-line answer) from the traced request and reply."""
@@ -85,8 +106,10 @@ def judge(request: Journey | None, reply: Journey | None, proto: str, port: int 
     if proto == "tcp" and reply is not None and flags & TCP_RST:
         origin = reply.hops[0] if reply.hops else None
         where = f"{origin.netns_name} ({origin.device})" if origin else "?"
-        why = ("no socket listens there" if "NO_SOCKET" in request.summary
-               else "a reject rule or the peer's stack sent it")
+        why = rst_origin_state(places.graph, reply)
+        if why is None:
+            why = ("no socket listens there" if "NO_SOCKET" in request.summary
+                   else "a reject rule or the peer's stack sent it")
         return "refused", f"refused: tcp port {port}: the RST came from {where}: {why}"
     if request.verdict in (Verdict.DROPPED, Verdict.NO_ROUTE):
         hint = ""

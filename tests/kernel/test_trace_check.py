@@ -58,8 +58,29 @@ def test_closed_tcp_port_says_where_the_rst_came_from(lab):
     result = json.loads(done.stdout)
     assert result["verdict"] == "refused", result["answer"]
     assert f"the RST came from {lab.b} (eth0)" in result["answer"]
+    assert f"nothing listens on tcp/81 in {lab.b}" in result["answer"], \
+        "the origin's sockets say why"
     reply = result["reply"]
     assert reply["hops"][0]["namespace"] == lab.b
+    assert result["expected"]["agrees"], result["expected"]  # the walk says refused too
+
+
+def test_rst_from_a_loopback_only_listener_says_so(lab):
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", lab.b, "python3", "-c",
+         "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 8081)); s.listen();"
+         "print('up', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "up"
+        done = check(lab.a, lab.b, "--proto", "tcp", "--port", "8081")
+        assert done.returncode == 1, done.stdout + done.stderr
+        first = done.stdout.splitlines()[0]
+        assert first.startswith("REFUSED:") and "listens on 127.0.0.1:8081 only" in first, \
+            first
+        assert "static path walk agrees" in done.stdout
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_open_tcp_port_is_delivered(lab):
