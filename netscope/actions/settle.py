@@ -32,7 +32,7 @@ def unsettled(expected: dict[str, set[str]]) -> dict[str, set[str]]:
                 continue
             try:
                 with host_netns.entered(fd, home), RtnlSocket() as sock:
-                    state = {link["name"]: link["operstate"] for link in rtnl.dump_links(sock)}
+                    state = {link.name: link.operstate for link in rtnl.dump_links(sock, 0)}
             finally:
                 os.close(fd)
             late = {n for n in names if state.get(n) not in SETTLED}

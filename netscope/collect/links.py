@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from netscope.collect.base import NsContext
 from netscope.host import rtnl
-from netscope.model import BridgePort, Link, VethPeer, link_id
-
-# kinds whose IFLA_LINK names their peer; for the others it names the lower (parent) device
-PEER_KINDS = frozenset({"veth", "netkit"})
+from netscope.host.rtnl import PEER_KINDS
+from netscope.model import Link, link_id
+from netscope.model.made import replaced
 
 
 class LinksCollector:
@@ -21,44 +19,9 @@ class LinksCollector:
         return None
 
     def collect(self, ctx: NsContext) -> list[Link]:
-        out = []
-        for raw in rtnl.dump_links(ctx.sock):
-            ifindex = raw["ifindex"]
-            lid = link_id(ctx.inode, ifindex)
-            ctx.links[ifindex] = lid
-            peer = parent = None
-            lower, nsid = raw["link"], raw["link_netnsid"]
-            if raw["kind"] in PEER_KINDS and lower:
-                # same namespace when no nsid is given: exact already
-                here = link_id(ctx.inode, lower) if nsid is None else None
-                peer = VethPeer(lower, nsid, here)
-            elif lower and lower != ifindex and nsid is None:
-                parent = link_id(ctx.inode, lower)
-            elif raw["kind"] == "vxlan" and raw["details"].get("link_ifindex"):
-                parent = link_id(ctx.inode, int(raw["details"]["link_ifindex"]))
-            if lower and nsid is not None and raw["kind"] not in PEER_KINDS:
-                # a macvlan/ipvlan whose parent lives elsewhere: resolved like a peer
-                peer = VethPeer(lower, nsid, None)
-            port = raw["bridge_port"]
-            out.append(Link(
-                id=lid,
-                netns=ctx.netns,
-                ifindex=ifindex,
-                name=raw["name"],
-                kind=raw["kind"],
-                operstate=raw["operstate"],
-                flags=raw["flags"],
-                mtu=raw["mtu"],
-                mac=raw["mac"],
-                master=ctx.link(raw["master"]),
-                alias=raw["alias"],
-                peer=peer,
-                parent=parent,
-                bridge_port=BridgePort(**port) if port else None,
-                details=raw["details"],
-                sysctls=raw["sysctls"],
-            ))
-        return out
+        links = rtnl.dump_links(ctx.sock, ctx.inode)
+        ctx.links.update((link.ifindex, link.id) for link in links)
+        return links
 
 
 # (observer inode, nsid, inodes worth trying first) -> inode the nsid means, or None
@@ -96,16 +59,16 @@ def resolve_peers(links: list[Link], nsid_to_inode: NsidLookup) -> list[Link]:
         if target is None:
             reason = (f"peer ifindex {peer.ifindex} is in a namespace (nsid {peer.netnsid}) "
                       "that netscope cannot see")
-            resolved = dataclasses.replace(peer, unresolved=reason)
+            resolved = replaced(peer, unresolved=reason)
         else:
             candidate = link_id(target, peer.ifindex)
             if candidate in by_id:
-                resolved = dataclasses.replace(peer, link=candidate)
+                resolved = replaced(peer, link=candidate)
             else:
-                resolved = dataclasses.replace(
+                resolved = replaced(
                     peer, unresolved=f"ifindex {peer.ifindex} not found in ns:{target}")
         if link.kind in PEER_KINDS:
-            out.append(dataclasses.replace(link, peer=resolved))
+            out.append(replaced(link, peer=resolved))
         else:
-            out.append(dataclasses.replace(link, peer=None, parent=resolved.link))
+            out.append(replaced(link, peer=None, parent=resolved.link))
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from netscope.host import rtnl
 from netscope.host.netlink import RtnlSocket
+from netscope.host.rtnl_attrs import NETCONFA_IFINDEX_ALL, NETCONFA_IFINDEX_DEFAULT
 
 ROUTER_SYSCTLS = (
     "net.ipv4.conf.all.route_localnet",
@@ -24,10 +25,10 @@ ROUTER_SYSCTLS = (
     "net.bridge.bridge-nf-call-ip6tables",
 )
 NETCONF_SYSCTLS = (
-    ("net.ipv4.ip_forward", "inet", rtnl.NETCONFA_IFINDEX_ALL, "forwarding"),
-    ("net.ipv4.conf.all.rp_filter", "inet", rtnl.NETCONFA_IFINDEX_ALL, "rp_filter"),
-    ("net.ipv4.conf.default.rp_filter", "inet", rtnl.NETCONFA_IFINDEX_DEFAULT, "rp_filter"),
-    ("net.ipv6.conf.all.forwarding", "inet6", rtnl.NETCONFA_IFINDEX_ALL, "forwarding"),
+    ("net.ipv4.ip_forward", "inet", NETCONFA_IFINDEX_ALL, "forwarding"),
+    ("net.ipv4.conf.all.rp_filter", "inet", NETCONFA_IFINDEX_ALL, "rp_filter"),
+    ("net.ipv4.conf.default.rp_filter", "inet", NETCONFA_IFINDEX_DEFAULT, "rp_filter"),
+    ("net.ipv6.conf.all.forwarding", "inet6", NETCONFA_IFINDEX_ALL, "forwarding"),
 )
 
 
