@@ -8,12 +8,12 @@ exec` would give a process started there). Read-only, like every collector.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 from netscope.collect.base import NsContext
 from netscope.host import dns as host_dns
 from netscope.model.dns import DnsNamespace, ResolverConfig
+from netscope.model.made import replaced
 
 RESOLV = "/etc/resolv.conf"
 HOSTS = "/etc/hosts"
@@ -92,35 +92,38 @@ class DnsCollector:
                                       for t in tables for s in t.sockets)
 
     def collect(self, ctx: NsContext) -> list[DnsNamespace]:
-        index = self.index.get()
+        # begin() took this read's index; the TTL only serves callers that did not call it
+        index = self.index.index if self.index.index is not None else self.index.get()
         groups = index.groups.get(ctx.inode, [])
-        found: dict[tuple, ResolverConfig] = {}
-
-        def add(key: tuple, config: ResolverConfig) -> None:
-            seen = found.get(key)
-            if seen is None:
-                found[key] = config
-                return
-            pids = (*seen.pids, *config.pids)[:MAX_PIDS]
-            comms = (*seen.comms, *config.comms)[:MAX_PIDS]
-            found[key] = dataclasses.replace(seen, pids=pids, comms=comms)
-
-        for group in groups:
-            read = _read_group(ctx.netns, group)
-            if read is not None:
-                add(*read)
         if not groups:
+            # no process: the files `ip netns exec` would give one, shared by the many
+            # namespaces that have the same (lab and CNI namespaces with nobody inside)
             names = index.named.get(ctx.inode, [])
             if self._shared_for is not index:
                 self._shared, self._shared_for = {}, index
             paths = (_netns_file(index, names, RESOLV), _netns_file(index, names, HOSTS))
             if paths not in self._shared:
                 self._shared[paths] = _config("", "", "/", *paths, [], [])
-            key, config = self._shared[paths]
-            add(key, dataclasses.replace(config, netns=ctx.netns))
-        resolvers = tuple(dataclasses.replace(c, id=f"resolv:{ctx.inode}/{i}")
+            config = replaced(self._shared[paths][1], id=f"resolv:{ctx.inode}/0",
+                              netns=ctx.netns)
+            return [DnsNamespace(id=f"dns:{ctx.inode}", netns=ctx.netns, resolvers=(config,),
+                                 listeners=())]
+        found: dict[tuple, ResolverConfig] = {}
+        for group in groups:
+            read = _read_group(ctx.netns, group)
+            if read is None:
+                continue
+            key, config = read
+            seen = found.get(key)
+            if seen is None:
+                found[key] = config
+                continue
+            pids = (*seen.pids, *config.pids)[:MAX_PIDS]
+            comms = (*seen.comms, *config.comms)[:MAX_PIDS]
+            found[key] = replaced(seen, pids=pids, comms=comms)
+        resolvers = tuple(replaced(c, id=f"resolv:{ctx.inode}/{i}")
                           for i, c in enumerate(found.values()))
         # sockets belong to processes: a namespace nobody runs in has none to list
-        listeners = tuple(self._listeners(ctx)) if groups else ()
+        listeners = tuple(self._listeners(ctx))
         return [DnsNamespace(id=f"dns:{ctx.inode}", netns=ctx.netns, resolvers=resolvers,
                              listeners=listeners)]

@@ -8,13 +8,11 @@ loaded), nft -j only for tables iptables does not manage or cannot show faithful
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-from netscope.collect.base import NsContext
+from netscope.collect.base import NsContext, gc_paused
 from netscope.host import iptables, nfnl, nft
 from netscope.model.netfilter import NfTable
 
@@ -39,25 +37,25 @@ class NetfilterCollector:
     def _read(self, ctx: NsContext) -> list[NfTable]:
         # The tools start first and run (on another core) while netlink is asked what they
         # may not show faithfully: at 1,200 rules that look costs ~10 ms, hidden here.
-        with nfnl.nfnl_socket() as sock:
-            present = nfnl.nf_tables(sock)
-            legacy = [f for f in FAMILIES if nfnl.legacy_tables(f)]
-            if not present and not legacy:
-                return []
-            wanted = [(f, "iptables-nft") for f in FAMILIES if _iptables_named(present, f)]
-            wanted += [(f, "iptables-legacy") for f in legacy]
-            saves: dict[tuple[str, str], subprocess.Popen] = {}
-            native = None
-            try:
-                for key in wanted:
-                    saves[key] = iptables.start_save(*key)
-                # a table iptables does not name needs nft whatever the look says
-                if any(not _iptables_named([t], t[0]) for t in present):
-                    native = nft.start_nft()
-                overview = nfnl.overview(sock, tables=present)
-            finally:
-                outputs = {key: _finished(iptables.finish_save, p) for key, p in saves.items()}
-                ruleset = _finished(nft.finish_nft, native) if native else None
+        sock = ctx.nfnl()
+        present = nfnl.nf_tables(sock)
+        legacy = [f for f in FAMILIES if nfnl.legacy_tables(f)]
+        if not present and not legacy:
+            return []
+        wanted = [(f, "iptables-nft") for f in FAMILIES if _iptables_named(present, f)]
+        wanted += [(f, "iptables-legacy") for f in legacy]
+        saves: dict[tuple[str, str], subprocess.Popen] = {}
+        native = None
+        try:
+            for key in wanted:
+                saves[key] = iptables.start_save(*key)
+            # a table iptables does not name needs nft whatever the look says
+            if any(not _iptables_named([t], t[0]) for t in present):
+                native = nft.start_nft()
+            overview = nfnl.overview(sock, tables=present)
+        finally:
+            outputs = {key: _finished(iptables.finish_save, p) for key, p in saves.items()}
+            ruleset = _finished(nft.finish_nft, native) if native else None
         tables: list[NfTable] = []
         covered: set[tuple[str, str]] = set()
         for (family, backend), text in outputs.items():
@@ -90,18 +88,6 @@ def _finished(finish: Callable, proc: subprocess.Popen):
         return finish(proc)
     except OSError as e:
         return e
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Cyclic GC off while thousands of acyclic model objects are made (~30% of the parse)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _iptables_tables(text: str, inode: int, family: str, names: set[str],

@@ -185,7 +185,8 @@ def overview(sock: RtnlSocket, conntrack: bool = False,
 
 def legacy_tables(family: str) -> list[str]:
     """x_tables (iptables-legacy) tables loaded in this namespace, from /proc/net."""
-    path = "/proc/net/ip_tables_names" if family == "ip" else "/proc/net/ip6_tables_names"
+    # thread-self: /proc/net is the main thread's namespace, not the visiting thread's
+    path = f"/proc/thread-self/net/{'ip' if family == 'ip' else 'ip6'}_tables_names"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:

@@ -97,7 +97,11 @@ def collect_in(ns_name: str, collector) -> list:
     try:
         inode = os.fstat(fd).st_ino
         with netns.entered(fd, home), RtnlSocket() as sock:
-            return collector.collect(NsContext(inode, fd, sock))
+            ctx = NsContext(inode, fd, sock)
+            try:
+                return collector.collect(ctx)
+            finally:
+                ctx.close()
     finally:
         os.close(fd)
         os.close(home)
