@@ -37,8 +37,10 @@ sys.path.insert(0, str(REPO))
 
 from netscope.analysis.path import path  # noqa: E402
 from netscope.graph.host import HostGraph  # noqa: E402
-from netscope.snapshot import dumps, load  # noqa: E402
-from netscope.snapshot.cluster import merge  # noqa: E402
+from netscope.snapshot import load  # noqa: E402
+from netscope.snapshot.cluster import merge_documents  # noqa: E402
+from netscope.snapshot.files import write_file  # noqa: E402
+from netscope.snapshot.io import read_document  # noqa: E402
 from tests.support.cluster_nodes import build_nodes, snapshot_as_node  # noqa: E402
 from tests.support.netns import Namespaces  # noqa: E402
 
@@ -109,9 +111,11 @@ def clone_nodes(template: dict, count: int, workdir: Path) -> list[Path]:
 
 
 def merge_in_process(paths: list[Path], out: Path) -> float:
+    """What `netscope merge` does: read and check each file, merge, write."""
     start = time.perf_counter()
-    cluster = merge([(p.stem, load(str(p))) for p in paths])
-    out.write_text(dumps(cluster))
+    parts = [(p.stem, *read_document(str(p))) for p in paths]
+    text, header, _count = merge_documents(parts)
+    write_file(str(out), text, private=not header.redacted)
     return time.perf_counter() - start
 
 

@@ -12,13 +12,22 @@ document the same way. The file says `"format": "netscope-cluster"`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import re
+import typing
 from datetime import datetime
 from typing import Any
 
 from netscope import __version__
 from netscope.model import Snapshot
-from netscope.model.snapshot import Header, NodeInfo
+from netscope.model.snapshot import (
+    CLUSTER_FORMAT_NAME,
+    CLUSTER_FORMAT_VERSION,
+    Header,
+    NodeInfo,
+)
+from netscope.snapshot.codec import encode
 
 # model fields that hold an id (the object's own, or a reference to another object's):
 # a new model field that refers to another object must use one of these names
@@ -32,8 +41,7 @@ class MergeError(ValueError):
 
 def qualify_id(value: str, node: str) -> str:
     """`kind:rest` -> `kind:node@rest`: the id of the same object in a cluster document."""
-    kind, sep, rest = value.partition(":")
-    return f"{kind}:{node}@{rest}" if sep else value
+    return value.replace(":", f":{node}@", 1)
 
 
 def node_of_id(value: str) -> str | None:
@@ -43,21 +51,44 @@ def node_of_id(value: str) -> str | None:
     return node if sep and at else None
 
 
+_PLANS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _plan(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(reference fields, other fields) of a model class, made once per class."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        names = [f.name for f in dataclasses.fields(cls)]
+        plan = (tuple(n for n in names if n in REFERENCE_FIELDS),
+                tuple(n for n in names if n not in REFERENCE_FIELDS))
+        _PLANS[cls] = plan
+    return plan
+
+
 def _qualify(obj: Any, node: str) -> Any:
-    """A copy of a model object (dataclass tree) with every reference field node-qualified."""
+    """A copy of a model object (dataclass tree) with every reference field node-qualified.
+
+    Frozen dataclasses are copied field by field without re-running their __init__ (a
+    cluster of 5,000 namespaces has hundreds of thousands of objects)."""
     cls = type(obj)
     if cls is tuple:
         return tuple(_qualify(v, node) for v in obj)
-    if not dataclasses.is_dataclass(obj):
+    if not dataclasses.is_dataclass(obj) or not hasattr(obj, "__dict__"):
         return obj
-    changes = {}
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if f.name in REFERENCE_FIELDS and isinstance(value, str):
-            changes[f.name] = qualify_id(value, node)
-        elif isinstance(value, tuple) or dataclasses.is_dataclass(value):
-            changes[f.name] = _qualify(value, node)
-    return dataclasses.replace(obj, **changes) if changes else obj
+    refs, others = _plan(cls)
+    values = dict(obj.__dict__)
+    for name in refs:
+        value = values[name]
+        if isinstance(value, str):
+            values[name] = qualify_id(value, node)
+    for name in others:
+        value = values[name]
+        nested = type(value) is tuple and value and not isinstance(value[0], str | int | float)
+        if nested or dataclasses.is_dataclass(value):
+            values[name] = _qualify(value, node)
+    new = object.__new__(cls)
+    new.__dict__.update(values)
+    return new
 
 
 def qualify(snapshot: Snapshot, node: str) -> Snapshot:
@@ -100,6 +131,126 @@ def check_node_name(name: str) -> str:
     return name
 
 
+def _named_parts(parts: list[tuple[str | None, Snapshot]]) -> list[tuple[str | None, NodeInfo]]:
+    """(node name to qualify with, or None for a cluster document; its nodes) per part, the
+    names checked: usable, and no node twice."""
+    out = []
+    for name, snap in parts:
+        if snap.header.nodes:
+            if name is not None:
+                raise MergeError(f"{name}=: a cluster document keeps its own node names; "
+                                 "give it without a name")
+            out.extend((None, n) for n in snap.header.nodes)
+            continue
+        node = check_node_name(name if name is not None else snap.header.hostname)
+        out.append((node, node_info(node, snap)))
+    seen: set[str] = set()
+    for _, n in out:
+        if n.name in seen:
+            raise MergeError(f"two snapshots are node {n.name!r}: name them apart with "
+                             "NAME=FILE (e.g. node-a=a.json)")
+        seen.add(n.name)
+    if not out:
+        raise MergeError("no snapshot to merge: give at least one NODE.json")
+    return out
+
+
+def _cluster_header(nodes: list[NodeInfo], pieces: list[Snapshot], cluster: str,
+                    note: str | None) -> Header:
+    collectors = [c for c in nodes[0].collectors if all(c in n.collectors for n in nodes)]
+    kernels = sorted({n.kernel for n in nodes})
+    return Header(netscope_version=__version__, kernel=", ".join(kernels), hostname=cluster,
+                  captured_at=min(n.captured_at for n in nodes),
+                  duration_ms=sum(p.header.duration_ms for p in pieces),
+                  redacted=all(n.redacted for n in nodes), collectors=tuple(collectors),
+                  note=note, nodes=tuple(nodes))
+
+
+# ---------------------------------------------------------------------- JSON data
+
+_DATA_PLANS: dict[type, tuple] = {}
+
+
+def _data_plan(cls: type) -> tuple:
+    """Per field of a model class: (name, "ref" | "one" | "many" | None, nested class)."""
+    plan = _DATA_PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        rows = []
+        for f in dataclasses.fields(cls):
+            if f.name in REFERENCE_FIELDS:
+                rows.append((f.name, "ref", None))
+                continue
+            inner = [t for t in typing.get_args(hints[f.name]) if t is not type(None)]
+            origin = typing.get_origin(hints[f.name])
+            if dataclasses.is_dataclass(hints[f.name]):
+                rows.append((f.name, "one", hints[f.name]))
+            elif origin is tuple and inner and dataclasses.is_dataclass(inner[0]):
+                rows.append((f.name, "many", inner[0]))
+            elif inner and dataclasses.is_dataclass(inner[0]):
+                rows.append((f.name, "one", inner[0]))
+        plan = _DATA_PLANS[cls] = tuple(rows)
+    return plan
+
+
+def _qualify_data(cls: type, data: dict, node: str) -> None:
+    """Node-qualify every reference field of `data` (a model object as JSON data), in place."""
+    at = f":{node}@"
+    for name, kind, nested in _data_plan(cls):
+        value = data.get(name)
+        if value is None:
+            continue
+        if kind == "ref":
+            if type(value) is str:
+                data[name] = value.replace(":", at, 1)
+        elif kind == "one":
+            _qualify_data(nested, value, node)
+        else:
+            for v in value:
+                _qualify_data(nested, v, node)
+
+
+def merge_documents(parts: list[tuple[str | None, dict, Snapshot]], cluster: str = "cluster",
+                    note: str | None = None) -> tuple[str, Header, int]:
+    """Like `merge`, on documents already read (`netscope.snapshot.io.parse`: the JSON data
+    and its checked Snapshot): (the cluster document's text, its header, its number of
+    namespaces). The objects are qualified as JSON data, in place (the data is consumed),
+    and written as they are, not rebuilt (a 50-node cluster document holds about a million
+    values)."""
+    named = _named_parts([(name, snap) for name, _data, snap in parts])
+    nodes = [info for _, info in named]
+    fields = [f.name for f in dataclasses.fields(Snapshot) if f.name != "header"]
+    merged: dict[str, list] = {f: [] for f in fields}
+    names = iter(named)
+    for _name, data, snap in parts:
+        node = None if snap.header.nodes else next(names)[0]
+        if snap.header.nodes:
+            for _ in snap.header.nodes:
+                next(names)
+        for f in fields:
+            items = data.get(f, ())
+            if node is None:
+                merged[f].extend(items)
+                continue
+            cls = _item_class(f)
+            for item in items:
+                _qualify_data(cls, item, node)
+            if f == "namespaces":
+                for ns in items:
+                    ns["node"], ns["name"] = node, f"{node}:{ns['name']}"
+            merged[f].extend(items)
+    header = _cluster_header(nodes, [snap for _, _, snap in parts], cluster, note)
+    doc = {"format": CLUSTER_FORMAT_NAME, "version": CLUSTER_FORMAT_VERSION,
+           "header": encode(header), **merged}
+    return json.dumps(doc, separators=(",", ":")) + "\n", header, len(merged["namespaces"])
+
+
+@functools.cache
+def _item_class(field: str) -> type:
+    hint = typing.get_type_hints(Snapshot)[field]
+    return typing.get_args(hint)[0]
+
+
 def merge(parts: list[tuple[str | None, Snapshot]], cluster: str = "cluster",
           note: str | None = None) -> Snapshot:
     """Node snapshots (and cluster documents) -> one cluster document.
@@ -108,34 +259,18 @@ def merge(parts: list[tuple[str | None, Snapshot]], cluster: str = "cluster",
     its hostname. Cluster documents contribute their nodes as they are. Raises MergeError when
     two parts would be the same node name.
     """
+    named = _named_parts(parts)
     pieces: list[Snapshot] = []
-    nodes: list[NodeInfo] = []
-    for name, snap in parts:
+    names = iter(named)
+    for _name, snap in parts:
         if snap.header.nodes:
-            if name is not None:
-                raise MergeError(f"{name}=: a cluster document keeps its own node names; "
-                                 "give it without a name")
             pieces.append(snap)
-            nodes.extend(snap.header.nodes)
-            continue
-        node = check_node_name(name if name is not None else snap.header.hostname)
-        pieces.append(qualify(snap, node))
-        nodes.append(node_info(node, snap))
-    seen: set[str] = set()
-    for n in nodes:
-        if n.name in seen:
-            raise MergeError(f"two snapshots are node {n.name!r}: name them apart with "
-                             "NAME=FILE (e.g. node-a=a.json)")
-        seen.add(n.name)
-    if not pieces:
-        raise MergeError("no snapshot to merge: give at least one NODE.json")
+            for _ in snap.header.nodes:
+                next(names)
+        else:
+            pieces.append(qualify(snap, next(names)[0]))
     fields = [f.name for f in dataclasses.fields(Snapshot) if f.name != "header"]
     merged = {f: tuple(x for p in pieces for x in getattr(p, f)) for f in fields}
-    collectors = [c for c in nodes[0].collectors if all(c in n.collectors for n in nodes)]
-    kernels = sorted({n.kernel for n in nodes})
-    header = Header(netscope_version=__version__, kernel=", ".join(kernels), hostname=cluster,
-                    captured_at=min(n.captured_at for n in nodes),
-                    duration_ms=sum(p.header.duration_ms for p in pieces),
-                    redacted=all(n.redacted for n in nodes), collectors=tuple(collectors),
-                    note=note, nodes=tuple(nodes))
+    header = _cluster_header([info for _, info in named], [p for _, p in parts], cluster,
+                             note)
     return Snapshot(header=header, **merged)

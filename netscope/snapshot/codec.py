@@ -38,12 +38,16 @@ def encode(obj: Any) -> Any:
     if cls in _SCALAR_TYPES:
         return obj
     if cls is tuple or cls is list:
-        return [encode(v) for v in obj]
+        return [v if type(v) in _SCALAR_TYPES else encode(v) for v in obj]
     if cls is dict:
         return {k: encode(v) for k, v in obj.items()}
     names = _names(cls)
     if names is not None:
-        return {name: encode(getattr(obj, name)) for name in names}
+        scalar = _SCALAR_TYPES
+        values = obj.__dict__ if hasattr(obj, "__dict__") else {n: getattr(obj, n)
+                                                                  for n in names}
+        return {name: (v if type(v) in scalar else encode(v))
+                for name in names for v in (values[name],)}
     if isinstance(obj, tuple | list):
         return [encode(v) for v in obj]
     if isinstance(obj, dict):
@@ -75,56 +79,191 @@ def _describe(tp: Any) -> str:
     return str(tp)
 
 
+class _Bad(Exception):
+    """A decoding failure on its way up: `where` gathers the path, innermost part first."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.where: list[str] = []
+
+
 def decode(tp: Any, value: Any, path: str = "") -> Any:
     """Build a value of type `tp` from JSON data, or raise DecodeError naming `path`."""
+    try:
+        return _decoder(tp)(value)
+    except _Bad as e:
+        where = (path + "".join(reversed(e.where))).lstrip(".")
+        raise DecodeError(f"{where or 'top level'}: {e.what}") from None
+
+
+# one decoding function per type, made once: a snapshot of 5,000 namespaces holds about a
+# million values, and re-reading type hints for each was most of the load time
+_DECODERS: dict[Any, Any] = {}
+
+
+def _decoder(tp: Any):
+    try:
+        return _DECODERS[tp]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable type form: build it each time
+        return _make_decoder(tp)
+    dec = _make_decoder(tp)
+    _DECODERS[tp] = dec
+    return dec
+
+
+def _expected(tp: Any, value: Any) -> _Bad:
+    return _Bad(f"expected {_describe(tp)}, got {value!r:.60}")
+
+
+def _make_decoder(tp: Any):
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        for option in typing.get_args(tp):
-            try:
-                return decode(option, value, path)
-            except DecodeError:
-                continue
-        raise DecodeError(f"{path}: expected {_describe(tp)}, got {value!r:.60}")
+        return _union_decoder(tp)
     if origin is tuple:
-        if not isinstance(value, list):
-            raise DecodeError(f"{path}: expected a list, got {value!r:.60}")
-        (item_type, _ellipsis) = typing.get_args(tp)
-        return tuple(decode(item_type, v, f"{path}[{i}]") for i, v in enumerate(value))
+        item_type = typing.get_args(tp)[0]
+
+        def tuple_of(value):
+            if type(value) is not list:
+                raise _Bad(f"expected a list, got {value!r:.60}")
+            item = _decoder(item_type)
+            out = []
+            for i, v in enumerate(value):
+                try:
+                    out.append(item(v))
+                except _Bad as e:
+                    e.where.append(f"[{i}]")
+                    raise
+            return tuple(out)
+        return tuple_of
     if origin is dict:
-        if not isinstance(value, dict):
-            raise DecodeError(f"{path}: expected an object, got {value!r:.60}")
         key_type, value_type = typing.get_args(tp)
-        return {decode(key_type, k, path): decode(value_type, v, f"{path}.{k}")
-                for k, v in value.items()}
+
+        def dict_of(value):
+            if type(value) is not dict:
+                raise _Bad(f"expected an object, got {value!r:.60}")
+            key, item = _decoder(key_type), _decoder(value_type)
+            out = {}
+            for k, v in value.items():
+                try:
+                    out[key(k)] = item(v)
+                except _Bad as e:
+                    e.where.append(f".{k}")
+                    raise
+            return out
+        return dict_of
     if dataclasses.is_dataclass(tp):
-        return _decode_dataclass(tp, value, path)
+        return _dataclass_decoder(tp)
+    return _scalar_decoder(tp)
+
+
+def _scalar_decoder(tp: Any):
     if tp is Any:
-        return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is int and isinstance(value, bool):
-        raise DecodeError(f"{path}: expected an integer, got {value!r}")
-    if tp is type(None) and value is None:
-        return None
-    if isinstance(tp, type) and isinstance(value, tp):
-        return value
-    raise DecodeError(f"{path}: expected {_describe(tp)}, got {value!r:.60}")
+        return lambda value: value
+    if tp is float:
+        def as_float(value):
+            if type(value) is float:
+                return value
+            if type(value) is int:
+                return float(value)
+            raise _expected(tp, value)
+        return as_float
+    if tp is type(None):
+        def as_none(value):
+            if value is None:
+                return None
+            raise _expected(tp, value)
+        return as_none
+    if tp in (int, str, bool):
+        def exact(value):  # json gives exact types; bool is not an int here
+            if type(value) is tp:
+                return value
+            raise _expected(tp, value)
+        return exact
+
+    def instance(value):
+        if isinstance(tp, type) and isinstance(value, tp):
+            return value
+        raise _expected(tp, value)
+    return instance
 
 
-def _decode_dataclass(cls: type, value: Any, path: str) -> Any:
-    if not isinstance(value, dict):
-        raise DecodeError(f"{path or 'top level'}: expected an object, got {value!r:.60}")
-    hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(value) - set(fields)
-    if unknown:
-        raise DecodeError(f"{path or 'top level'}: unknown field {sorted(unknown)[0]!r}")
-    kwargs = {}
-    for name, f in fields.items():
-        sub = f"{path}.{name}" if path else name
-        if name not in value:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise DecodeError(f"{sub}: missing")
-            continue
-        kwargs[name] = decode(hints[name], value[name], sub)
-    return cls(**kwargs)
+def _union_decoder(tp: Any):
+    options = typing.get_args(tp)
+    if len(options) == 2 and type(None) in options:
+        other = options[0] if options[1] is type(None) else options[1]
+
+        def optional(value):
+            if value is None:
+                return None
+            try:
+                return _decoder(other)(value)
+            except _Bad:
+                raise _expected(tp, value) from None
+        return optional
+
+    def union(value):
+        for option in options:
+            try:
+                return _decoder(option)(value)
+            except _Bad:
+                continue
+        raise _expected(tp, value)
+    return union
+
+
+def _dataclass_decoder(cls: type):
+    # (name, decoder, default) per field, filled on first use (types may recurse); default
+    # is _REQUIRED, a value, or a _Factory
+    table: list = []
+    names: set[str] = set()
+    # the model's frozen dataclasses have no __post_init__: their objects are made without
+    # running __init__ (its frozen setattr per field was a third of the load time)
+    direct = hasattr(cls, "__dict__") and not hasattr(cls, "__post_init__") \
+        and not getattr(cls, "__slots__", None)
+
+    def build(value):
+        if type(value) is not dict:
+            raise _Bad(f"expected an object, got {value!r:.60}")
+        if not table:
+            hints = _hints(cls)
+            for f in dataclasses.fields(cls):
+                default = (f.default if f.default is not dataclasses.MISSING
+                           else _Factory(f.default_factory)
+                           if f.default_factory is not dataclasses.MISSING else _REQUIRED)
+                table.append((f.name, _decoder(hints[f.name]), default))
+                names.add(f.name)
+        if not names.issuperset(value):
+            raise _Bad(f"unknown field {sorted(set(value) - names)[0]!r}")
+        kwargs = {}
+        for name, dec, default in table:
+            if name in value:
+                try:
+                    kwargs[name] = dec(value[name])
+                except _Bad as e:
+                    e.where.append(f".{name}")
+                    raise
+            elif default is _REQUIRED:
+                bad = _Bad("missing")
+                bad.where.append(f".{name}")
+                raise bad
+            elif direct:
+                kwargs[name] = default.make() if type(default) is _Factory else default
+        if not direct:
+            return cls(**kwargs)
+        obj = object.__new__(cls)
+        obj.__dict__.update(kwargs)
+        return obj
+    return build
+
+
+_REQUIRED = object()
+
+
+class _Factory:
+    """A field's default_factory, told apart from a default value that is a tuple."""
+
+    def __init__(self, make) -> None:
+        self.make = make

@@ -56,6 +56,13 @@ def save(snapshot: Snapshot, path: str, pretty: bool = False) -> None:
 
 
 def loads(text: str | bytes, source: str = "snapshot") -> Snapshot:
+    """The snapshot (or cluster document) in `text`. Raises SnapshotError."""
+    return parse(text, source)[1]
+
+
+def parse(text: str | bytes, source: str = "snapshot") -> tuple[dict, Snapshot]:
+    """The document as JSON data (format and version included) and as a Snapshot, checked
+    as `loads` checks it. Raises SnapshotError."""
     try:
         data = parse_json(text, source, max_depth=None)
     except FileRefused as e:
@@ -94,12 +101,18 @@ def loads(text: str | bytes, source: str = "snapshot") -> Snapshot:
         raise SnapshotError(f"{source} is not a valid snapshot: a {data['format']} document "
                             + ("without" if snapshot.header.nodes == () else "with")
                             + " header.nodes")
-    return snapshot
+    return data, snapshot
 
 
 def load(path: str) -> Snapshot:
     """The snapshot in `path`: a regular file of at most SNAPSHOT_LIMIT bytes (a device, a
     FIFO or a bigger file is refused in one line, never read). Raises SnapshotError."""
+    return read_document(path)[1]
+
+
+def read_document(path: str) -> tuple[dict, Snapshot]:
+    """The document in `path` as JSON data and as a Snapshot (see `parse`), read as `load`
+    reads it. Raises SnapshotError."""
     try:
         data = read_regular(path, SNAPSHOT_LIMIT, "snapshot")
     except FileNotFoundError:
@@ -109,4 +122,4 @@ def load(path: str) -> Snapshot:
         raise SnapshotError(str(e)) from None
     except OSError as e:
         raise SnapshotError(f"{path}: cannot read it ({e.strerror or e})") from None
-    return loads(data, path)
+    return parse(data, path)

@@ -116,3 +116,20 @@ def test_diff_and_exports_read_cluster_documents(docker_like_lab, tmp_path):
     assert p.returncode == 0, p.stderr
     dot = (tmp_path / "c.dot").read_text()
     assert "n1:" in dot and "n2:" in dot
+
+
+def test_merging_json_data_gives_the_same_document(docker_engine_snapshot, docker_like_lab):
+    """`netscope merge` qualifies the JSON data it read instead of rebuilding objects: the
+    document is the one merging the snapshots gives."""
+    from netscope.snapshot.cluster import merge_documents
+    from netscope.snapshot.io import parse
+
+    parts = [("a", docker_engine_snapshot), ("b", docker_like_lab)]
+    text, header, count = merge_documents([(n, *parse(dumps(s))) for n, s in parts],
+                                          note="x")
+    expected = merge(parts, note="x")
+    assert loads(text) == expected
+    assert header == expected.header and count == len(expected.namespaces)
+    # a cluster document merged again keeps its nodes
+    again, _, _ = merge_documents([(None, *parse(text)), ("c", *parse(dumps(docker_like_lab)))])
+    assert [n.name for n in loads(again).header.nodes] == ["a", "b", "c"]
