@@ -9,13 +9,12 @@ is restored by `restore_orphans`, which `enable` runs first.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 from pathlib import Path
 
 from netscope.actions import journal as jr
-from netscope.actions import plan, procs
+from netscope.actions import locks, plan, procs
 from netscope.actions.ops import Sysctl
 
 SYSCTL = "net.netfilter.nf_conntrack_acct"
@@ -52,7 +51,11 @@ def enable(namespaces: list[str | None], progress: Progress | None = None
                          title="conntrack accounting on", plan=list(ops),
                          meta={"pid": pid, "start_time": procs.start_time(pid)})
     try:
-        plan.apply(journal, progress)
+        with locks.held(locks.namespace_locks({op.where for op in ops}),
+                        "turning conntrack accounting on"):
+            plan.apply(journal, progress)
+    except jr.JournalError as e:
+        raise AccountingError(str(e)) from None
     except plan.PlanFailed as e:
         raise AccountingError(f"could not turn conntrack accounting on: {e}") from None
     return journal
@@ -62,13 +65,12 @@ def restore(journal: jr.Journal, progress: Progress | None = None) -> list[str]:
     """Put back the values `enable` found; returns the errors (the journal stays if any).
     Raises AccountingError when another process holds the journal."""
     try:
-        with jr.locked(journal.path):
+        with locks.held([locks.journal_lock(journal.path),
+                         *locks.namespace_locks({op.where for op in journal.plan})],
+                        "restoring conntrack accounting"):
             errors = plan.undo(journal, progress)
     except jr.JournalError as e:
         raise AccountingError(str(e)) from None
-    if not errors:
-        with contextlib.suppress(FileNotFoundError):
-            journal.path.with_name(journal.path.name + ".lock").unlink()
     return errors
 
 

@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from netscope.actions import procs
+from netscope.actions import procs, state
 from netscope.actions.ops import (
     Ip,
     Iptables,
@@ -63,13 +63,17 @@ class Done:
 
 
 def run_ops(ops: Sequence[Op], done: list[Done],
-            after_group: Callable[[], None] | None = None) -> None:
+            after_group: Callable[[], None] | None = None,
+            before_group: Callable[[list[Op]], None] | None = None) -> None:
     """Apply `ops` in order, appending to `done` as they succeed. Raises ActionFailed.
 
     `done` is the caller's list so that it is complete even when this is interrupted
-    (KeyboardInterrupt); `after_group` runs after each batch or single operation.
+    (KeyboardInterrupt); `before_group` runs before each batch or single operation runs (to
+    journal it as pending), `after_group` after it.
     """
     for group in _groups(ops):
+        if before_group:
+            before_group(group)
         if len(group) > 1 or _batch_key(group[0]) is not None:
             _run_batch(group, done)
         else:
@@ -133,12 +137,28 @@ def undo_of(op: Op) -> Op | None:
     return None
 
 
+def prepare(op: Op) -> Op | None:
+    """The undo of `op` as far as it can be known before `op` runs: for a sysctl or a chain
+    policy, the value the host has now. None when only running it tells (a started
+    process's pid) or when nothing undoes it. Raises ActionFailed when the host cannot be
+    read."""
+    if isinstance(op, Sysctl):
+        try:
+            return Sysctl(op.netns, op.key, state.read_sysctl(op.netns, op.key))
+        except OSError as e:
+            raise ActionFailed(op, f"{e.strerror or e}") from None
+    if isinstance(op, IptablesPolicy):
+        before = state.current_policy(op.netns, op.table, op.chain)
+        return IptablesPolicy(op.netns, op.table, op.chain, before) if before else None
+    return undo_of(op)
+
+
 def apply_one(op: Op) -> Op | None:
     """Apply a single operation; returns its undo. Raises ActionFailed."""
     if isinstance(op, Sysctl):
         return _apply_sysctl(op)
     if isinstance(op, IptablesPolicy):
-        before = _current_policy(op)
+        before = state.current_policy(op.netns, op.table, op.chain)
         _check(op, _run(op.argv(), None, op))
         return IptablesPolicy(op.netns, op.table, op.chain, before) if before else None
     if isinstance(op, NetnsDel):
@@ -186,7 +206,6 @@ def netns_path(name: str) -> str:
 
 
 def _apply_sysctl(op: Sysctl) -> Sysctl:
-    path = "/proc/sys/" + (op.key if "/" in op.key else op.key.replace(".", "/"))
     fd = home = None
     try:
         if op.netns is not None:
@@ -194,9 +213,9 @@ def _apply_sysctl(op: Sysctl) -> Sysctl:
             home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
             host_netns.setns(fd)
         try:
-            with open(path) as f:
+            with open(state.sysctl_path(op.key)) as f:
                 before = f.read().strip()
-            with open(path, "w") as f:
+            with open(state.sysctl_path(op.key), "w") as f:
                 f.write(op.value)
         finally:
             if home is not None:
@@ -208,13 +227,6 @@ def _apply_sysctl(op: Sysctl) -> Sysctl:
             if opened is not None:
                 os.close(opened)
     return Sysctl(op.netns, op.key, before)
-
-
-def _current_policy(op: IptablesPolicy) -> str | None:
-    argv = Iptables(op.netns, op.table, ("-S", op.chain)).argv()
-    result = _run(argv, None, op)
-    first = result.stdout.splitlines()[0].split() if result.stdout.strip() else []
-    return first[2] if len(first) == 3 and first[0] == "-P" else None
 
 
 def _delete_netns(op: NetnsDel) -> None:

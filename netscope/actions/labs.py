@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netscope.actions import journal as jr
-from netscope.actions import plan, procs, settle
+from netscope.actions import locks, plan, procs, settle
 from netscope.actions.execute import NAMED_NETNS, apply_one
 from netscope.actions.lab_plan import PREFIX, carrier_expected, lab_plan, ns_name
 from netscope.actions.ops import NetnsAdd, NetnsDel, Op, Stop
@@ -92,12 +92,12 @@ def up(topo: Topology, instance: str | None = None, progress: Progress | None = 
     KeyboardInterrupt (after rolling back)."""
     instance = check_instance(instance or topo.name)
     path = journal_path(instance)
-    with _locked(path):
+    ops = plan_up(topo, instance)
+    names = [op.name for op in ops if isinstance(op, NetnsAdd)]
+    with _locked(path, names, f"lab up {instance}"):
         existing = _load(path)
         if existing is not None:
             return _already_up(existing, topo, instance)
-        ops = plan_up(topo, instance)
-        names = [op.name for op in ops if isinstance(op, NetnsAdd)]
         taken = [n for n in names if os.path.lexists(os.path.join(NAMED_NETNS, n))]
         if taken:
             raise LabError(f"namespace {taken[0]} already exists and no journal records it: "
@@ -147,7 +147,8 @@ def down(instance: str, progress: Progress | None = None) -> list[str]:
     """
     check_instance(instance)
     path = journal_path(instance)
-    with _locked(path):
+    before = _load(path)
+    with _locked(path, _namespaces_of(before), f"lab down {instance}"):
         journal = _load(path)
         if journal is None:
             done = _down_without_journal(instance, progress)
@@ -257,10 +258,20 @@ def _load(path: Path) -> jr.Journal | None:
         raise LabError(str(e)) from None
 
 
+def _namespaces_of(journal: jr.Journal | None) -> list[str]:
+    if journal is None:
+        return []
+    return [op.name for op in journal.plan if isinstance(op, NetnsAdd)]
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, namespaces: list[str], owner: str) -> Iterator[None]:
+    """The instance's journal and the namespaces it creates, locked (repairs in a lab's
+    namespaces take the same locks); temporary journal files a killed netscope left are
+    removed first."""
+    jr.sweep_temporary(path.parent)
     try:
-        lock = jr.locked(path)
+        lock = locks.held([locks.journal_lock(path), *locks.namespace_locks(namespaces)], owner)
         lock.__enter__()
     except jr.JournalError as e:
         raise LabError(str(e)) from None

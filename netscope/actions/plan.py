@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from netscope.actions.execute import ActionFailed, Done, apply_one, run_ops
+from netscope.actions import state
+from netscope.actions.execute import ActionFailed, Done, apply_one, prepare, run_ops
 from netscope.actions.journal import APPLIED, FAILED, Journal
 from netscope.actions.ops import NetnsAdd, NetnsDel, Op
 
@@ -47,9 +48,10 @@ def apply(journal: Journal, progress: Progress | None = None) -> None:
     PlanFailed (or the KeyboardInterrupt) is raised.
     """
     journal.save()
+    saver = _Saver(journal)
     try:
         with sigterm_interrupts():
-            run_ops(journal.plan, journal.done, after_group=_Saver(journal))
+            run_ops(journal.plan, journal.done, after_group=saver, before_group=saver.before)
     except (ActionFailed, KeyboardInterrupt) as e:
         errors = _roll_back(journal, progress)
         if isinstance(e, KeyboardInterrupt):
@@ -60,9 +62,11 @@ def apply(journal: Journal, progress: Progress | None = None) -> None:
 
 
 class _Saver:
-    """Save the journal after operations that deleting the plan's namespaces would not undo
-    (a started process, a change elsewhere), and otherwise at most every SAVE_EVERY_S:
-    saving (with fsync) after each of 200 namespaces' batches would cost seconds."""
+    """Journal before and after operations that deleting the plan's namespaces would not
+    undo (a change elsewhere, a started process): before, as pending with their undo; after,
+    as done. Other operations are saved at most every SAVE_EVERY_S: saving (with fsync)
+    after each of 200 namespaces' batches would cost seconds, and deleting the namespaces
+    undoes them anyway."""
 
     SAVE_EVERY_S = 0.5
 
@@ -72,10 +76,19 @@ class _Saver:
         self.saved_count = len(journal.done)
         self.saved_at = time.monotonic()
 
+    def outside(self, op: Op) -> bool:
+        """Does `op` change something that deleting the plan's namespaces would not undo?"""
+        return not (op.contained and op.where in self.created) and not isinstance(op, NetnsAdd)
+
+    def before(self, group: list[Op]) -> None:
+        if any(self.outside(op) for op in group):
+            self.journal.pending = [Done(op, prepare(op)) for op in group]
+            self.journal.save()
+
     def __call__(self) -> None:
         fresh = self.journal.done[self.saved_count:]
-        must = any(not (d.op.contained and d.op.where in self.created) and
-                   not isinstance(d.op, NetnsAdd) for d in fresh)
+        must = bool(self.journal.pending) or any(self.outside(d.op) for d in fresh)
+        self.journal.pending = []
         if must or time.monotonic() - self.saved_at >= self.SAVE_EVERY_S:
             self.journal.save()
             self.saved_count, self.saved_at = len(self.journal.done), time.monotonic()
@@ -84,23 +97,20 @@ class _Saver:
 def _roll_back(journal: Journal, progress: Progress | None) -> list[str]:
     if progress:
         progress(f"rolling back {len(journal.done)} applied operations")
-    with _signals_ignored():
-        errors = undo_done(journal.done, journal.plan)
-        if errors:
-            journal.state, journal.message = FAILED, errors[0]
-            journal.save()
-        else:
-            journal.remove()
-    return errors
+    return undo(journal)
 
 
-def undo(journal: Journal, progress: Progress | None = None) -> list[str]:
-    """Revert a journal's applied operations in reverse order; returns the errors, if any.
+def undo(journal: Journal, progress: Progress | None = None,
+         reverted: list[str] | None = None) -> list[str]:
+    """Revert a journal's operations in reverse order, checking the host; returns the
+    errors, if any ("partly applied: ..." for an effect still there after its undo).
 
-    The journal file is removed when everything was undone.
+    The journal file is removed only when every operation is confirmed reverted (or never
+    applied); otherwise it is kept, marked failed, and running undo again retries: what is
+    already reverted is skipped, so undo is idempotent.
     """
     with _signals_ignored():
-        errors = undo_done(journal.done, journal.plan, progress)
+        errors = undo_done(journal.done, journal.plan, progress, journal.pending, reverted)
         if errors:
             journal.state, journal.message = FAILED, errors[0]
             journal.save()
@@ -109,28 +119,60 @@ def undo(journal: Journal, progress: Progress | None = None) -> list[str]:
     return errors
 
 
-def undo_done(done: list[Done], plan: list[Op], progress: Progress | None = None) -> list[str]:
-    """Undo applied operations in reverse order, tolerating what is already gone.
+def undo_done(done: list[Done], plan: list[Op], progress: Progress | None = None,
+              pending: list[Done] = (), reverted: list[str] | None = None) -> list[str]:
+    """Undo applied operations in reverse order, tolerating what is already gone, and
+    check on the host that each effect is gone.
 
-    Changes inside a namespace the plan created are not undone one by one: deleting the
-    namespace removes them. Namespaces the plan meant to create are deleted even when the
-    journal does not record their creation (a crash between running and recording).
+    `pending` are operations journaled as about to run when the process stopped: each is
+    undone only if the host shows its effect (it ran before the crash). Changes inside a
+    namespace the plan created are not undone one by one: deleting the namespace removes
+    them. Namespaces the plan meant to create are deleted even when the journal does not
+    record their creation (a crash between running and recording). `reverted` receives the
+    undo commands that ran.
     """
     created = {op.name for op in plan if isinstance(op, NetnsAdd)}
     recorded = {d.op.name for d in done if isinstance(d.op, NetnsAdd)}
-    undos: list[Op] = [d.undo for d in reversed(done) if d.undo is not None
-                       and not (d.undo.contained and d.undo.where in created)]
-    undos += [NetnsDel(name) for name in sorted(created - recorded)]
-    errors = []
-    for op in undos:
-        if progress:
-            progress(op.shell())
-        try:
-            apply_one(op)
-        except ActionFailed as e:
-            if not e.already_gone:
-                errors.append(str(e))
+    progress = _noting(progress, reverted)
+    entries = [(d, True) for d in reversed(pending)] + [(d, False) for d in reversed(done)]
+    errors: list[str] = []
+    for d, maybe in entries:
+        if d.undo is None or (d.undo.contained and d.undo.where in created):
+            continue
+        if maybe and state.effect_present(d.op) is False:
+            continue  # it never ran (or failed): nothing to undo
+        _revert(d, progress, errors)
+    for name in sorted(created - recorded):
+        _revert(Done(NetnsAdd(name), NetnsDel(name)), progress, errors)
     return errors
+
+
+def _noting(progress: Progress | None, reverted: list[str] | None) -> Progress | None:
+    if reverted is None:
+        return progress
+
+    def note(line: str) -> None:
+        reverted.append(line)
+        if progress:
+            progress(line)
+    return note
+
+
+def _revert(d: Done, progress: Progress | None, errors: list[str]) -> None:
+    """Run `d`'s undo; an error unless it worked (or found its target gone) and the host no
+    longer shows `d`'s effect, where netscope can tell."""
+    assert d.undo is not None
+    if progress:
+        progress(d.undo.shell())
+    try:
+        apply_one(d.undo)
+    except ActionFailed as e:
+        if not e.already_gone:
+            errors.append(str(e))
+            return
+    if state.effect_present(d.op):
+        errors.append(f"partly applied: `{d.op.shell()}` is still in effect after "
+                      f"`{d.undo.shell()}`")
 
 
 @contextlib.contextmanager

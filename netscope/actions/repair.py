@@ -7,10 +7,11 @@ reverts the most recent one even from a new process or after a crash.
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
 
 from netscope.actions import journal as jr
-from netscope.actions import plan
+from netscope.actions import locks, plan, state
 from netscope.actions.ops import Op, op_from_dict
 
 Progress = plan.Progress
@@ -36,14 +37,30 @@ def plan_of(finding) -> list[Op]:
 
 
 def apply_repair(finding, progress: Progress | None = None) -> jr.Journal:
-    """Apply the finding's plan; on failure everything is rolled back and RepairError raised."""
+    """Apply the finding's plan; on failure everything is rolled back and RepairError raised.
+
+    The namespaces the plan touches are locked first (LockBusy, a RepairError here, when
+    another netscope is changing them), then the host is asked which operations are already
+    in effect: those are left out, and when all are, nothing is applied ("already
+    repaired"). Two repairs of one finding at once therefore never both apply it.
+    """
     ops = plan_of(finding)
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%f")
-    journal = jr.Journal(path=repairs_dir() / f"{stamp}-{finding.check}.json", kind="repair",
-                         title=finding.summary, plan=ops,
-                         meta={"finding": finding.id, "check": finding.check})
     try:
-        plan.apply(journal, progress)
+        with locks.held(locks.namespace_locks({op.where for op in ops}),
+                        f"repair {finding.id}"):
+            needed = [op for op in ops if state.effect_present(op) is not True]
+            if not needed:
+                raise RepairError(f"{finding.id} is already repaired: every change of its "
+                                  "repair is in effect (another netscope, or someone, made "
+                                  "it); run `netscope doctor` again")
+            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%f")
+            journal = jr.Journal(path=repairs_dir() / f"{stamp}-{finding.check}.json",
+                                 kind="repair", title=finding.summary, plan=needed,
+                                 meta={"finding": finding.id, "check": finding.check,
+                                       "pid": os.getpid()})
+            plan.apply(journal, progress)
+    except jr.JournalError as e:
+        raise RepairError(str(e)) from None
     except plan.PlanFailed as e:
         raise RepairError(f"repair of {finding.id} failed: {e}") from None
     return journal
@@ -52,6 +69,7 @@ def apply_repair(finding, progress: Progress | None = None) -> jr.Journal:
 def applied_repairs() -> list[jr.Journal]:
     """Every repair journal on disk, oldest first (names sort by time)."""
     out = []
+    jr.sweep_temporary(repairs_dir())
     for path in sorted(repairs_dir().glob("*.json")):
         try:
             loaded = jr.load(path)
@@ -62,13 +80,26 @@ def applied_repairs() -> list[jr.Journal]:
     return out
 
 
-def undo_last(progress: Progress | None = None) -> tuple[jr.Journal, list[str]]:
-    """Revert the most recent repair. Raises RepairError when there is none."""
+def undo_last(progress: Progress | None = None, reverted: list[str] | None = None
+              ) -> tuple[jr.Journal, list[str]]:
+    """Revert the most recent repair; (its journal, errors). The journal is removed only
+    when the host shows every change reverted (errors empty). `reverted` receives the undo
+    commands that ran (none: the repair had changed nothing). Raises RepairError when there
+    is no repair to undo."""
     repairs = applied_repairs()
     if not repairs:
         raise RepairError("there is no repair to undo (netscope repair records them in "
                           f"{repairs_dir()})")
     last = repairs[-1]
-    with jr.locked(last.path):
-        errors = plan.undo(last, progress)
-    return last, errors
+    targets = {op.where for op in last.plan} | {d.op.where for d in last.done + last.pending}
+    try:
+        with locks.held([locks.journal_lock(last.path), *locks.namespace_locks(targets)],
+                        f"undo of {last.meta.get('finding', last.path.name)}"):
+            current = jr.load(last.path)  # another undo may have finished meanwhile
+            if current is None:
+                raise RepairError(f"{last.meta.get('finding')} was just undone by another "
+                                  "netscope")
+            errors = plan.undo(current, progress, reverted)
+    except jr.JournalError as e:
+        raise RepairError(str(e)) from None
+    return current, errors

@@ -144,14 +144,21 @@ def run_undo(args) -> int:
             if not repairs:
                 print("no recorded repairs")
             return 0
-        journal, errors = undo_last(_progress)
+        reverted: list[str] = []
+        journal, errors = undo_last(_progress, reverted)
     except RepairError as e:
         raise UserError(str(e)) from None
     if errors:
-        raise UserError(f"undo of {journal.meta.get('finding')} incomplete: {errors[0]}")
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise UserError(f"undo of {journal.meta.get('finding')} incomplete: {errors[0]}{more}; "
+                        f"its journal {journal.path} is kept: `netscope undo` tries again")
     if args.json:
         return _done(args, {"format": UNDO_FORMAT, "version": JSON_VERSION, "undone": {
             "finding": journal.meta.get("finding"), "title": journal.title,
             "journal": str(journal.path)}}, 0)
+    if not reverted:
+        print(f"nothing to undo: {journal.meta.get('finding')} had not changed the host (it "
+              "was stopped before its first change); its journal is removed")
+        return 0
     print(f"undone: {journal.meta.get('finding')} ({journal.title})")
     return 0

@@ -20,7 +20,7 @@ from netscope.collect.runner import collect_snapshot
 from netscope.report.diff import diff_snapshots
 from netscope.report.redact import redact
 from netscope.snapshot.codec import encode
-from tests.support.netns import require_root
+from tests.support.netns import require_root, wait_ipv6_settled
 
 NETSCOPE = (sys.executable, "-m", "netscope")
 
@@ -102,22 +102,8 @@ def test_live_redaction_keeps_doctor_findings(lab):
     assert after == before
 
 
-def _wait_ipv6_settled(prefix: str, timeout: float = 5.0) -> None:
-    """Until no address in the lab is tentative: IPv6 DAD finishing adds local routes by
-    itself, and the diff would rightly report them."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(json.loads(run("ip", "-n", f"{prefix}-{node}", "-6", "-j", "addr", "show",
-                                  "tentative").stdout or "[]")
-                   for node in ("host", "c1", "c2", "inet")):
-            return
-        time.sleep(0.1)
-
-
 def test_diff_names_exactly_the_planted_fault(lab, tmp_path):
-    _wait_ipv6_settled(lab)
+    wait_ipv6_settled([f"{lab}-{node}" for node in ("host", "c1", "c2", "inet")])
     before = collect_snapshot()
     run("ip", "-n", f"{lab}-c1", "link", "set", "eth0", "mtu", "1400")
     run("ip", "-n", f"{lab}-c2", "route", "del", "default")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
+import time
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -95,3 +97,14 @@ def add_host_client(spaces: Namespaces, net: str) -> tuple[str, str, str]:
     ip("link", "set", "eth0", "up", ns=ns)
     ip("route", "add", "default", "via", f"{net}.1", ns=ns)
     return ns, f"{net}.1", f"{net}.2"
+
+
+def wait_ipv6_settled(namespaces: list[str], timeout: float = 5.0) -> None:
+    """Until no address in `namespaces` is tentative: IPv6 DAD finishing adds local routes by
+    itself, and a snapshot diff would rightly report them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(json.loads(ip("-6", "-j", "addr", "show", "tentative", ns=ns).stdout or "[]")
+                   for ns in namespaces):
+            return
+        time.sleep(0.1)
