@@ -39,6 +39,11 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=values.port, metavar="N", help="destination port (tcp/udp)")
     p.add_argument("--no-rules", action="store_true",
                    help="do not add nftrace tables (netfilter rules are then not named)")
+    p.add_argument("--mtu", action="store_true",
+                   help="find the largest packet that gets to DST and back (don't-fragment "
+                        "ICMP echoes of growing size), trace the first size that is lost to "
+                        "the hop that drops it, and compare with the static walk's path MTU "
+                        "(--json: docs/trace.md#check---mtu)")
     p.add_argument("--timeout", type=values.seconds, default=4.0, metavar="S",
                    help="how long to wait for the packet and its reply (default 4 s)")
 
@@ -56,6 +61,8 @@ def run(args) -> int:
     from netscope.trace.preflight import require_ebpf
     from netscope.trace.probe_packet import scapy_missing
 
+    if args.mtu and (args.proto != "icmp" or args.port):
+        raise UserError("--mtu sends ICMP echoes of growing size: drop --proto and --port")
     if args.proto != "icmp" and not args.port:
         raise UserError(f"--proto {args.proto} needs --port N")
     if not args.no_rules:
@@ -79,6 +86,11 @@ def run(args) -> int:
     # the static walk is a comparison, not a requirement
     expected = expected_path(graph, args.src, dst.address, args.proto, args.port)
     targets = None if args.no_rules else rule_targets(snapshot, expected)
+    if args.mtu:
+        from netscope.cli.check_mtu import run_mtu
+
+        return run_mtu(args, graph, source_ns, dst.address,
+                       Places(snapshot, refresh=lambda: collect_live(quiet=True)), targets)
     try:
         result = run_check(Places(snapshot, refresh=lambda: collect_live(quiet=True)),
                            source_ns.inode, source_ns.origins[0].path, dst.address,

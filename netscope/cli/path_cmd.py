@@ -1,4 +1,5 @@
-"""`netscope path SRC DST [--proto P] [--port N] [--json]`: the expected path, hop by hop."""
+"""`netscope path SRC DST [--proto P] [--port N] [--size BYTES] [--json]`: the expected
+path, hop by hop (with --size, a don't-fragment packet of that size: MTUs on the path count)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def add_parser(sub) -> None:
     completes(p.add_argument("dst", metavar="DST"), "endpoint")
     p.add_argument("--proto", default="icmp", choices=("icmp", "tcp", "udp"))
     p.add_argument("--port", type=values.port, metavar="N", help="destination port (tcp/udp)")
+    p.add_argument("--size", type=values.positive_int, metavar="BYTES", default=0,
+                   help="a packet of this many bytes that may not be fragmented: the walk "
+                        "stops it at the first device whose MTU is smaller")
 
 
 def run(args) -> int:
@@ -39,7 +43,7 @@ def run(args) -> int:
 
     snapshot = snapshot_from_args(args)
     try:
-        result = path(snapshot, args.src, args.dst, args.proto, args.port)
+        result = path(snapshot, args.src, args.dst, args.proto, args.port, args.size)
     except EndpointError as e:
         raise UserError(str(e)) from None
     if args.json:

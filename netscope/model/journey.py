@@ -63,6 +63,8 @@ class Packet:
     ct_state: str = "new"
     ct_status: tuple[str, ...] = ()
     tcp_flags: int = 0
+    # the IP packet's length when it matters (MTU questions), sent don't-fragment; 0: small
+    size: int = 0
 
     @property
     def proto_number(self) -> int:

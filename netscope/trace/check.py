@@ -36,8 +36,9 @@ class CheckResult:
 
 def run_check(places: Places, src_inode: int, src_path: str, dst: str, proto: str = "icmp",
               port: int | None = None, rule_targets: dict[int, str] | None = None,
-              timeout: float = CHECK_TIMEOUT_S) -> CheckResult:
-    """Send the test packet from the namespace at src_path to dst and trace both ways."""
+              timeout: float = CHECK_TIMEOUT_S, size: int = 0) -> CheckResult:
+    """Send the test packet from the namespace at src_path to dst and trace both ways
+    (`size`: an ICMP echo of that many bytes, don't-fragment)."""
     src_name = places.namespace(src_inode)
     try:
         src = source_address(src_path, dst)
@@ -45,7 +46,7 @@ def run_check(places: Places, src_inode: int, src_path: str, dst: str, proto: st
         return CheckResult("no route", f"no route: {src_name} has no route to {dst} ({e}); "
                            "no packet can leave", f"{proto} -> {dst}", src_inode, None, None,
                            ())
-    packet = plan_packet(proto, src, dst, port)
+    packet = plan_packet(proto, src, dst, port, size)
     flt = TraceFilter(src=src, dst=dst, proto=proto, port=port if proto != "icmp" else None)
     with Sender(src_path, packet) as sender:
         def fire(_attach_s: float) -> None:

@@ -28,10 +28,12 @@ class TestPacket:
     sport: int     # icmp: echo id
     dport: int     # icmp: echo id
     seq: int = 0
+    size: int = 0  # the IP packet's length, sent don't-fragment (0: small, may fragment)
 
     def describe(self) -> str:
         if self.proto == "icmp":
-            return f"icmp echo {self.src} -> {self.dst} id {self.sport}"
+            sized = f", {self.size} bytes, don't fragment" if self.size else ""
+            return f"icmp echo {self.src} -> {self.dst} id {self.sport}{sized}"
         what = "SYN" if self.proto == "tcp" else "datagram"
         return f"{self.proto} {what} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
 
@@ -65,10 +67,12 @@ def source_address(ns_path: str, dst: str) -> str:
     return _in_namespace(ns_path, ask)
 
 
-def plan_packet(proto: str, src: str, dst: str, port: int | None) -> TestPacket:
+def plan_packet(proto: str, src: str, dst: str, port: int | None, size: int = 0
+                ) -> TestPacket:
+    """The test packet (`size`: an ICMP echo of that many bytes, don't-fragment)."""
     ours = random.randint(40000, 60999)
     if proto == "icmp":
-        return TestPacket("icmp", src, dst, ours, ours, seq=1)
+        return TestPacket("icmp", src, dst, ours, ours, seq=1, size=size)
     return TestPacket(proto, src, dst, ours, port or 0)
 
 
@@ -85,9 +89,12 @@ def craft(p: TestPacket) -> bytes:
     """The packet's bytes, built with scapy (imported here: only `check` needs it)."""
     from scapy.layers.inet import ICMP, IP, TCP, UDP
 
-    ip = IP(src=p.src, dst=p.dst, ttl=64)
+    ip = IP(src=p.src, dst=p.dst, ttl=64, flags="DF" if p.size else 0)
     if p.proto == "icmp":
-        pkt = ip / ICMP(type=8, id=p.sport, seq=p.seq) / (b"netscope check" + bytes(18))
+        payload = b"netscope check" + bytes(18)
+        if p.size:  # IP header 20 + ICMP header 8 + payload = size
+            payload = (payload + bytes(max(0, p.size - 28)))[:max(0, p.size - 28)]
+        pkt = ip / ICMP(type=8, id=p.sport, seq=p.seq) / payload
     elif p.proto == "tcp":
         pkt = ip / TCP(sport=p.sport, dport=p.dport, flags="S", seq=random.getrandbits(32),
                        window=64240)

@@ -16,6 +16,7 @@ from netscope.actions.probe import run_checks
 from netscope.analysis.doctor import run_doctor
 from netscope.analysis.path import path
 from netscope.collect.runner import collect_snapshot
+from netscope.graph.host import HostGraph
 from netscope.labs import catalog
 from tests.kernel.test_labs_support import instances_in
 
@@ -29,7 +30,7 @@ DIES_IN = {
     "docker_user_drop": "host", "published_port_no_listener": "c1",
     "published_port_loopback_only": "c1", "reuseport_conflict": "c1",
     "duplicate_ip": None,          # the source address itself is ambiguous
-    "overlay_mtu_mismatch": None,  # the walk does not model packet sizes
+    "overlay_mtu_mismatch": "h1",  # walked at the source's full MTU, don't-fragment
 }
 
 
@@ -81,7 +82,12 @@ def test_broken_variant_is_diagnosed_walked_repaired_and_undone(instances, ref):
         snapshot = collect_snapshot()
         ends = []
         for c in flows:
-            result = path(snapshot, ns_name(instance, c.src), c.dst, c.proto, c.port)
+            src = ns_name(instance, c.src)
+            size = 0
+            if c.payload == "mtu":  # as large as the source's MTU allows, don't-fragment
+                first = path(snapshot, src, c.dst, c.proto, c.port).hops[0]
+                size = HostGraph.of(snapshot).link_named(first.netns, first.device).mtu
+            result = path(snapshot, src, c.dst, c.proto, c.port, size=size)
             dead = result if result.verdict != "delivered" else result.reply
             if dead is not None and dead.verdict not in ("delivered", "left_host"):
                 ends.append(dead.hops[-1].netns_name)

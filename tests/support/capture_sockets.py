@@ -1,6 +1,6 @@
 """Capture the socket fixtures in fixtures/ with netscope itself, from real labs.
 
-    sudo .venv/bin/python -m tests.support.capture_sockets
+    sudo .venv/bin/python -m tests.support.capture_sockets [FIXTURE...]
 
 - sockets-loopback.json: docker-bridge/published_port_loopback_only (c1's web server on
   127.0.0.1:80, the published port 8080 DNATed to c1:80), with a client in c1 holding a
@@ -8,6 +8,8 @@
 - sockets-no-listener.json: docker-bridge/published_port_no_listener (web on port 8000).
 - sockets-reuseport.json: container-mode/reuseport_conflict (app and sidecar both on port 80
   of one namespace, SO_REUSEPORT).
+- mtu-overlay.json: overlay-vxlan/overlay_mtu_mismatch (containers at MTU 1500 on an overlay
+  that carries 1450).
 
 Only the namespace netscope runs in and the lab's namespaces are kept (tests.support.capture).
 """
@@ -56,15 +58,24 @@ def capture(ref: str, fixture: str, client: bool = False) -> None:
         labs.down(INSTANCE)
 
 
-def main() -> int:
+CAPTURES = {
+    "sockets-loopback": ("docker-bridge/published_port_loopback_only", True),
+    "sockets-no-listener": ("docker-bridge/published_port_no_listener", False),
+    "sockets-reuseport": ("container-mode/reuseport_conflict", False),
+    "mtu-overlay": ("overlay-vxlan/overlay_mtu_mismatch", False),
+}
+
+
+def main(only: list[str]) -> int:
+    """Capture every fixture, or only those named on the command line."""
     import os
 
     os.environ.setdefault("NETSCOPE_STATE_DIR", tempfile.mkdtemp(prefix="netscope-capture-"))
-    capture("docker-bridge/published_port_loopback_only", "sockets-loopback", client=True)
-    capture("docker-bridge/published_port_no_listener", "sockets-no-listener")
-    capture("container-mode/reuseport_conflict", "sockets-reuseport")
+    for fixture, (ref, client) in CAPTURES.items():
+        if not only or fixture in only:
+            capture(ref, fixture, client=client)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

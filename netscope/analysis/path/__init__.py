@@ -16,11 +16,12 @@ EPHEMERAL_PORT = 40000
 
 
 def path(snapshot: Snapshot | HostGraph, src: str, dst: str, proto: str = "icmp",
-         port: int | None = None) -> Journey:
+         port: int | None = None, size: int = 0) -> Journey:
     """Walk a packet from SRC to DST (IPs, container or namespace names), and its reply.
 
     The source address is the one the kernel would choose for the route to DST
-    (HostGraph.resolve_pair): `trace` and `check` pick the same.
+    (HostGraph.resolve_pair): `trace` and `check` pick the same. With `size`, the packet is
+    that many bytes long and may not be fragmented: a device whose MTU is smaller stops it.
     Raises EndpointError when SRC or DST names nothing (or several things)."""
     graph = snapshot if isinstance(snapshot, HostGraph) else HostGraph.of(snapshot)
     if proto not in ("icmp", "tcp", "udp"):
@@ -36,7 +37,8 @@ def path(snapshot: Snapshot | HostGraph, src: str, dst: str, proto: str = "icmp"
         if src_addr is None:
             raise EndpointError(f"{source.label} has no IPv{version} address to send from")
     pkt = Packet(family, src_addr, target.address, proto,
-                 EPHEMERAL_PORT if proto != "icmp" else None, port if proto != "icmp" else None)
+                 EPHEMERAL_PORT if proto != "icmp" else None, port if proto != "icmp" else None,
+                 size=size)
     return _walk(graph, pkt, source.netns, with_reply=True)
 
 

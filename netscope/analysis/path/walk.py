@@ -207,7 +207,30 @@ class Walker:
         pkt = self.netfilter(pkt, netns, "postrouting", iif, oif.name, oif.name)
         if pkt.ct_state != "new":
             pkt = self.undo_nat(pkt, netns, "post")
+        if pkt.size > oif.mtu:
+            self.too_big(pkt, oif, "forwarded" if iif is not None else "sent")
         self.xmit(pkt, oif, gateway or pkt.dst)
+
+    def too_big(self, pkt: Packet, link: Link, how: str, bridge: Link | None = None) -> None:
+        """Stop: a `pkt.size`-byte packet (don't-fragment) does not fit `link`'s MTU. `how`:
+        "sent" (this namespace's own packet: the sender's call fails), "forwarded" (the
+        router answers ICMP fragmentation needed), "bridged" (`bridge` drops the frame
+        silently), "received" (a veth peer with a smaller MTU drops it silently)."""
+        size, mtu, dev = pkt.size, link.mtu, link.name
+        reason = f"{size}-byte packet too big for {dev} (MTU {mtu})"
+        explain = {
+            "sent": f"The packet is larger than {dev}'s MTU ({mtu}) and may not be "
+                    "fragmented: the kernel refuses to send it ('message too long').",
+            "forwarded": f"The packet must leave by {dev}, whose MTU is {mtu}, and may not be "
+                         "fragmented (DF): it is dropped and the router answers ICMP "
+                         f"'fragmentation needed' (MTU {mtu}), so the sender can shrink.",
+            "bridged": f"{bridge.name if bridge else 'The bridge'} would send the frame out "
+                       f"of {dev}, whose MTU is {mtu}: a bridge does not fragment or answer "
+                       "with ICMP, it drops the frame silently (an MTU black hole).",
+            "received": f"{dev} takes frames up to its MTU ({mtu}): the larger frame from "
+                        "its peer is dropped silently.",
+        }[how]
+        self.stop(link.netns, dev, End.DROPPED, reason, pkt, explain, (link.id,))
 
     def xmit(self, pkt: Packet, link: Link, nexthop: str) -> None:
         netns = link.netns
@@ -264,6 +287,8 @@ class Walker:
                    else "no peer recorded")
             self.stop(link.netns, link.name, End.UNKNOWN, f"peer of {link.name} unknown: {why}",
                       pkt, evidence=(link.id,))
+        if pkt.size > peer.mtu:
+            self.too_big(pkt, peer, "received")
         mtu = "" if peer.mtu == link.mtu else (
             f" MTU differs: {link.mtu} here, {peer.mtu} on the peer; larger packets are lost.")
         self.hop(peer.netns, peer.name, "veth", f"arrives on {peer.name}",
@@ -359,6 +384,8 @@ class Walker:
             self.stop(bridge.netns, port.name, End.DROPPED, f"bridge port {port.name} is "
                       f"{'down' if not port.up else state}", pkt,
                       f"{bridge.name} cannot send out of {port.name}.", (port.id,))
+        if pkt.size > port.mtu:
+            self.too_big(pkt, port, "bridged", bridge)
         if port.kind == "vxlan":
             self.vxlan(pkt, port, nexthop)
         else:
@@ -383,7 +410,8 @@ class Walker:
                  "packet.", pkt, (link.id,))
         outer = Packet(pkt.family, str(local or self.g.source_address(
             link.netns, None, None, pkt.family)), str(remote), "udp", 4789,
-            int(link.details.get("dstport") or 4789))
+            int(link.details.get("dstport") or 4789))  # no size: VXLAN's outer packets
+        # may be fragmented (no DF unless the device says df set): its own MTU is the limit
         try:
             self.output(outer, link.netns)
         except _Stop as stop:
@@ -426,7 +454,11 @@ class Walker:
         refused; `reason`/`explain` say "delivered" when the sockets are not known (or not
         asked: ICMP, replies)."""
         device = link.name if link is not None else None
-        got = deliver(self.g, netns, pkt, link.id if link else None)
+        tunnel = pkt.proto == "udp" and any(
+            lk.kind == "vxlan" and int(lk.details.get("dstport") or 4789) == pkt.dport
+            for lk in self.g.links_in(netns))
+        # a VXLAN device's own (kernel) socket takes its encapsulated packets
+        got = None if tunnel else deliver(self.g, netns, pkt, link.id if link else None)
         if got is None:
             if pkt.ct_state == "new" and pkt.proto != "icmp" and \
                     self.g.sockets_in(netns) is None:
@@ -519,7 +551,8 @@ def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
         seen_at_dst = _last_packet(w, pkt)
         back = Packet(pkt.family, seen_at_dst.dst, seen_at_dst.src, pkt.proto,
                       seen_at_dst.dport, seen_at_dst.sport, 0, "established",
-                      seen_at_dst.ct_status)
+                      seen_at_dst.ct_status,
+                      size=pkt.size if pkt.proto == "icmp" else 0)  # an echo answers in kind
         reply = _walk(graph, back, end_ns, False, w)
     elif with_reply and end == End.REFUSED and end_ns is not None and w.refusal is not None:
         reply = _walk(graph, w.refusal, end_ns, False, w)  # the RST / port unreachable
