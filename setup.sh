@@ -19,6 +19,9 @@ DEBIAN_PACKAGES=(
     chromium
     # the completion tests drive bash's, zsh's and fish's own completion; groff renders netscope(1)
     zsh fish groff-base
+    # container runtimes netscope reads, run for real by the podman and containerd tiers;
+    # netavark named so that Podman does not fall back to its CNI backend
+    podman netavark containerd containernetworking-plugins
 )
 SYSTEM_PYTHON=/usr/bin/python3
 DEBIAN_BCC=/usr/lib/python3/dist-packages/bcc

@@ -1,6 +1,6 @@
 """The text `netscope show --netfilter` prints: per namespace, tables -> base chains -> rules,
-with each jump followed into its target chain (indented), counters, and Docker's chains and
-published ports labelled."""
+with each jump followed into its target chain (indented), counters, and the chains and
+published ports of Docker, Podman (netavark) and CNI plugins labelled."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def render_netfilter(snapshot: Snapshot) -> Iterator[str]:
     for table in snapshot.tables:
         by_ns[table.netns].append(table)
     notes = {rule.id: label for t in snapshot.tables for c in t.chains for rule in c.rules
-             if rule.action == "dnat" and (label := _dnat_note(rule, graph))}
+             if (label := (_dnat_note(rule, graph) if rule.action == "dnat"
+                           else graph.runtime_rule_label(rule)))}
     errors = [e for e in snapshot.errors if e.collector == "netfilter"]
     order = sorted(by_ns, key=lambda ns: (not graph.namespaces.get(ns) or
                                           not graph.namespaces[ns].is_self, graph.ns_name(ns)))

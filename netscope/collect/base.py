@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from netscope.host import oci
 from netscope.host.netlink import RtnlSocket
 from netscope.host.nfnl import nfnl_socket
-from netscope.model import link_id, ns_id
+from netscope.model import CollectorError, link_id, ns_id
 
 
 @dataclass
@@ -85,3 +86,43 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+# daemons whose command lines say where their state is
+RUNTIME_DAEMONS = ("containerd", "crio")
+
+
+@dataclass
+class HostContext:
+    """A whole-host read after every namespace was visited: what was found so far, by
+    Snapshot field (namespace collectors' objects, then each host collector's in turn)."""
+
+    self_inode: int
+    objects: dict[str, list]
+    errors: list[CollectorError]
+    _commands: dict[str, list[list[str]]] | None = None
+
+    def error(self, collector: str, message: str) -> None:
+        self.errors.append(CollectorError(collector, message))
+
+    def commands(self, comm: str) -> list[list[str]]:
+        """Command lines of the running processes named `comm` (containerd, crio): /proc is
+        read once per snapshot for all the runtimes' daemons."""
+        if self._commands is None:
+            self._commands = oci.processes(RUNTIME_DAEMONS)
+        return self._commands.get(comm, [])
+
+
+class HostCollector(Protocol):
+    """Reads one host-wide concern once per snapshot (a container runtime, CNI). Read-only;
+    a runtime that is not installed is "nothing found", not an error."""
+
+    name: str
+    # the Snapshot fields its objects go to
+    fields: tuple[str, ...]
+
+    def can_run(self) -> str | None:
+        """None when it can run here, else the reason it cannot (shown to the user)."""
+
+    def collect(self, ctx: HostContext) -> dict[str, list]:
+        """Its objects by Snapshot field; problems go to `ctx.error` (the rest still counts)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from netscope.collect.base import NamespaceCollector
+from netscope.collect.base import HostCollector, NamespaceCollector
 from netscope.collect.bridge import FdbCollector
+from netscope.collect.cni import CniCollector
 from netscope.collect.conntrack import ConntrackCollector
 from netscope.collect.dns import DnsCollector
 from netscope.collect.l3 import (
@@ -15,6 +16,12 @@ from netscope.collect.l3 import (
 from netscope.collect.links import LinksCollector
 from netscope.collect.netfilter import NetfilterCollector
 from netscope.collect.sockets import SocketsCollector
+from netscope.collect.workloads import (
+    ContainerdCollector,
+    CrioCollector,
+    DockerCollector,
+    PodmanCollector,
+)
 
 # Links first: the others name interfaces by the ids it records.
 NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
@@ -28,4 +35,14 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     ConntrackCollector(),  # after netfilter: reads its tables to tell what uses conntrack
     SocketsCollector(),
     DnsCollector(),
+)
+
+# Once per snapshot, after every namespace was read. Runtimes before CNI: it ties allocated
+# addresses to the containers and pods they found.
+HOST_COLLECTORS: tuple[HostCollector, ...] = (
+    DockerCollector(),
+    PodmanCollector(),
+    ContainerdCollector(),
+    CrioCollector(),
+    CniCollector(),
 )

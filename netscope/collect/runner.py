@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from netscope import __version__
-from netscope.collect.base import NamespaceCollector, NsContext, gc_paused
-from netscope.collect.containers import collect_containers
+from netscope.collect.base import HostContext, NamespaceCollector, NsContext, gc_paused
 from netscope.collect.links import resolve_peers
 from netscope.collect.privileges import require_capabilities
-from netscope.collect.registry import NAMESPACE_COLLECTORS
+from netscope.collect.registry import HOST_COLLECTORS, NAMESPACE_COLLECTORS
 from netscope.collect.sysctl import read_namespace_sysctls
-from netscope.host import docker, netns, rtnl
+from netscope.collect.workloads import merge_workloads
+from netscope.host import netns, rtnl
 from netscope.host.errors import NamespaceGone
 from netscope.host.netlink import RtnlSocket
 from netscope.model import (
@@ -27,6 +27,7 @@ from netscope.model import (
     Header,
     Namespace,
     NsOrigin,
+    Pod,
     Snapshot,
     ns_id,
 )
@@ -82,13 +83,19 @@ def namespace_origins(found: netns.FoundNamespace) -> tuple[NsOrigin, ...]:
     return tuple(out)
 
 
-def namespace_name(found: netns.FoundNamespace, containers: list[Container]) -> str:
-    """The best human name: host, a container's, the ip-netns name, docker/<id>, comm[pid]."""
+def namespace_name(found: netns.FoundNamespace, containers: list[Container],
+                   pods: list[Pod] = ()) -> str:
+    """The best human name: host, a pod's (`namespace/pod` for Kubernetes), a container's,
+    the ip-netns name, docker/<id>, comm[pid]."""
     here = ns_id(found.inode)
-    # a container that joined another's namespace does not name it
-    names = [c.name for c in containers if c.netns == here and not c.shares_netns_with]
     if found.is_self:
         return "host"
+    pod_names = [p.display_name for p in pods if p.netns == here]
+    if pod_names:
+        return pod_names[0]
+    # a container that joined another's namespace does not name it
+    names = [c.name for c in containers
+             if c.netns == here and not c.shares_netns_with and not c.infra]
     if names:
         return names[0]
     if found.named:
@@ -219,6 +226,27 @@ def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceC
     return objects, errors, sysctls
 
 
+def run_host_collectors(ctx: HostContext) -> list[str]:
+    """Run every registered host collector that can run, in order, adding its objects to
+    `ctx.objects`; the names of those that ran. One that fails costs only its own part."""
+    ran = []
+    for collector in HOST_COLLECTORS:
+        reason = collector.can_run()
+        if reason is not None:
+            ctx.error(collector.name, f"not collected: {reason}")
+            continue
+        try:
+            found = collector.collect(ctx)
+        except Exception as e:  # a bug in one runtime's reader must not cost the snapshot
+            ctx.error(collector.name, f"internal error ({type(e).__name__}: {e}): a bug in "
+                      "netscope; the rest of the snapshot is complete")
+            continue
+        for field, items in found.items():
+            ctx.objects[field].extend(items)
+        ran.append(collector.name)
+    return ran
+
+
 def collect_snapshot(progress: Progress | None = None, note: str | None = None,
                      connections: bool = False) -> Snapshot:
     """Read the whole host (with `connections`, every namespace's TCP connections too).
@@ -232,17 +260,12 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None,
     objects: dict[str, list] = defaultdict(list)
     collectors = runnable_collectors(errors)
     sysctls = visit_namespaces(found, objects, errors, collectors, connections)
-    containers: list[Container] = []
-    docker_present = docker.docker_socket_present()
-    if docker_present:
-        self_inode = next(i for i, f in found.items() if f.is_self)
-        try:
-            containers = collect_containers(self_inode)
-        except docker.DockerUnavailable as e:
-            errors.append(CollectorError("containers", str(e)))
+    self_inode = next(i for i, f in found.items() if f.is_self)
+    host_ran = run_host_collectors(HostContext(self_inode, objects, errors))
+    containers, pods = merge_workloads(objects.pop("containers", []), objects.pop("pods", []))
 
     namespaces = tuple(
-        Namespace(id=ns_id(inode), inode=inode, name=namespace_name(f, containers),
+        Namespace(id=ns_id(inode), inode=inode, name=namespace_name(f, containers, pods),
                   origins=namespace_origins(f), is_self=f.is_self, sysctls=sysctls[inode])
         for inode, f in found.items() if inode in sysctls
     )
@@ -253,13 +276,13 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None,
         captured_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
         note=note,
-        collectors=tuple(c.name for c in collectors) + (
-            ("containers",) if docker_present else ()),
+        collectors=tuple(c.name for c in collectors) + tuple(host_ran),
     )
     return Snapshot(
         header=header,
         namespaces=namespaces,
         containers=tuple(containers),
+        pods=tuple(pods),
         errors=tuple(errors),
         **{field: tuple(items) for field, items in objects.items()},
     )

@@ -28,6 +28,7 @@ from netscope.graph.endpoints import Endpoint, EndpointError, is_ip
 from netscope.graph.netfilter import NetfilterRelations
 from netscope.graph.routing import Lookup, route_lookup
 from netscope.graph.sockets import SocketMatch, socket_lookup
+from netscope.graph.workloads import WorkloadRelations
 from netscope.model import Address, Container, FdbEntry, Link, Namespace, Snapshot
 from netscope.model.l3 import Neighbour, Route, Rule
 from netscope.model.sockets import Socket, SocketTable
@@ -54,9 +55,10 @@ def _group(items, key) -> dict:
     return dict(out)
 
 
-class HostGraph(NetfilterRelations):
+class HostGraph(NetfilterRelations, WorkloadRelations):
     """Relations over one snapshot. Build with `HostGraph.of(snapshot)` (cached per object).
-    Netfilter relations (DNAT targets, published ports) come from NetfilterRelations."""
+    Netfilter relations (DNAT targets, published ports) come from NetfilterRelations;
+    containers and pods <-> namespaces and workload names from WorkloadRelations."""
 
     _cache: dict[int, HostGraph] = {}
     _cache_lock = threading.Lock()
@@ -382,10 +384,12 @@ class HostGraph(NetfilterRelations):
 
     def namespaces_named(self, name: str) -> list[str]:
         """Namespace ids that `name` designates: a container name or id prefix (6+ chars),
-        a namespace name, id or inode, an /run/netns or Docker sandbox file name."""
+        a pod (`namespace/pod`, a Podman pod name), a namespace name, id or inode, an
+        /run/netns or Docker sandbox file name."""
         by_id = len(name) >= 6  # a container id prefix, as `docker ps` shows them
         found = [c.netns for c in self.snapshot.containers
                  if c.netns and (c.name == name or (by_id and c.container_id.startswith(name)))]
+        found += self.workload_namespaces(name)
         found += [ns.id for ns in self.snapshot.namespaces
                   if name in (ns.name, ns.id, str(ns.inode))
                   or any(o.path.rsplit("/", 1)[-1] == name for o in ns.origins
@@ -599,7 +603,8 @@ class HostGraph(NetfilterRelations):
         containers, then the rest, by name."""
         def key(ns_id: str) -> tuple:
             ns = self.namespaces[ns_id]
-            return (not ns.is_self, ns_id not in self._containers_by_ns, ns.name)
+            return (not ns.is_self, ns_id not in self._containers_by_ns and not self.pods_in(ns_id),
+                    ns.name)
         return sorted(self.namespaces, key=key)
 
     def ns_ref(self, netns: str) -> str:

@@ -24,6 +24,7 @@ port is labelled "publishes tcp/8080 -> <container>:80". Attributes are scalars 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -102,6 +103,12 @@ class PublishedPort:
         return f"{front} -> {host}" + (f":{self.target_port}" if self.target_port else "")
 
 
+# comments container runtimes put on the rules they write for one container or pod sandbox:
+# netavark `dnat name: <net> id: <id>`, CNI portmap `dnat name: "<net>" id: "<id>"`, CNI
+# bridge masquerade `name: "<net>" id: "<id>"`
+_RUNTIME_COMMENT = re.compile(r'^(dnat )?name: "?([^" ]+)"? id: "?([^" ]+)"?$')
+
+
 class NetfilterRelations:
     """The netfilter relations of the host graph (mixed into HostGraph)."""
 
@@ -165,15 +172,28 @@ class NetfilterRelations:
         return list(dict.fromkeys(near or [ns for ns, _ in others]))
 
     def publish_label(self: HostGraph, rule: NfRule) -> str | None:
-        """"publishes tcp/8080 -> web:80" for a DNAT rule whose target is a container."""
-        names = [c.name for ns in self.dnat_targets(rule) for c in self.containers_in(ns)
-                 if not c.shares_netns_with]
+        """"publishes tcp/8080 -> web:80" for a DNAT rule whose target is a container or a
+        pod ("-> shop/web-0:80")."""
+        names = [name for ns in self.dnat_targets(rule) for name in self.workload_names(ns)]
         if not names:
             return None
         proto = next(iter(match_values(rule, "proto")), "any")
         dport = ",".join(match_values(rule, "dport")) or "any"
         port = _nat_port(rule.nat_to or "")
         return f"publishes {proto}/{dport} -> {names[0]}" + (f":{port}" if port else "")
+
+    def runtime_rule_label(self: HostGraph, rule: NfRule) -> str | None:
+        """"published port of web (network podman)", "for shop/web-0 (network n)": a rule
+        whose comment names the container or pod sandbox a runtime wrote it for."""
+        match = _RUNTIME_COMMENT.match(rule.comment or "")
+        if match is None:
+            return None
+        dnat, network, cid = match.groups()
+        name = self.workload_named_by_id(cid)
+        if name is None:
+            return None
+        what = "published port of" if dnat else "for"
+        return f"{what} {name} (network {network})"
 
 
 def _hook_node(inode: str, family: str, hook: str) -> str:

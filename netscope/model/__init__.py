@@ -4,14 +4,20 @@ No I/O here: the model is what `host`/`collect` produce, what snapshots store, a
 `graph` and `analysis` read. Every object has a stable string `id`.
 """
 
+from netscope.model.cni import CniAllocation, CniNetwork, CniPlugin, CniRange
 from netscope.model.l2 import BridgePort, FdbEntry, Link, VethPeer
 from netscope.model.l3 import Address, Neighbour, Nexthop, Route, Rule
-from netscope.model.netns import Container, Namespace, NsOrigin
+from netscope.model.netns import RUNTIMES, Container, Namespace, NsOrigin, Pod
 from netscope.model.snapshot import CollectorError, Header, Snapshot
 
 __all__ = [
+    "RUNTIMES",
     "Address",
     "BridgePort",
+    "CniAllocation",
+    "CniNetwork",
+    "CniPlugin",
+    "CniRange",
     "CollectorError",
     "Container",
     "FdbEntry",
@@ -21,6 +27,7 @@ __all__ = [
     "Neighbour",
     "Nexthop",
     "NsOrigin",
+    "Pod",
     "Route",
     "Rule",
     "Snapshot",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from netscope.model.cni import CniAllocation, CniNetwork, CniRange, in_range
 from netscope.model.l2 import Link
 from netscope.model.l3 import Route
-from netscope.model.netns import Container
+from netscope.model.netns import Container, Pod
 
 if TYPE_CHECKING:  # the graph is built over the model: only its type is needed here
     from netscope.graph.host import HostGraph
@@ -49,12 +50,77 @@ def shown_routes(graph: HostGraph, ns_id: str, all_tables: bool = False) -> list
             or (r.family == "inet" and r.table == MAIN_TABLE)]
 
 
+def _short_id(object_id: str) -> str:
+    """The runtime's own id, short, from a model id ("container:podman/<id>" -> 12 chars)."""
+    return object_id.split(":", 1)[-1].rsplit("/", 1)[-1][:12]
+
+
 def container_text(c: Container) -> str:
-    text = f"container {c.name} {c.container_id[:12]}"
+    """"container web 0123456789ab publishes ...", the runtime named when not Docker."""
+    runtime = "" if c.runtime == "docker" else f"{c.runtime} "
+    where = f" ({c.runtime_namespace})" if c.runtime_namespace else ""
+    text = f"{runtime}container {c.name} {c.container_id[:12]}{where}"
     if c.shares_netns_with:
-        text += f" (joined {c.shares_netns_with.split(':', 1)[1][:12]})"
+        text += f" (joined {_short_id(c.shares_netns_with)})"
     if c.ports:
         text += " publishes " + " ".join(c.ports)
+    return text
+
+
+def pod_text(pod: Pod, members: list[Container]) -> str:
+    """"podman pod db 0123456789ab publishes ...; containers a, b" or, for Kubernetes,
+    "pod shop/web-0 (containerd k8s.io, uid ...); containers app"."""
+    infra = next((c for c in members if c.id == pod.infra_container), None)
+    if pod.kube_namespace:
+        where = [pod.runtime]
+        if infra and infra.runtime_namespace:
+            where[0] += f" {infra.runtime_namespace}"
+        if pod.kube_uid:
+            where.append(f"uid {pod.kube_uid}")
+        text = f"pod {pod.display_name} ({', '.join(where)})"
+    else:
+        text = f"{pod.runtime} pod {pod.name} {pod.pod_id[:12]}"
+    if pod.ports:
+        text += " publishes " + " ".join(pod.ports)
+    names = [c.kube_name or c.name for c in members if c.id != pod.infra_container]
+    if names:
+        text += "; containers " + ", ".join(sorted(names))
+    if infra is not None:
+        text += f"; infra {infra.name} {infra.container_id[:12]}"
+    return text
+
+
+def cni_network_text(net: CniNetwork) -> str:
+    """"nsexp-net (/etc/cni/net.d/10-x.conflist, in use): bridge -> portmap, ipam host-local
+    10.244.0.0/24"."""
+    head = f"{net.name} ({net.path}{', in use' if net.in_use else ''})"
+    if net.error:
+        return f"{head}: not usable: {net.error}"
+    chain = " -> ".join(
+        p.type + (f"[{' '.join(f'{k}={v}' for k, v in p.details.items())}]" if p.details
+                  else "") for p in net.plugins)
+    ipam = sorted({p.ipam_type for p in net.plugins if p.ipam_type})
+    text = f"{head}: {chain}"
+    if ipam:
+        text += f"; ipam {', '.join(ipam)}"
+    if net.ranges:
+        text += " " + ", ".join(
+            r.subnet + (f" ({r.range_start}-{r.range_end})" if r.range_start or r.range_end
+                        else "") for r in net.ranges)
+    return text
+
+
+def cni_allocation_text(a: CniAllocation, ranges: tuple[CniRange, ...]) -> str:
+    """"cni net0 10.244.7.2 on eth0, allocated to 0123456789ab"; `ranges`: the IPAM ranges
+    of its network, to say when the address lies outside them."""
+    text = f"cni {a.network} {a.address}"
+    if a.ifname:
+        text += f" on {a.ifname}"
+    text += f", allocated to {a.container_id[:12]}"
+    if in_range(a.address, ranges) is False:
+        text += " (outside the network's ranges)"
+    if a.netns is None:
+        text += ": no namespace holds it (leaked)"
     return text
 
 

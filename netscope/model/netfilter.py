@@ -64,6 +64,33 @@ DOCKER_CHAIN_LABELS = {
 }
 
 
+# Podman's netavark (iptables backend): fixed chains, and per-network chains named from a hash
+NETAVARK_CHAIN_LABELS = {
+    "NETAVARK_FORWARD": "Podman (netavark): forwarding to and from Podman networks",
+    "NETAVARK-HOSTPORT-DNAT": "Podman (netavark): published ports, one jump per container",
+    "NETAVARK-HOSTPORT-SETMARK": "Podman (netavark): marks published-port traffic to masquerade",
+    "NETAVARK-HOSTPORT-MASQ": "Podman (netavark): masquerades marked published-port traffic",
+    "NETAVARK_ISOLATION_1": "Podman (netavark): isolation between networks, stage 1",
+    "NETAVARK_ISOLATION_2": "Podman (netavark): isolation between networks, stage 2",
+    "NETAVARK_ISOLATION_3": "Podman (netavark): isolation between networks, stage 3",
+    "NETAVARK_INPUT": "Podman (netavark): DNS (aardvark) and other input to the host",
+}
+# CNI plugins (portmap, bridge with ipMasq, firewall): fixed chains and per-sandbox chains
+CNI_CHAIN_LABELS = {
+    "CNI-HOSTPORT-DNAT": "CNI portmap: published host ports, one jump per sandbox",
+    "CNI-HOSTPORT-SETMARK": "CNI portmap: marks published-port traffic to masquerade",
+    "CNI-HOSTPORT-MASQ": "CNI portmap: masquerades marked published-port traffic",
+    "CNI-FORWARD": "CNI firewall plugin: forwarding to and from CNI networks",
+    "CNI-ADMIN": "CNI firewall plugin: the administrator's rules, run first",
+}
+PREFIX_LABELS = (
+    ("NETAVARK-DN-", "Podman (netavark): DNAT to the containers of one network"),
+    ("NETAVARK-", "Podman (netavark): masquerade of one network's outgoing traffic"),
+    ("CNI-DN-", "CNI portmap: DNAT to one sandbox's ports"),
+    ("CNI-", "CNI bridge (ipMasq): masquerade of one sandbox's outgoing traffic"),
+)
+
+
 def table_key(inode: int, family: str, table: str, backend: str) -> str:
     """"<inode>/<family>/<table>", the family marked "-legacy" for x_tables so that a legacy
     table never shares an id with the nf_tables table of the same name."""
@@ -86,16 +113,23 @@ def mark_after(mark: int, set_mark: str) -> int:
     return ((mark & ~int(mask or "0", 16)) ^ int(xor, 16)) & MARK_BITS
 
 
-def docker_chain_label(chain: str) -> str | None:
-    """What a chain Docker creates is for, or None when it is not one of Docker's."""
-    return DOCKER_CHAIN_LABELS.get(chain)
+def runtime_chain_label(chain: str) -> str | None:
+    """What a chain Podman's netavark or a CNI plugin (portmap, bridge, firewall) made is
+    for, or None."""
+    label = NETAVARK_CHAIN_LABELS.get(chain) or CNI_CHAIN_LABELS.get(chain)
+    if label is None:
+        label = next((text for prefix, text in PREFIX_LABELS if chain.startswith(prefix)),
+                     None)
+    return label
 
 
 def chain_label(table: str, chain: str, rules: Sequence[NfRule]) -> str | None:
-    """NfChain.label: what a chain Docker, kube-proxy or a NetworkPolicy implementation made
-    is for (kube-proxy's per-service chains name their service, from the chain's name or
-    its rules' comments). Every reader of rulesets sets labels with this."""
-    return DOCKER_CHAIN_LABELS.get(chain) or k8s_chain_label(table, chain, rules)
+    """NfChain.label: what a chain Docker, Podman (netavark), a CNI plugin, kube-proxy or a
+    NetworkPolicy implementation made is for (kube-proxy's per-service chains name their
+    service, from the chain's name or its rules' comments). Every reader of rulesets sets
+    labels with this."""
+    return (DOCKER_CHAIN_LABELS.get(chain) or k8s_chain_label(table, chain, rules)
+            or runtime_chain_label(chain))
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netscope.model.cni import CniAllocation, CniNetwork
 from netscope.model.dns import DnsNamespace
 from netscope.model.l2 import FdbEntry, Link
 from netscope.model.l3 import Address, Neighbour, Route, Rule
 from netscope.model.netfilter import ConntrackTable, NfTable
-from netscope.model.netns import Container, Namespace
+from netscope.model.netns import Container, Namespace, Pod
 from netscope.model.sockets import SocketTable
 
 FORMAT_NAME = "netscope-snapshot"
@@ -83,3 +84,8 @@ class Snapshot:
     dns: tuple[DnsNamespace, ...] = ()
     # TCP and UDP sockets per namespace, with the processes that hold them
     sockets: tuple[SocketTable, ...] = ()
+    # Podman pods and Kubernetes pod sandboxes (containerd, CRI-O); their containers name them
+    pods: tuple[Pod, ...] = ()
+    # CNI network configurations found, and the addresses their IPAM allocated
+    cni_networks: tuple[CniNetwork, ...] = ()
+    cni_allocations: tuple[CniAllocation, ...] = ()

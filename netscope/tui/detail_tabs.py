@@ -15,8 +15,9 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from netscope.graph.host import HostGraph
+from netscope.graph.workloads import allocation_lines, workload_lines
 from netscope.model import Snapshot
-from netscope.model.labels import container_text, link_line, port_line, route_text
+from netscope.model.labels import link_line, port_line, route_text
 from netscope.tui.detail_common import Selection, make_table, nothing
 from netscope.tui.detail_dns import dns_tab, prepare_dns
 from netscope.tui.detail_drops import drops_tab
@@ -31,8 +32,8 @@ def overview(graph: HostGraph, sel: Selection) -> RenderableType:
     if ns is None:
         return nothing(f"{sel.netns} is not in this snapshot")
     parts: list[RenderableType] = [Text(f"{ns.name}  ({ns.id})", style="bold")]
-    for c in graph.containers_in(ns.id):
-        parts.append(Text(container_text(c)))
+    for line in workload_lines(graph, ns.id) + allocation_lines(graph, ns.id):
+        parts.append(Text(line))
     parts.append(Text("found at: " + ", ".join(o.path for o in ns.origins), style="dim"))
     link = graph.links.get(sel.link) if sel.link else None
     if link is not None:

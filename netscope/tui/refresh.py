@@ -44,7 +44,8 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     from netscope.model import Namespace
 
     names = {f.name for f in fields(Snapshot)}
-    if not set(PER_NAMESPACE) >= (names - {"header", "namespaces", "containers", "errors"}):
+    if not set(PER_NAMESPACE) >= (names - {"header", "namespaces", "containers", "pods",
+                                           "cni_networks", "cni_allocations", "errors"}):
         return None
     found = netns.discover()
     known = {ns.inode for ns in previous.namespaces}
@@ -63,11 +64,11 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
         if name == "links":
             fresh = _keep_known_peers(fresh, previous)
         merged[name] = tuple(kept + list(fresh))
-    containers = list(previous.containers)
+    containers, pods = list(previous.containers), list(previous.pods)
     namespaces = [replace(ns, sysctls=sysctls.get(ns.inode, ns.sysctls))
                   for ns in previous.namespaces if ns.inode in found]
     namespaces += [Namespace(id=ns_id(i), inode=i,
-                             name=runner.namespace_name(found[i], containers),
+                             name=runner.namespace_name(found[i], containers, pods),
                              origins=runner.namespace_origins(found[i]), is_self=found[i].is_self,
                              sysctls=sysctls[i]) for i in sorted(new) if i in sysctls]
     kept_errors = tuple(e for e in previous.errors if e.netns not in replaced)

@@ -6,6 +6,8 @@ from netscope.analysis.doctor.checks import (
     bridge_port,
     cluster_overlay,
     cluster_routes,
+    cni_leaked_address,
+    cni_out_of_range,
     conntrack_checks,
     default_route,
     dns,
@@ -56,4 +58,6 @@ CHECKS: tuple[Check, ...] = (
     cluster_routes.ASYMMETRIC,
     cluster_routes.OVERLAP,
     cluster_routes.ENDPOINT_UNREACHABLE,
+    cni_leaked_address.CHECK,
+    cni_out_of_range.CHECK,
 )

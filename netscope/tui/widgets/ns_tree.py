@@ -108,8 +108,13 @@ class NamespaceTree(Tree[str]):
         style = "bold reverse yellow" if ns_id in changed else "bold"
         text = Text("▣ " if containers else "□ ", style="cyan" if containers else "dim")
         text.append(ns.name, style=style)
-        if containers:
-            text.append(f"  container {containers[0].image or ''}".rstrip(), style="cyan")
+        pods = graph.pods_in(ns_id)
+        if pods:
+            text.append(f"  {pods[0].runtime} pod", style="cyan")
+        elif containers:
+            runtime = "" if containers[0].runtime == "docker" else f"{containers[0].runtime} "
+            text.append(f"  {runtime}container {containers[0].image or ''}".rstrip(),
+                        style="cyan")
         down = sum(not x.up for x in graph.links_in(ns_id) if x.kind != "loopback")
         if down:
             text.append(f"  {down} down", style="red")

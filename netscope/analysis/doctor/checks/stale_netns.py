@@ -8,8 +8,10 @@ from netscope.graph.host import HostGraph
 
 def run(graph: HostGraph):
     running = {c.netns for c in graph.snapshot.containers}
-    # when Docker did not answer, netscope cannot tell which sandboxes are in use
-    docker_answered = not any(e.collector == "containers" for e in graph.snapshot.errors)
+    # when Docker did not answer, netscope cannot tell which sandboxes are in use (its
+    # collector was called "containers" in snapshots from before other runtimes were read)
+    docker_answered = not any(e.collector in ("docker", "containers")
+                              for e in graph.snapshot.errors)
     for ns in graph.snapshot.namespaces:
         if ns.is_self or any(o.kind == "proc" for o in ns.origins):
             continue
