@@ -600,10 +600,11 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
 
     def ns_order(self) -> list[str]:
         """Namespace ids as people read them: the one netscope runs in first, then those with
-        containers, then the rest, by name."""
+        containers, then the rest, by name (in a cluster document: node by node)."""
         def key(ns_id: str) -> tuple:
             ns = self.namespaces[ns_id]
-            return (not ns.is_self, ns_id not in self._containers_by_ns and not self.pods_in(ns_id),
+            return (ns.node or "", not ns.is_self,
+                    ns_id not in self._containers_by_ns and not self.pods_in(ns_id),
                     ns.name)
         return sorted(self.namespaces, key=key)
 

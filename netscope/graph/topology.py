@@ -7,7 +7,10 @@ namespace. Edges are of three kinds, all taken from the HostGraph's relations:
 - "veth": the two ends of a veth pair (a, b sorted);
 - "port": a bridge port -> its bridge (a = port, b = bridge);
 - "lower": a device built on a parent -> the parent (a = macvlan/ipvlan/vlan/vxlan, b = its
-  lower device).
+  lower device);
+- in a cluster document, between nodes: "tunnel", a VXLAN device and its twin (same VNI) on
+  another node whose VTEP this node's FDB (or fixed remote) sends to; "underlay", a node's
+  interface and another node's interface on the same subnet (a, b sorted for both).
 
 Loopback devices are left out: every namespace has one and it joins nothing. The TUI groups
 and collapses this picture for hundreds of namespaces; it never derives an edge of its own.
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from netscope.graph.host import HostGraph
     from netscope.model import Link
 
-VETH, PORT, LOWER = "veth", "port", "lower"
+VETH, PORT, LOWER, TUNNEL, UNDERLAY = "veth", "port", "lower", "tunnel", "underlay"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class Node:
 @dataclass(frozen=True)
 class Group:
     """A namespace: its name, the containers in it, its interfaces, its place in the picture
-    (`component`: which connected part of the host, `layer`: hops from that part's hub)."""
+    (`component`: which connected part of the host, `layer`: hops from that part's hub), and
+    in a cluster document the node it is on."""
 
     id: str
     label: str
@@ -54,6 +58,7 @@ class Group:
     nodes: tuple[Node, ...]
     layer: int
     component: int
+    node: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,10 @@ class Topology:
         """Ids of the devices built on `parent_id` (its macvlans, vlans, vxlans)."""
         return self._adjacent.get((LOWER, parent_id), [])
 
+    def between_nodes(self) -> list[Edge]:
+        """The tunnel and underlay edges between nodes (cluster documents)."""
+        return [e for e in self.edges if e.kind in (TUNNEL, UNDERLAY)]
+
     def parents(self) -> list[str]:
         """Ids of the devices something is built on, in drawing order."""
         order = {n.id: i for i, n in enumerate(self._nodes.values())}
@@ -134,7 +143,31 @@ def _edges(graph: HostGraph, shown: set[str]) -> list[Edge]:
         lower = graph.lower(link)
         if lower is not None and lower.id in shown:
             out.append(Edge(link.id, lower.id, LOWER))
+    if graph.nodes:
+        out += _between_nodes(graph, shown)
     return out
+
+
+def _between_nodes(graph: HostGraph, shown: set[str]) -> list[Edge]:
+    """Tunnel and underlay edges between the nodes of a cluster document."""
+    out: set[Edge] = set()
+    for link in graph.snapshot.links:
+        if link.id not in shown or graph.node_of(link.netns) is None:
+            continue
+        if link.kind == "vxlan":
+            sends_to = {f.dst for f in graph.fdb_of(link.id) if f.dst}
+            sends_to |= {str(link.details["remote"])} if link.details.get("remote") else set()
+            for other in graph.nodes:
+                root = graph.node_root(other.name)
+                twin = graph.vxlan_twin(link, root) if root and other.name != \
+                    graph.node_of(link.netns) else None
+                if twin is not None and twin.id in shown and \
+                        graph.vtep_address(twin) in sends_to:
+                    out.add(Edge(*sorted((link.id, twin.id)), TUNNEL))
+        for far, _address in graph.underlay_neighbours(link):
+            if far.id in shown:
+                out.add(Edge(*sorted((link.id, far.id)), UNDERLAY))
+    return sorted(out, key=lambda e: (e.kind, e.a, e.b))
 
 
 def _layers(order: list[str], edges: list[Edge], group_of: dict[str, str]
@@ -184,7 +217,8 @@ def project(graph: HostGraph) -> Topology:
     placed = _layers(order, edges, group_of)
     groups = [Group(ns_id, graph.ns_name(ns_id),
                     tuple(c.name for c in graph.containers_in(ns_id)),
-                    tuple(nodes_by_ns[ns_id]), placed[ns_id][1], placed[ns_id][0])
+                    tuple(nodes_by_ns[ns_id]), placed[ns_id][1], placed[ns_id][0],
+                    graph.node_of(ns_id))
               for ns_id in order]
     groups.sort(key=lambda g: (g.component, g.layer))
     return Topology(tuple(groups), tuple(edges))

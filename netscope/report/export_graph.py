@@ -9,7 +9,9 @@ from netscope.model import Snapshot
 DOT_COLOURS = {"up": "#2e7d32", "down": "#c62828", "unknown": "#757575"}
 EDGE_STYLES = {"veth": 'dir=none, penwidth=2, color="#1565c0"',
                "port": 'dir=none, style=dashed, color="#6a1b9a"',
-               "lower": 'dir=none, style=dotted, color="#616161"'}
+               "lower": 'dir=none, style=dotted, color="#616161"',
+               "tunnel": 'dir=none, style=bold, color="#ef6c00", label="vxlan"',
+               "underlay": 'dir=none, penwidth=2, color="#455a64"'}
 
 
 def _dot_str(text: str) -> str:
@@ -73,7 +75,7 @@ def to_mermaid(snapshot: Snapshot, topo: Topology | None = None) -> str:
             label = "<br/>".join(_mermaid_text(x) for x in (n.label, n.detail, *n.addresses))
             lines.append(f'    {ids[n.id]}["{label}"]')
         lines.append("  end")
-    arrows = {"veth": "---", "port": "-.-", "lower": "-.->"}
+    arrows = {"veth": "---", "port": "-.-", "lower": "-.->", "tunnel": "===", "underlay": "---"}
     for e in topo.edges:
         lines.append(f"  {ids[e.a]} {arrows[e.kind]} {ids[e.b]}")
     down = [ids[n.id] for g in topo.groups for n in g.nodes if n.state == "down"]

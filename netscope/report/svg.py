@@ -20,7 +20,9 @@ MARGIN = 20
 STATE_FILL = {"up": "#2e7d32", "down": "#c62828", "unknown": "#9e9e9e"}
 EDGE = {"veth": ('stroke="#1565c0" stroke-width="2"', ""),
         "port": ('stroke="#6a1b9a" stroke-width="1.5"', ' stroke-dasharray="5 3"'),
-        "lower": ('stroke="#616161" stroke-width="1.5"', ' stroke-dasharray="2 3"')}
+        "lower": ('stroke="#616161" stroke-width="1.5"', ' stroke-dasharray="2 3"'),
+        "tunnel": ('stroke="#ef6c00" stroke-width="2.5"', ' stroke-dasharray="8 3"'),
+        "underlay": ('stroke="#455a64" stroke-width="2"', "")}
 
 
 @dataclass

@@ -12,11 +12,12 @@ plus whatever needs attention; a group's edges count as drawn.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
 from netscope.graph.host import HostGraph
-from netscope.graph.topology import LOWER, PORT, VETH, Edge, Topology
+from netscope.graph.topology import LOWER, PORT, TUNNEL, VETH, Edge, Topology
 from netscope.model import Link
 from netscope.model.labels import global_addresses
 from netscope.tui.topology_boxes import (
@@ -278,10 +279,52 @@ def _rest(graph: HostGraph, marks: Marks, width: int, namespaces: list[str]) -> 
 
 def draw_topology(graph: HostGraph, marks: Marks, width: int = 100) -> Picture:
     """The whole picture, top to bottom: hubs, point-to-point pairs, devices on a parent,
-    everything else."""
-    topo = graph.topology
+    everything else; in a cluster document, that for each node, then the tunnels and the
+    network between the nodes."""
+    if not graph.nodes:
+        return _draw(graph, marks, width, graph.ns_order(), Picture())
     picture = Picture()
-    order = graph.ns_order()
+    for node in graph.nodes:
+        mine = frozenset(ns for ns in graph.ns_order() if graph.node_of(ns) == node.name)
+        shown = mine if marks.visible is None else mine & marks.visible
+        if not shown:
+            continue
+        title = f"══ node {node.name}  {node.kernel}  captured {node.captured_at} "
+        picture.lines.append([Segment(title, "title"),
+                              Segment("═" * max(0, width - len(title)), "title")])
+        _draw(graph, dataclasses.replace(marks, visible=shown), width,
+              [ns for ns in graph.ns_order() if ns in shown], picture)
+    picture.lines += _between_nodes(graph, graph.topology, marks, picture)
+    return picture
+
+
+def _between_nodes(graph: HostGraph, topo: Topology, marks: Marks,
+                   picture: Picture) -> list[Line]:
+    """One line per tunnel or underlay edge between nodes."""
+    lines: list[Line] = []
+    for edge in topo.between_nodes():
+        a, b = graph.links[edge.a], graph.links[edge.b]
+        if marks.visible is not None and not {a.netns, b.netns} & marks.visible:
+            continue
+        if edge.kind == TUNNEL:
+            how = f"  vxlan {a.details.get('vni', '?')} ⇄  "
+        else:
+            how = "  ─── network between nodes ───  "
+        lines.append([Segment("  "), glyph(a),
+                      Segment(f" {graph.link_label(a.id)}", marks.role(a.id), a.id),
+                      Segment(how, marks.role(a.id, b.id) or ("lower" if edge.kind == TUNNEL
+                                                              else "dim")),
+                      glyph(b), Segment(f" {graph.link_label(b.id)}", marks.role(b.id), b.id)])
+        picture.edges.add(edge)
+    if lines:
+        lines.insert(0, [Segment("━━ between nodes (tunnels, and the network they cross)",
+                                 "title")])
+    return lines
+
+
+def _draw(graph: HostGraph, marks: Marks, width: int, order: list[str],
+          picture: Picture) -> Picture:
+    topo = graph.topology
     for netns in order:
         if _hub_visible(graph, topo, marks, netns):
             picture.lines += _hub_section(graph, topo, marks, netns, width, picture)

@@ -1,5 +1,5 @@
 """The namespace tree on the left: namespaces (containers by name), their interfaces, bridges
-with their ports.
+with their ports; in a cluster document, grouped under their node.
 
 Attributes down: the app binds `graph`, `shown_namespaces` (the filter's, None: all),
 `changed` (ids to highlight) and `selected` (the cursor follows it). Messages up: `Selected`
@@ -132,11 +132,16 @@ class NamespaceTree(Tree[str]):
         expand_all = not self._built and len(graph.namespaces) < EXPAND_ALL_BELOW
         self.clear()
         self._by_id = {}
+        nodes: dict[str, TreeNode[str]] = {}
         for ns_id in graph.ns_order():
             if visible is not None and ns_id not in visible:
                 continue
-            node = self.root.add(safe_text(self._ns_label(ns_id, graph, changed)), data=ns_id,
-                                 allow_expand=bool(graph.links_in(ns_id)))
+            parent = self.root
+            node_name = graph.node_of(ns_id)
+            if node_name is not None:
+                parent = nodes.get(node_name) or self._node_item(graph, node_name, nodes)
+            node = parent.add(safe_text(self._ns_label(ns_id, graph, changed)), data=ns_id,
+                              allow_expand=bool(graph.links_in(ns_id)))
             self._by_id[ns_id] = node
             if expand_all or ns_id in expanded:
                 self._fill(node, expanded, expand_all)
@@ -144,9 +149,27 @@ class NamespaceTree(Tree[str]):
         self._built = True
         target = self._by_id.get(cursor or "")
         if target is None and cursor is not None and self.root.children:
-            target = self.root.children[0]  # what the cursor was on is filtered out
+            target = self._first_namespace()  # what the cursor was on is filtered out
         if target is not None:
             self.call_after_refresh(self.move_cursor, target)
+
+    def _node_item(self, graph: HostGraph, name: str, nodes: dict[str, TreeNode[str]]
+                   ) -> TreeNode[str]:
+        """A cluster document's node: a title above its namespaces (nothing to select)."""
+        info = next((n for n in graph.nodes if n.name == name), None)
+        text = Text("◼ node ", style="bold magenta")
+        text.append(name, style="bold")
+        if info is not None:
+            text.append(f"  {info.kernel}  captured {info.captured_at}", style="dim")
+        item = self.root.add(safe_text(text), data="", expand=True)
+        nodes[name] = item
+        return item
+
+    def _first_namespace(self) -> TreeNode[str] | None:
+        first = self.root.children[0] if self.root.children else None
+        if first is not None and not first.data and first.children:
+            return first.children[0]  # a node's title: its first namespace
+        return first
 
     def _fill(self, node: TreeNode[str], expanded: set[str] = frozenset(),
               expand_all: bool = False) -> None:
@@ -171,13 +194,14 @@ class NamespaceTree(Tree[str]):
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         event.stop()
-        if event.node.parent is self.root:
+        if self.graph is not None and event.node.data in self.graph.namespaces:
             self._fill(event.node)
 
     def move_cursor_to_first(self) -> None:
         """Put the cursor on the first namespace (which selects it)."""
-        if self.root.children:
-            self.call_after_refresh(self.move_cursor, self.root.children[0])
+        first = self._first_namespace()
+        if first is not None:
+            self.call_after_refresh(self.move_cursor, first)
 
     def _select_id(self, object_id: str) -> None:
         """Move the cursor to this object (expanding its parents), if it is shown."""
