@@ -7,6 +7,7 @@ so that a corrupt or hand-edited snapshot fails with a line a user can act on.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import types
 import typing
 from functools import cache
@@ -182,6 +183,14 @@ def _scalar_decoder(tp: Any):
                 return value
             raise _expected(tp, value)
         return exact
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        def member(value):  # an enum is written as its value (StrEnum: the string)
+            try:
+                return tp(value)
+            except ValueError:
+                words = ", ".join(repr(m.value) for m in tp)
+                raise _Bad(f"expected one of {words}, got {value!r:.60}") from None
+        return member
 
     def instance(value):
         if isinstance(tp, type) and isinstance(value, tp):

@@ -33,7 +33,7 @@ from netscope.tui.app_trace import TraceKeys
 from netscope.tui.backends import Backends
 from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
-from netscope.tui.journey import Journey
+from netscope.tui.journey import JourneyView
 from netscope.tui.live import LiveFeed, Update
 from netscope.tui.screens.doctor import DoctorScreen
 from netscope.tui.screens.help import HelpScreen
@@ -59,7 +59,7 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
     TITLE = "netscope"
     BINDINGS = [
         Binding("slash", "filter", "filter"),
-        Binding("t", "trace", "trace"),
+        Binding("t", "trace", "path/trace"),
         Binding("left_square_bracket", "step(-1)", "prev hop", show=False),
         Binding("right_square_bracket", "step(1)", "next hop", show=False),
         Binding("d", "doctor", "doctor"),
@@ -77,7 +77,8 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
     # (action, title, help) for the command palette
     COMMANDS_HELP = (
         ("filter", "Filter", "filter namespaces, containers, devices, addresses (/)"),
-        ("trace", "Trace", "trace a packet from the selected namespace (t)"),
+        ("trace", "Trace", "the expected path from the selected namespace; live, the real "
+                           "packet traced over it (t)"),
         ("doctor", "Doctor", "list findings, explanation and evidence (d)"),
         ("repair", "Repair", "repair the selected finding (r)"),
         ("undo", "Undo", "undo the last repair (u)"),
@@ -96,7 +97,7 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
     shown_namespaces: var[frozenset[str] | None] = var(None)  # the filter's; None: all
     changed: var[frozenset[str]] = var(frozenset())
     expanded: var[bool] = var(False)
-    journey: var[Journey | None] = var(None)
+    journey: var[JourneyView | None] = var(None)
     hop: var[int] = var(0)
     marks: var[Marks] = var(Marks)
     mode: var[str] = var("")

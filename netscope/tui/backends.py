@@ -6,7 +6,9 @@ returns None and the key answers with `Backends.unavailable(feature)`, one line 
 instead of a result. What the TUI calls:
 
 - doctor: `run_checks(snapshot) -> list[Finding]` (netscope.analysis.doctor)
-- trace: `trace_once(snapshot, src, dst) -> Journey | None` (netscope.trace.session)
+- trace: `unavailable() -> reason | None` (bcc, BTF, headers, privileges),
+  `trace_once(snapshot, flow) -> Journey | None` (the first packet matching the expected
+  path's flow, observed), `error` (netscope.trace.session)
 - labs: `list_labs() -> [(name, summary)]`, `lab_status() -> set of names up`,
   `lab_up(name)`, `lab_down(name)` (netscope.actions.labs)
 - repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`, `error`
@@ -20,7 +22,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from netscope.model import Snapshot
-from netscope.tui.journey import Hop, Journey
+from netscope.model.journey import Journey, Packet
 
 TRACE_TIMEOUT_S = 15.0
 
@@ -31,34 +33,37 @@ def _doctor():
     return SimpleNamespace(run_checks=run_doctor)
 
 
-def journey_from_trace(j) -> Journey:
-    """The tracer's journey (netscope.model.journey.Journey) as the TUI's hop list."""
-    hops = []
-    for h in j.hops:
-        verdict = "drop" if h.step == "drop" else (h.verdict or "pass")
-        hops.append(Hop(netns=h.netns or h.netns_name, link=h.link, hook=h.step,
-                        verdict=verdict, reason=h.drop_reason,
-                        detail=h.nat or h.decision or None, ts_ns=int((h.ts_us or 0) * 1000),
-                        device=h.device if h.device and h.device != "-" else None))
-    return Journey(packet=f"{j.packet} ({j.verdict.words})", hops=tuple(hops))
-
-
-def _trace_once(snapshot: Snapshot, src: str, dst: str) -> Journey | None:
-    """Wait (up to TRACE_TIMEOUT_S) for one packet from `src` to `dst` and follow it."""
-    from netscope.graph.endpoints import EndpointError
-    from netscope.graph.host import HostGraph
+def _trace_once(snapshot: Snapshot, flow: Packet) -> Journey | None:
+    """Wait (up to TRACE_TIMEOUT_S) for one packet with `flow`'s addresses, protocol and
+    port (the expected path's packet, so the two compare) and follow it."""
     from netscope.trace.places import Places
     from netscope.trace.session import run_trace
     from netscope.trace.tracer import TraceFilter
 
-    try:
-        src_ip, dst_ip = HostGraph.of(snapshot).resolve_filter(src, dst)
-    except EndpointError as e:
-        raise LookupError(str(e)) from None
-    flt = TraceFilter(src=src_ip, dst=dst_ip)
+    flt = TraceFilter(src=flow.src, dst=flow.dst, proto=flow.proto,
+                      port=flow.dport if flow.proto in ("tcp", "udp") else None)
     result = run_trace(flt, Places(snapshot), count=1, timeout=TRACE_TIMEOUT_S)
     forward = [j for j in result.journeys if not j.is_reply]
-    return journey_from_trace(forward[0]) if forward else None
+    return forward[0] if forward else None
+
+
+def _ebpf_unavailable() -> str | None:
+    """Why eBPF probes cannot be attached here (bcc, BTF, headers, privileges), or None."""
+    from netscope.trace.errors import ProbeError
+    from netscope.trace.preflight import require_ebpf
+
+    try:
+        require_ebpf()
+    except ProbeError as e:
+        return str(e)
+    return None
+
+
+def _trace():
+    from netscope.trace.errors import ProbeError
+
+    return SimpleNamespace(unavailable=_ebpf_unavailable, trace_once=_trace_once,
+                           error=ProbeError)
 
 
 def _labs():
@@ -97,15 +102,7 @@ def _drops():
     from netscope.trace.events import COUNTER_SLOTS
     from netscope.trace.kernel_names import KernelSymbols, drop_reason_names, reason_name
     from netscope.trace.loader import Program
-    from netscope.trace.preflight import require_ebpf
     from netscope.tui.drop_feed import DropSample
-
-    def unavailable() -> str | None:
-        try:
-            require_ebpf()
-        except ProbeError as e:
-            return str(e)
-        return None
 
     class Counter:
         """netscope drops' in-kernel counters, attached on creation, read by the TUI."""
@@ -131,13 +128,7 @@ def _drops():
         def close(self) -> None:
             self._program.close()
 
-    return SimpleNamespace(unavailable=unavailable, open=Counter, error=ProbeError)
-
-
-def _trace():
-    import netscope.trace.session  # noqa: F401  (fails here, not on the first trace)
-
-    return SimpleNamespace(trace_once=_trace_once)
+    return SimpleNamespace(unavailable=_ebpf_unavailable, open=Counter, error=ProbeError)
 
 
 # feature -> the adapter, which imports what it needs

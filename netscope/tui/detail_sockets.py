@@ -11,15 +11,13 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from netscope.graph.host import HostGraph
-from netscope.model.index import SnapshotIndex
 from netscope.model.sockets import local_text, peer_text, processes_text, socket_order
 from netscope.tui.detail_common import Selection, make_table, nothing
 
 
-def sockets_tab(index: SnapshotIndex, sel: Selection) -> RenderableType:
+def sockets_tab(graph: HostGraph, sel: Selection) -> RenderableType:
     if sel.netns is None:
         return nothing("select a namespace or an interface on the left")
-    graph = HostGraph.of(index.snapshot)
     if not graph.collected("sockets"):
         return nothing("this snapshot has no sockets (taken by a netscope without the "
                        "sockets collector): what listens here is unknown")

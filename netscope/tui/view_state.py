@@ -6,7 +6,8 @@ Pure (no Textual), so the rules are tested without an app.
 from __future__ import annotations
 
 from netscope.graph.host import HostGraph
-from netscope.tui.journey import Journey
+from netscope.model.journey import Hop
+from netscope.tui.journey import JourneyView
 from netscope.tui.topology_layout import Marks
 
 
@@ -28,25 +29,27 @@ def visible_namespaces(graph: HostGraph, text: str) -> frozenset[str] | None:
     return frozenset(hits)
 
 
-def journey_marks(journey: Journey | None, current: int
-                  ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(ids on the path, ids of the current hop, ids of the dropping hop)."""
-    if journey is None:
-        return frozenset(), frozenset(), frozenset()
-
-    def ids(i: int) -> frozenset[str]:
-        hop = journey.hops[i]
-        return frozenset(x for x in (hop.link,) if x) or frozenset({hop.netns})
-
-    on_path = frozenset().union(*(ids(i) for i in range(len(journey.hops))))
-    drop = journey.drop_index
-    return on_path, ids(current), ids(drop) if drop is not None else frozenset()
+def hop_ids(hop: Hop) -> frozenset[str]:
+    """What a hop lights up on the topology: its device, else its namespace."""
+    return frozenset({hop.link}) if hop.link else frozenset({hop.netns})
 
 
-def marks_for(journey: Journey | None, current: int, *, selected: str | None,
+def marks_for(view: JourneyView | None, current: int, *, selected: str | None,
               changed: frozenset[str], visible: frozenset[str] | None, expanded: bool,
               drops: dict[str, int] | None, alerts: frozenset[str] = frozenset()) -> Marks:
-    on_path, now, dropped = journey_marks(journey, current)
+    """The topology's highlights: the journey's path, its current hop and drop, the walk
+    under an observed journey and where the two part; the selection, changes, drops."""
+    on_path = now = dropped = expected = parted = frozenset()
+    if view is not None and view.journey.hops:
+        hops = view.journey.hops
+        on_path = frozenset().union(*(hop_ids(h) for h in hops))
+        now = hop_ids(hops[max(0, min(current, len(hops) - 1))])
+        drop = view.journey.drop_index
+        dropped = hop_ids(hops[drop]) if drop is not None else frozenset()
+        if view.expected is not None:
+            expected = frozenset().union(*(hop_ids(h) for h in view.expected.hops)) - on_path
+        if view.parted is not None:
+            parted = hop_ids(hops[view.parted])
     return Marks(changed=changed, on_path=on_path, current=now, dropped=dropped,
                  selected=selected, drops=drops, visible=visible, expanded=expanded,
-                 alerts=alerts)
+                 alerts=alerts, expected=expected, parted=parted)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.test_tui_tmux import Tmux
 from tests.support.netns import require_root
+from tests.support.tmux import Tmux
 
 REPO = Path(__file__).resolve().parents[2]
 DEBIAN_PYTHON = "/usr/bin/python3"

@@ -14,50 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.netns import Namespaces, ip, require_root, sh
+from tests.support.tmux import Tmux
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class Tmux:
-    """One tmux server of our own (-L), so nothing else's sessions are touched."""
-
-    def __init__(self, tag: str) -> None:
-        self.socket = f"{tag}-tui"
-
-    def tmux(self, *args: str) -> str:
-        return sh("tmux", "-L", self.socket, *args).stdout
-
-    def start(self, command: str) -> None:
-        # remain-on-exit keeps the pane (and what the app printed last) after the app exits
-        self.tmux("new-session", "-d", "-s", "tui", "-x", "160", "-y", "50", command,
-                  ";", "set-option", "-w", "remain-on-exit", "on")
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", "tui", *keys)
-
-    def type(self, text: str) -> None:
-        """Literal text (so "-a" is not taken for an option of send-keys)."""
-        self.tmux("send-keys", "-t", "tui", "-l", text)
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-t", "tui", "-p")
-
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{screen}")
-            time.sleep(0.1)
-
-    def alive(self) -> bool:
-        return sh("tmux", "-L", self.socket, "has-session", "-t", "tui", check=False
-                  ).returncode == 0
-
-    def kill(self) -> None:
-        sh("tmux", "-L", self.socket, "kill-server", check=False)
 
 
 def bridge_lab(prefix: str):
@@ -137,14 +96,19 @@ def test_tui_shows_the_namespaces_follows_changes_traces_and_quits(lab, tmux, tm
         tmux.wait_for("trace from " + a)
         tmux.type("10.251.0.3")
         tmux.keys("Enter")
+        # first the expected path, from the snapshot; then the tracer waits for the packet
+        tmux.wait_for("expected path (static walk, nothing sent)")
         tmux.wait_for("send a packet now")
         ping = subprocess.Popen(["ip", "netns", "exec", a, "busybox", "ping", "-c", "8",
                                  "-i", "0.5", "10.251.0.3"], stdout=subprocess.DEVNULL)
         try:
-            screen = tmux.wait_for("delivered", timeout=20)
+            screen = tmux.wait_for("observed (eBPF)", timeout=20)
         finally:
             ping.kill()
             ping.wait()
+        assert "delivered" in screen, screen
+        # the real packet went where the walk said it would
+        assert "expected vs observed: the walk agrees" in screen, screen
         # the hops, grouped by namespace: a's eth0, the bridge in h, b's eth0
         hops = [line.strip(" │") for line in screen.splitlines() if line.strip(" │").startswith(
             (f"{a}: 1 ", f"{hub}: ", f"{b}: "))]

@@ -2,8 +2,9 @@
 
 Brings up the docker-bridge lab (and its forward_policy_drop variant) as instance `nstui`,
 takes a snapshot, traces one ping c1 -> c2 with netscope's tracer, and writes
-fixtures/tui-<name>.json (snapshot) and fixtures/tui-<name>.journey.json (the hops placed on
-that snapshot's ids). Everything is torn down afterwards, even on failure.
+fixtures/tui-<name>.json (snapshot) and fixtures/tui-<name>.journey.json (the observed journey,
+netscope.model.journey, placed on that snapshot's ids: netscope.tui.journey.journey_document).
+Everything is torn down afterwards, even on failure.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from netscope.snapshot import save
 from netscope.trace.places import Places
 from netscope.trace.session import run_trace
 from netscope.trace.tracer import TraceFilter
-from netscope.tui.backends import journey_from_trace
 from netscope.tui.journey import journey_document
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -59,18 +59,17 @@ def capture(ref: str, name: str) -> None:
     try:
         note = (f"fixture tui-{name}: captured by `python -m tests.tui.capture_trace` "
                 f"(lab {ref} as instance {INSTANCE}), then one ping c1 -> c2 traced; only "
-                "the host's and the lab's namespaces kept")
-        snapshot = only_lab(collect_snapshot(note=note))
+                "the lab's namespaces kept (the namespace netscope ran in left out)")
+        snapshot = only_lab(collect_snapshot(note=note), keep_self=False)
         result = run_trace(TraceFilter(src=C1, dst=C2, proto="icmp"), Places(snapshot),
                            count=1, timeout=8, on_attached=_ping_after_attach)
-        forward = [j for j in result.journeys if not j.reply]
+        forward = [j for j in result.journeys if not j.is_reply]
         if not forward:
             raise SystemExit(f"{ref}: the tracer saw no packet c1 -> c2")
         save(snapshot, str(FIXTURES / f"tui-{name}.json"), pretty=True)
-        doc = journey_document(journey_from_trace(forward[0]))
-        doc["note"] = note
+        doc = journey_document(forward[0], note)
         (FIXTURES / f"tui-{name}.journey.json").write_text(json.dumps(doc, indent=1) + "\n")
-        print(f"{name}: {len(doc['hops'])} hops, {forward[0].outcome}", file=sys.stderr)
+        print(f"{name}: {len(forward[0].hops)} hops, {forward[0].summary}", file=sys.stderr)
     finally:
         labs.down(INSTANCE)
 

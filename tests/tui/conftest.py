@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from netscope.model.journey import Journey
 from netscope.snapshot import load
 from netscope.tui.app import NetscopeApp
 from netscope.tui.backends import Backends
-from netscope.tui.journey import Journey, load_journey
+from netscope.tui.journey import load_journey
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 FROZEN = 1795440000.0  # the log's clock in every test

@@ -9,6 +9,7 @@ from netscope.snapshot import load
 from netscope.tui.backends import Backends
 from netscope.tui.screens.doctor import DoctorScreen
 from netscope.tui.screens.help import HelpScreen
+from netscope.tui.screens.trace_target import TraceTargetScreen
 from netscope.tui.widgets.event_log import EventLog
 from netscope.tui.widgets.ns_tree import NamespaceTree
 from netscope.tui.widgets.topology import TopologyView
@@ -107,7 +108,7 @@ async def test_filter_keeps_matching_namespaces_only():
         assert "nsl-nstui-c1" not in picture(app)
         await pilot.press("escape")
         await pilot.pause()
-        assert len([x for x in tree_lines(app) if not x.startswith(" ")]) == 5
+        assert len([x for x in tree_lines(app) if not x.startswith(" ")]) == 4
 
 
 @sync
@@ -118,7 +119,7 @@ async def test_help_lists_every_key_and_says_what_read_only_disables():
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = " ".join(shown(s) for s in app.screen.query("Static"))
-        assert "trace a packet" in text
+        assert "the expected path from the selected namespace" in text
         assert "read-only (offline snapshot docker-like-lab.json)" in text
         assert "undo the last repair  (disabled: read-only)" in text
 
@@ -131,13 +132,16 @@ async def test_features_without_backend_answer_with_one_line_notice():
         await pilot.pause()
         assert ("the doctor is not available here (not loaded in this session): run "
                 "`./setup.sh test` or reinstall netscope") in log_text(app)
-        await pilot.press("r", "l", "p", "t", "s")
+        await pilot.press("r", "l", "p", "s")
         await pilot.pause()
         log = log_text(app)
         assert "read-only (offline snapshot docker-like-lab.json): repair is disabled" in log
         assert "labs is disabled" in log
         assert "nothing live to pause" in log
-        assert "trace needs the live host" in log
+        # offline, t still answers: the expected path (the target is asked first)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TraceTargetScreen)
 
 
 @sync

@@ -3,6 +3,9 @@ what it says when the snapshot cannot answer); then the same in the app."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from netscope.graph.host import HostGraph
 from netscope.tui.detail_common import Selection
 from netscope.tui.detail_sockets import sockets_tab
 from tests.tui.conftest import SIZE, offline_app, sync
@@ -31,7 +34,10 @@ def test_sockets_of_an_interface_are_those_it_can_receive():
 
 
 def test_a_snapshot_without_sockets_says_they_are_unknown():
-    _, index = lab("tui-docker-bridge.json")
+    snap, _ = lab("tui-docker-bridge.json")
+    header = replace(snap.header, collectors=tuple(c for c in snap.header.collectors
+                                                   if c != "sockets"))
+    index = HostGraph.of(replace(snap, header=header))
     out = text(sockets_tab(index, Selection(ns(index, "-c1"))))
     assert "what listens here is unknown" in out
 

@@ -114,7 +114,10 @@ def test_dns_of_a_namespace_where_nothing_runs_says_what_ip_netns_exec_would_rea
 
 
 def test_a_snapshot_without_the_dns_collector_says_so():
-    _, index = lab("tui-docker-bridge.json")
+    snap, _ = lab("tui-docker-bridge.json")
+    header = replace(snap.header, collectors=tuple(c for c in snap.header.collectors
+                                                   if c != "dns"))
+    index = HostGraph.of(replace(snap, header=header))
     out = text(dns_tab(index, Selection(ns(index, "-c1")), None))
     assert "has no DNS view" in out
 

@@ -20,8 +20,14 @@ from tests.tui.conftest import FROZEN, SIZE, sync
 from tests.tui.test_app import picture, shown
 from tests.tui.test_live import ScriptedWatcher, lab
 
-HOST_NS = 4026546834  # nsl-nstui-host in tui-docker-bridge.json: veth1 is ifindex 3
-C2_NS = 4026547253    # nsl-nstui-c2: eth0 is ifindex 2
+
+def _inode(name: str) -> int:
+    return next(ns.inode for ns in lab().namespaces if ns.name == name)
+
+
+# namespaces of tui-docker-bridge.json, by inode as the drop monitor reports them:
+HOST_NS = _inode("nsl-nstui-host")  # veth1 is ifindex 3
+C2_NS = _inode("nsl-nstui-c2")      # eth0 is ifindex 2
 
 
 def sample(netns, ifindex, reason, count, fn="nf_hook_slow", last=None) -> DropSample:

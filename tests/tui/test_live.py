@@ -130,6 +130,7 @@ async def test_app_shows_a_link_going_down_in_tree_and_log():
             await pilot.pause(0.05)
             if app.snapshot is not first:
                 break
+        await pilot.pause()  # the widgets redraw once the new state is in
         log = "\n".join(line.text for line in app.query_one(EventLog).lines)
         assert "nsl-nstui-host:veth1: UP -> DOWN" in log
         tree = app.query_one(NamespaceTree)

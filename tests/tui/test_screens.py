@@ -6,8 +6,9 @@ SVGs in tests/tui/__snapshots__ before committing them.
 
 from __future__ import annotations
 
+from netscope.snapshot import load
 from netscope.tui.backends import Backends
-from tests.tui.conftest import SIZE, journey, offline_app
+from tests.tui.conftest import SIZE, journey, offline_app, snapshot_path
 
 
 def test_first_screen_tree_topology_details(snap_compare):
@@ -92,7 +93,10 @@ def test_drop_counts_on_the_topology(snap_compare):
     recorded snapshot's app (counting itself needs the live host: tests/tui/test_drops.py)."""
     from netscope.tui.drop_feed import DropSample, DropUpdate
 
-    host = 4026546925  # nsl-nstui-host of tui-forward-drop.json: veth2 is ifindex 4
+    # nsl-nstui-host of tui-forward-drop.json, by inode as the drop monitor reports it; its
+    # veth2 is ifindex 4
+    host = next(ns.inode for ns in load(snapshot_path("tui-forward-drop.json")).namespaces
+                if ns.name == "nsl-nstui-host")
     update = DropUpdate((DropSample(host, 4, "NETFILTER_DROP", "nf_hook_slow", 7,
                                     "icmp 10.217.0.3 -> 198.18.17.1 echo-request id 7 seq 6"),
                          DropSample(host, 0, "NOT_SPECIFIED", "ip6_mc_input", 2)),
@@ -107,6 +111,7 @@ def test_drop_counts_on_the_topology(snap_compare):
         app.selected = f"link:{host}/4"
         await pilot.pause()
         await pilot.click("#details Tab#--content-tab-tab-drops")
+        app.clear_notifications()  # toasts time out: not part of the picture
         await pilot.pause()
     assert snap_compare(offline_app("tui-forward-drop.json"), terminal_size=SIZE,
                         run_before=counted)

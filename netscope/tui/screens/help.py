@@ -13,8 +13,10 @@ from textual.widgets import Static
 KEYS = (
     ("/", "filter namespaces, containers, devices and addresses (the event log follows it)",
      False),
-    ("t", "trace a packet from the selected namespace to a target you pick or type", False),
-    ("[ ]", "step through the trace hop by hop, each hop explained", False),
+    ("t", "the expected path from the selected namespace to a target you pick or type "
+          "(DST, DST tcp PORT, DST udp PORT); live with eBPF, the real packet traced over it",
+     False),
+    ("[ ]", "step through the path hop by hop, each hop explained; Esc closes it", False),
     ("d", "doctor: findings; Enter shows the explanation and the evidence", False),
     ("r", "repair the selected finding (shows the exact commands, asks first)", True),
     ("u", "undo the last repair", True),

@@ -1,5 +1,6 @@
-"""`t`: pick where to trace to from the selected namespace: a namespace, a container or an
-IP address typed in. Dismisses with the target text, or None."""
+"""`t`: pick where to walk (and trace) to from the selected namespace: a namespace picked
+below, or a line typed in: an address, a container or a namespace, optionally a protocol and
+port ("10.0.0.3 tcp 80"). Dismisses with that text (a picked namespace: its id), or None."""
 
 from __future__ import annotations
 
@@ -21,17 +22,19 @@ class TraceTargetScreen(ModalScreen[str | None]):
                                    background: $surface; }
     TraceTargetScreen OptionList { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "cancel"),
+                Binding("down", "pick", "pick below", show=False)]
 
     def __init__(self, source: str, targets: list[tuple[str, str]]) -> None:
-        """`targets`: (name to trace to, a line describing it)."""
+        """`targets`: (what to walk to: a namespace id, a line describing it)."""
         super().__init__()
         self._source, self._targets = source, targets
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(f"trace from {safe(self._source)} to:", style="bold"))
-            yield Input(placeholder="type an IP address, or pick below", id="target")
+            yield Input(placeholder="address or name [tcp PORT | udp PORT], or pick below",
+                        id="target")
             yield OptionList(*(Option(Text(safe(line)), id=name) for name, line in self._targets))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -40,3 +43,10 @@ class TraceTargetScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_pick(self) -> None:
+        """Down from the typed line goes to the namespaces to pick from."""
+        options = self.query_one(OptionList)
+        if not options.has_focus:
+            options.focus()
+            options.highlighted = 0 if options.option_count else None

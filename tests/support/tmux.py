@@ -1,0 +1,49 @@
+"""The real TUI in a tmux pane, driven and read as a person would (send-keys, capture-pane)."""
+
+from __future__ import annotations
+
+import time
+
+from tests.support.netns import sh
+
+
+class Tmux:
+    """One tmux server of our own (-L), so nothing else's sessions are touched."""
+
+    def __init__(self, tag: str) -> None:
+        self.socket = f"{tag}-tui"
+
+    def tmux(self, *args: str) -> str:
+        return sh("tmux", "-L", self.socket, *args).stdout
+
+    def start(self, command: str) -> None:
+        # remain-on-exit keeps the pane (and what the app printed last) after the app exits
+        self.tmux("new-session", "-d", "-s", "tui", "-x", "160", "-y", "50", command,
+                  ";", "set-option", "-w", "remain-on-exit", "on")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "tui", *keys)
+
+    def type(self, text: str) -> None:
+        """Literal text (so "-a" is not taken for an option of send-keys)."""
+        self.tmux("send-keys", "-t", "tui", "-l", text)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-t", "tui", "-p")
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{screen}")
+            time.sleep(0.1)
+
+    def alive(self) -> bool:
+        return sh("tmux", "-L", self.socket, "has-session", "-t", "tui", check=False
+                  ).returncode == 0
+
+    def kill(self) -> None:
+        sh("tmux", "-L", self.socket, "kill-server", check=False)
