@@ -17,6 +17,7 @@
   the partial re-read of that one namespace (refresh_namespaces) the live feed would do.
 
     sudo .venv/bin/python bench/bench_tui.py [--namespaces 200] [--runs 5] [--idle 20]
+    sudo .venv/bin/python bench/bench_tui.py --update-only | --update-compare OTHER_CHECKOUT
 """
 
 from __future__ import annotations
@@ -191,8 +192,9 @@ def _toggled(snapshot, name: str, down: bool):
     return replace(snapshot, links=tuple(flip(x) for x in snapshot.links))
 
 
-def update_work(runs: int) -> None:
-    """The UI's work per live update, in-process (see the module docstring)."""
+def update_work(runs: int, veth: str | None = None) -> None:
+    """The UI's work per live update, in-process (see the module docstring), toggling the
+    lab's port `veth` (default: this process's lab's v7)."""
     import asyncio
 
     from netscope.collect.runner import collect_snapshot
@@ -202,7 +204,7 @@ def update_work(runs: int) -> None:
     from netscope.tui.refresh import refresh_namespaces
 
     snapshot = collect_snapshot()
-    veth = f"{scale_lab.PREFIX}v7"
+    veth = veth or f"{scale_lab.PREFIX}v7"
     me = next(ns.inode for ns in snapshot.namespaces if ns.is_self)
     refresh = []
     for _ in range(runs):
@@ -245,6 +247,19 @@ def update_work(runs: int) -> None:
           f"{statistics.median(handled) / statistics.median(refresh):.2f}")
 
 
+def update_compare(base: str, runs: int, rounds: int = 3) -> None:
+    """update_work on `base` (another checkout of netscope, with this bench file) and on this
+    tree, alternately, in fresh processes, on the same lab: before/after on one machine."""
+    veth = f"{scale_lab.PREFIX}v7"
+    for _ in range(rounds):
+        for tree in (base, REPO):
+            code = (f"import sys; sys.path.insert(0, {os.path.join(tree, 'bench')!r}); "
+                    f"import bench_tui; bench_tui.update_work({runs}, {veth!r})")
+            print(f"{tree}: ", end="", flush=True)
+            subprocess.run([sys.executable, "-c", code], cwd=tree, check=True,
+                           env={**os.environ, "PYTHONPATH": tree})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=200)
@@ -252,11 +267,17 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0)
     parser.add_argument("--update-only", action="store_true",
                         help="measure only the in-process update work")
+    parser.add_argument("--update-compare", metavar="CHECKOUT",
+                        help="the update work of CHECKOUT (another netscope tree) and of this "
+                             "one, alternately, on one lab")
     args = parser.parse_args()
     scale_lab.up(args.namespaces)
-    if args.update_only:
+    if args.update_only or args.update_compare:
         try:
-            update_work(args.runs)
+            if args.update_compare:
+                update_compare(args.update_compare, args.runs)
+            else:
+                update_work(args.runs)
         finally:
             scale_lab.down()
         return
