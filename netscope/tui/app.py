@@ -29,16 +29,14 @@ from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
 from netscope.model.safe_text import safe
 from netscope.tui.app_drops import DropKeys
+from netscope.tui.app_host import HostKeys
 from netscope.tui.app_trace import TraceKeys
 from netscope.tui.backends import Backends
 from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import JourneyView
 from netscope.tui.live import LiveFeed, Update
-from netscope.tui.screens.doctor import DoctorScreen
 from netscope.tui.screens.help import HelpScreen
-from netscope.tui.screens.labs import LabsScreen
-from netscope.tui.screens.message import ConfirmScreen
 from netscope.tui.topology_layout import Marks
 from netscope.tui.view_state import marks_for, visible_namespaces
 from netscope.tui.widgets.detail_panel import DetailPanel
@@ -54,7 +52,7 @@ HIGHLIGHT_S = 2.0
 HIDDEN_SAY_S = 10.0
 
 
-class NetscopeApp(TraceKeys, DropKeys, App[None]):
+class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "netscope"
     BINDINGS = [
@@ -107,11 +105,6 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
         def __init__(self, update: Update) -> None:
             super().__init__()
             self.update = update
-
-    class FindingsReady(Message):
-        def __init__(self, findings: list) -> None:
-            super().__init__()
-            self.findings = findings
 
     def __init__(self, snapshot: Snapshot | None = None, feed: LiveFeed | None = None, *,
                  read_only: str | None = None, backends: Backends | None = None,
@@ -349,74 +342,6 @@ class NetscopeApp(TraceKeys, DropKeys, App[None]):
         if message.text != self.filter_text:
             self._say_hidden()  # what the old filter hid, before it changes
         self.filter_text = message.text
-
-    # --- doctor, repair, undo, labs ---------------------------------------------------
-
-    def _mutation_refused(self, what: str) -> bool:
-        if self._read_only:
-            self.notice(f"read-only ({self._read_only}): {what} is disabled")
-            return True
-        if self._backends.get(what) is None:
-            self.notice(self._backends.unavailable(what))
-            return True
-        return False
-
-    def action_doctor(self) -> None:
-        doctor = self._backends.get("doctor")
-        if doctor is None:
-            self.notice(self._backends.unavailable("doctor"))
-            return
-        self.run_doctor(doctor)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="doctor")
-    def run_doctor(self, doctor) -> None:
-        self.post_message(self.FindingsReady(list(doctor.run_checks(self.snapshot))))
-
-    def on_netscope_app_findings_ready(self, message: FindingsReady) -> None:
-        self.push_screen(DoctorScreen(message.findings))
-
-    def action_repair(self) -> None:
-        if not self._mutation_refused("repair"):
-            self.notice("open the doctor (d), highlight a finding, then press r")
-
-    def on_doctor_screen_repair_requested(self, message: DoctorScreen.RepairRequested) -> None:
-        if self._mutation_refused("repair"):
-            return
-        repair = self._backends.get("repair")
-        try:
-            commands, apply = repair.plan(message.finding)
-        except repair.error as e:
-            self.notice(str(e))
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.run_host_change(apply, f"repaired {message.finding.id}")
-        self.push_screen(ConfirmScreen(f"repair {message.finding.title}", "\n".join(commands)),
-                         confirmed)
-
-    def action_undo(self) -> None:
-        if not self._mutation_refused("undo"):
-            self.run_host_change(self._backends.get("undo").undo_last, "undid the last repair")
-
-    def action_labs(self) -> None:
-        if self._mutation_refused("labs"):
-            return
-        labs = self._backends.get("labs")
-
-        def chosen(choice: tuple[str, str] | None) -> None:
-            if choice:
-                verb, name = choice
-                change = labs.lab_up if verb == "up" else labs.lab_down
-                self.run_host_change(lambda: change(name), f"lab {name} {verb}")
-        self.push_screen(LabsScreen(list(labs.list_labs()), set(labs.lab_status())), chosen)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="host-change")
-    def run_host_change(self, change: Callable[[], object], done: str) -> None:
-        change()
-        self.call_from_thread(self.notice, done)
-        if self._feed is not None:  # iptables and sysctl changes send no netlink notice
-            self._feed.refresh_now()
 
     # --- save, pause, help, palette ---------------------------------------------------
 
