@@ -4,15 +4,24 @@ tunnel and the network between the nodes are drawn, as the exports draw them."""
 
 from __future__ import annotations
 
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
 from netscope.graph.host import HostGraph
 from netscope.graph.topology import TUNNEL, UNDERLAY
 from netscope.report.export_graph import to_dot, to_mermaid
 from netscope.snapshot import load
 from netscope.tui.topology_layout import Marks, draw_topology
 from netscope.tui.widgets.ns_tree import NamespaceTree
+from tests.support.tmux import Tmux
 from tests.tui.conftest import offline_app, snapshot_path, sync
 
 FIXTURE = "cluster-flannel.json"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _cluster():
@@ -57,3 +66,37 @@ async def test_tree_has_the_nodes_on_top():
             assert names and all(f"{node}:" in n for n in names)
         # the cursor starts on a namespace, not on a node's title
         assert tree.cursor_node is not None and tree.cursor_node.data.startswith("ns:node-a@")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_t_walks_across_nodes_offline(tmp_path):
+    """In a real terminal, on the cluster document: `t` from a pod of node-a to a pod of
+    node-b shows the expected path through both nodes (encapsulation, the network between
+    them, decapsulation), and `]` steps it."""
+    tmux = Tmux(f"nstuicl{time.monotonic_ns() % 100000}")
+    status = tmp_path / "status"
+    try:
+        tmux.start(f"cd {REPO} && env -u COLUMNS -u LINES {sys.executable} -m netscope "
+                   f"--snapshot {snapshot_path(FIXTURE)}; echo $? > {status}")
+        tmux.wait_for("OFFLINE snapshot")
+        tmux.wait_for("node-a:host  (ns:")
+        tmux.keys("t")
+        tmux.wait_for("trace from node-a:host to:")
+        tmux.type("10.244.1.10")
+        tmux.keys("Enter")
+        screen = tmux.wait_for("expected path (static walk, nothing sent)")
+        flat = " ".join(screen.replace("│", " ").split())
+        assert "delivered to 10.244.1.10 in node-b:" in flat
+        for hop in ("flannel.1 encap", "eth0 underlay", "flannel.1 decap", "cni0 bridge"):
+            assert hop in flat, flat
+        tmux.keys("]")
+        tmux.wait_for("hop 2/")
+        tmux.keys("Escape")
+        time.sleep(0.5)
+        tmux.keys("q")
+        deadline = time.monotonic() + 10
+        while not status.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status.read_text().strip() == "0", tmux.screen()
+    finally:
+        tmux.kill()
