@@ -16,6 +16,7 @@ from netscope.collect.l3 import (
 from netscope.collect.links import LinksCollector
 from netscope.collect.netfilter import NetfilterCollector
 from netscope.collect.sockets import SocketsCollector
+from netscope.collect.sysctl import SysctlCollector
 from netscope.collect.workloads import (
     ContainerdCollector,
     CrioCollector,
@@ -35,6 +36,7 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     ConntrackCollector(),  # after netfilter: reads its tables to tell what uses conntrack
     SocketsCollector(),
     DnsCollector(),
+    SysctlCollector(),  # to Namespace.sysctls
 )
 
 # Once per snapshot, after every namespace was read. Runtimes before CNI: it ties allocated

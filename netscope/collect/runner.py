@@ -16,7 +16,6 @@ from netscope.collect.base import HostContext, NamespaceCollector, NsContext, gc
 from netscope.collect.links import resolve_peers
 from netscope.collect.privileges import require_capabilities
 from netscope.collect.registry import HOST_COLLECTORS, NAMESPACE_COLLECTORS
-from netscope.collect.sysctl import read_namespace_sysctls
 from netscope.collect.workloads import merge_workloads
 from netscope.host import netns, rtnl
 from netscope.host.errors import NamespaceGone
@@ -106,12 +105,6 @@ def namespace_name(found: netns.FoundNamespace, containers: list[Container],
         pid, comm = found.pids[0]
         return f"{comm}[{pid}]"
     return f"netns {found.inode}"
-
-
-def _can_route(links: list) -> bool:
-    """A bridge, or two interfaces besides lo: traffic can pass through this namespace."""
-    return (any(link.kind == "bridge" for link in links)
-            or sum(link.kind != "loopback" for link in links) >= 2)
 
 
 def _collect_namespace(ctx: NsContext, collectors: list[NamespaceCollector],
@@ -220,9 +213,10 @@ def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceC
     ctx = NsContext(inode, fd, sock, connections=connections)
     try:
         _collect_namespace(ctx, collectors, objects, errors)
-        sysctls = read_namespace_sysctls(sock, _can_route(objects["links"]))
     finally:
         ctx.close()
+    # the sysctl collector's one dict is the namespace's, not a Snapshot field's
+    sysctls = (objects.pop("sysctls", None) or [{}])[0]
     return objects, errors, sysctls
 
 

@@ -13,6 +13,7 @@ forwarding switch alone does not tell. A key that does not exist there
 
 from __future__ import annotations
 
+from netscope.collect.base import NsContext
 from netscope.host import rtnl
 from netscope.host.netlink import RtnlSocket
 from netscope.host.rtnl_attrs import NETCONFA_IFINDEX_ALL, NETCONFA_IFINDEX_DEFAULT
@@ -57,3 +58,24 @@ def read_namespace_sysctls(sock: RtnlSocket, can_route: bool) -> dict[str, str]:
             if value is not None:
                 out[key] = value
     return out
+
+
+def can_route(links: list) -> bool:
+    """A bridge, or two interfaces besides lo: traffic can pass through this namespace."""
+    return (any(link.kind == "bridge" for link in links)
+            or sum(link.kind != "loopback" for link in links) >= 2)
+
+
+class SysctlCollector:
+    """The namespace-wide sysctls of a namespace; they go to its Namespace's `sysctls` (one
+    dict in a list, as every collector returns a list). Runs after links: which keys are
+    read depends on the interfaces."""
+
+    name = "sysctls"
+    field = "sysctls"  # a Namespace field, not a Snapshot one: the runner puts it there
+
+    def can_run(self) -> str | None:
+        return None
+
+    def collect(self, ctx: NsContext) -> list[dict[str, str]]:
+        return [read_namespace_sysctls(ctx.sock, can_route(ctx.results.get("links", [])))]
