@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 
 import pytest
 
@@ -39,8 +38,11 @@ def natted(namespaces):
     server = subprocess.Popen(
         ["ip", "netns", "exec", a, "python3", "-c",
          "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR,"
-         " 1); s.bind(('0.0.0.0', 80)); s.listen()\nwhile True: s.accept()[0].close()"])
-    time.sleep(0.3)
+         " 1); s.bind(('0.0.0.0', 80)); s.listen(); print('ready', flush=True)\n"
+         "while True: s.accept()[0].close()"], stdout=subprocess.PIPE, text=True)
+    # listening before any snapshot: the doctor names a published port nobody takes (a
+    # fixed sleep lost that race under load)
+    assert server.stdout.readline().strip() == "ready"
     try:
         yield {"host": host, "a": a, "b": b, "inet": inet}
     finally:
