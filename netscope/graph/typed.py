@@ -23,6 +23,7 @@ class NodeKind(StrEnum):
     INTERFACE = "interface"
     BRIDGE = "bridge"
     CONTAINER = "container"
+    POD = "pod"                     # a Podman pod or a Kubernetes pod sandbox
     HOOK = "hook"                   # a netfilter hook of one packet family in a namespace
     CHAIN = "chain"
     RULE = "rule"
@@ -37,6 +38,7 @@ class EdgeKind(StrEnum):
     ROUTE_VIA = "route_via"         # namespace -> interface a route leaves through
     RUNS_IN = "runs_in"             # container -> namespace
     SHARES_NETNS = "shares_netns"   # container -> container whose namespace it joined
+    MEMBER_OF = "member_of"         # container -> its pod
     HOOK_ENTRY = "hook_entry"       # hook -> base chain, `order` in priority order
     HAS_RULE = "has_rule"           # chain -> rule, `position`
     JUMP = "jump"                   # chain -> chain, `rule` that jumps
@@ -98,14 +100,23 @@ def typed_graph(hg: HostGraph) -> nx.MultiDiGraph:
                     g.add_edge(ns_id, hop.link, **scalars(
                         kind=EdgeKind.ROUTE_VIA.value, dst=route.dst, table=route.table,
                         gateway=hop.gateway))
+    for p in hg.pods.values():
+        g.add_node(p.id, **scalars(kind=NodeKind.POD.value, label=p.display_name,
+                                    runtime=p.runtime, pod_id=p.pod_id,
+                                    kube_namespace=p.kube_namespace, kube_uid=p.kube_uid,
+                                    ports=p.ports or None))
+        if p.netns in hg.namespaces:
+            g.add_edge(p.id, p.netns, kind=EdgeKind.RUNS_IN.value)
     for c in hg.containers.values():
-        g.add_node(c.id, **scalars(kind=NodeKind.CONTAINER.value, label=c.name,
+        g.add_node(c.id, **scalars(kind=NodeKind.CONTAINER.value, label=hg.container_name(c),
                                     container_id=c.container_id, image=c.image,
-                                    ports=c.ports or None))
+                                    runtime=c.runtime, ports=c.ports or None))
         if c.netns in hg.namespaces:
             g.add_edge(c.id, c.netns, kind=EdgeKind.RUNS_IN.value)
         if c.shares_netns_with in hg.containers:
             g.add_edge(c.id, c.shares_netns_with, kind=EdgeKind.SHARES_NETNS.value)
+        if c.pod in hg.pods:
+            g.add_edge(c.id, c.pod, kind=EdgeKind.MEMBER_OF.value)
     if hg.tables:
         from netscope.graph.netfilter import add_netfilter
 

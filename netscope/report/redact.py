@@ -10,7 +10,8 @@ Replaced: IPv4/IPv6 addresses and CIDRs (keyed, prefix- and class-preserving, se
 `addrmap`), MAC addresses, the hostname, the header note, rule comments, interface aliases,
 /etc/hosts names and resolv.conf search domains (localhost and the like kept);
 with `names=True` also container names, ids and images, Docker network names, the
-names of `ip netns` namespaces and Docker sandboxes, and process names (socket owners,
+names of `ip netns` namespaces and Docker sandboxes, pods (names, Kubernetes namespaces and
+uids, ids), the runtime labels' values, CNI network names, and process names (socket owners,
 resolver readers, namespaces named after a process). Kept: interface, chain and table names,
 ports, counters, kernel version, namespace inodes.
 """
@@ -235,6 +236,20 @@ def _name_words(data: dict, key: bytes) -> dict[str, str]:
         for net in c.get("networks", ()):
             if net not in _DOCKER_NETWORKS:
                 add(net, f"network-{sum(t.startswith('network-') for t in words.values()) + 1}")
+    def numbered(prefix: str) -> str:
+        return f"{prefix}-{sum(t.startswith(prefix + '-') for t in words.values()) + 1}"
+
+    for p in data.get("pods", ()):
+        add(p["name"], numbered("pod"))
+        add(p.get("kube_namespace"), numbered("k8s-namespace"))
+        add(p.get("kube_uid"), numbered("uid"))
+        add(p["pod_id"], _pseudo_hex(key, p["pod_id"]) if _HEX_ID.fullmatch(p["pod_id"])
+            else numbered("pod-id"))
+    for c in data.get("containers", ()):
+        add(c.get("kube_name"), numbered("kube-container"))
+    for net in data.get("cni_networks", ()):
+        if net["name"] != "?":
+            add(net["name"], numbered("cni-network"))
     for ns in data.get("namespaces", ()):
         for origin in ns.get("origins", ()):
             base = origin["path"].rsplit("/", 1)[-1]
@@ -244,6 +259,21 @@ def _name_words(data: dict, key: bytes) -> dict[str, str]:
                 add(base, _pseudo_hex(key, base) if _HEX_ID.fullmatch(base) else
                     f"sandbox-{sum(t.startswith('sandbox-') for t in words.values()) + 1}")
     return words
+
+
+# label keys whose values say what a container is, not what it is called: kept
+_STRUCTURAL_LABELS = {"io.kubernetes.cri.container-type", "io.cri-containerd.kind",
+                      "io.kubernetes.cri-o.ContainerType"}
+
+
+def _redact_labels(data: dict) -> None:
+    """Runtime labels' values (pod names, apps, teams, anything a user put there) replaced,
+    field by field, with `label-N` (the same value, the same token)."""
+    tokens: dict[str, str] = {}
+    for c in (*data.get("containers", ()), *data.get("pods", ())):
+        c["labels"] = {k: v if k in _STRUCTURAL_LABELS else
+                       tokens.setdefault(v, f"label-{len(tokens) + 1}")
+                       for k, v in (c.get("labels") or {}).items()}
 
 
 def _redact_nodes(header: dict, words: dict[str, str]) -> None:
@@ -314,6 +344,7 @@ def redact(snapshot: Snapshot, names: bool = False, key: bytes | None = None) ->
     words = _name_words(data, key) if names else {}
     if names:
         _redact_processes(data)
+        _redact_labels(data)
     for word, token in _dns_words(data, hostname).items():
         words.setdefault(word, token)
     for host_word in {hostname, hostname.split(".")[0]}:
@@ -370,8 +401,9 @@ def _document_lines(data: dict[str, Any]) -> str:
 
 def _networks(snapshot: Snapshot) -> set[str]:
     """Every network the snapshot names: interface subnets, route destinations, policy rule
-    and netfilter match CIDRs. The address map keeps membership in each of them."""
+    and netfilter match CIDRs, CNI IPAM ranges. The address map keeps membership in each."""
     out = {a.cidr for a in snapshot.addresses}
+    out |= {r.subnet for n in snapshot.cni_networks for r in n.ranges if _is_address(r.subnet)}
     out |= {r.dst for r in snapshot.routes}
     out |= {x for r in snapshot.rules for x in (r.src, r.dst) if x}
     out |= {v for t in snapshot.tables for c in t.chains for r in c.rules for m in r.matches
