@@ -49,25 +49,18 @@ def _split(arg: str) -> tuple[str | None, str]:
 def run(args) -> int:
     import gc
 
-    from netscope.snapshot.cluster import MergeError, capture_skew_s, merge_documents
+    from netscope.snapshot.cluster import MergeError, capture_skew_s, merge_files
     from netscope.snapshot.files import write_file
-    from netscope.snapshot.io import SnapshotError, read_document
+    from netscope.snapshot.io import SnapshotError
 
     if not args.output:
         raise UserError("merge needs -o FILE: where to write the cluster document")
     # a million short-lived values and nothing cyclic: the collector would only rescan them
     gc.disable()
-    parts = []
-    for arg in args.inputs:
-        name, path = _split(arg)
-        try:
-            data, snapshot = read_document(path)
-        except SnapshotError as e:
-            raise UserError(str(e)) from None
-        parts.append((name, data, snapshot))
     try:
-        text, header, namespaces = merge_documents(parts, cluster=args.name, note=args.note)
-    except MergeError as e:
+        text, header, namespaces = merge_files([_split(a) for a in args.inputs],
+                                               cluster=args.name, note=args.note)
+    except (MergeError, SnapshotError) as e:
         raise UserError(str(e)) from None
     try:
         write_file(args.output, text, private=not header.redacted)

@@ -14,8 +14,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import multiprocessing
+import os
 import re
 import typing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -210,6 +214,80 @@ def _qualify_data(cls: type, data: dict, node: str) -> None:
                 _qualify_data(nested, v, node)
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One input, ready to join: its nodes, collection time, namespace count, and each list
+    of the document as JSON text (the items, comma-separated, qualified)."""
+
+    nodes: tuple[NodeInfo, ...]
+    duration_ms: float
+    namespaces: int
+    fragments: dict[str, str]
+
+
+def _fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(Snapshot) if f.name != "header"]
+
+
+def _part(name: str | None, data: dict, snap: Snapshot) -> _Part:
+    """An input document as a _Part: a host snapshot qualified with its node's name (`name`,
+    else its hostname), a cluster document as it is. Consumes `data`."""
+    if snap.header.nodes:
+        if name is not None:
+            raise MergeError(f"{name}=: a cluster document keeps its own node names; "
+                             "give it without a name")
+        nodes, node = snap.header.nodes, None
+    else:
+        node = check_node_name(name if name is not None else snap.header.hostname)
+        nodes = (node_info(node, snap),)
+    fragments = {}
+    for f in _fields():
+        items = data.get(f, [])
+        if node is not None:
+            cls = _item_class(f)
+            for item in items:
+                _qualify_data(cls, item, node)
+            if f == "namespaces":
+                for ns in items:
+                    ns["node"], ns["name"] = node, f"{node}:{ns['name']}"
+        fragments[f] = json.dumps(items, separators=(",", ":"))[1:-1]
+    return _Part(tuple(nodes), snap.header.duration_ms, len(data.get("namespaces", [])),
+                 fragments)
+
+
+def _file_part(name: str | None, path: str) -> _Part:
+    """The _Part of a file (a worker's job: read, check, qualify, write as text)."""
+    from netscope.snapshot.io import read_document
+
+    return _part(name, *read_document(path))
+
+
+def _assemble(parts: list[_Part], cluster: str, note: str | None) -> tuple[str, Header, int]:
+    nodes = [n for p in parts for n in p.nodes]
+    seen: set[str] = set()
+    for n in nodes:
+        if n.name in seen:
+            raise MergeError(f"two snapshots are node {n.name!r}: name them apart with "
+                             "NAME=FILE (e.g. node-a=a.json)")
+        seen.add(n.name)
+    if not nodes:
+        raise MergeError("no snapshot to merge: give at least one NODE.json")
+    collectors = [c for c in nodes[0].collectors if all(c in n.collectors for n in nodes)]
+    header = Header(netscope_version=__version__, kernel=", ".join(sorted({n.kernel
+                                                                          for n in nodes})),
+                    hostname=cluster, captured_at=min(n.captured_at for n in nodes),
+                    duration_ms=sum(p.duration_ms for p in parts),
+                    redacted=all(n.redacted for n in nodes), collectors=tuple(collectors),
+                    note=note, nodes=tuple(nodes))
+    head = json.dumps({"format": CLUSTER_FORMAT_NAME, "version": CLUSTER_FORMAT_VERSION,
+                       "header": encode(header)}, separators=(",", ":"))[:-1]
+    body = [head]
+    for f in _fields():
+        joined = ",".join(x for x in (p.fragments[f] for p in parts) if x)
+        body.append(f',"{f}":[{joined}]')
+    return "".join(body) + "}\n", header, sum(p.namespaces for p in parts)
+
+
 def merge_documents(parts: list[tuple[str | None, dict, Snapshot]], cluster: str = "cluster",
                     note: str | None = None) -> tuple[str, Header, int]:
     """Like `merge`, on documents already read (`netscope.snapshot.io.parse`: the JSON data
@@ -217,32 +295,22 @@ def merge_documents(parts: list[tuple[str | None, dict, Snapshot]], cluster: str
     namespaces). The objects are qualified as JSON data, in place (the data is consumed),
     and written as they are, not rebuilt (a 50-node cluster document holds about a million
     values)."""
-    named = _named_parts([(name, snap) for name, _data, snap in parts])
-    nodes = [info for _, info in named]
-    fields = [f.name for f in dataclasses.fields(Snapshot) if f.name != "header"]
-    merged: dict[str, list] = {f: [] for f in fields}
-    names = iter(named)
-    for _name, data, snap in parts:
-        node = None if snap.header.nodes else next(names)[0]
-        if snap.header.nodes:
-            for _ in snap.header.nodes:
-                next(names)
-        for f in fields:
-            items = data.get(f, ())
-            if node is None:
-                merged[f].extend(items)
-                continue
-            cls = _item_class(f)
-            for item in items:
-                _qualify_data(cls, item, node)
-            if f == "namespaces":
-                for ns in items:
-                    ns["node"], ns["name"] = node, f"{node}:{ns['name']}"
-            merged[f].extend(items)
-    header = _cluster_header(nodes, [snap for _, _, snap in parts], cluster, note)
-    doc = {"format": CLUSTER_FORMAT_NAME, "version": CLUSTER_FORMAT_VERSION,
-           "header": encode(header), **merged}
-    return json.dumps(doc, separators=(",", ":")) + "\n", header, len(merged["namespaces"])
+    return _assemble([_part(*p) for p in parts], cluster, note)
+
+
+def merge_files(inputs: list[tuple[str | None, str]], cluster: str = "cluster",
+                note: str | None = None, workers: int | None = None
+                ) -> tuple[str, Header, int]:
+    """`merge_documents` of files ((node name or None, path)), each read, checked and
+    qualified in a worker process, as many at once as there are CPUs. Raises MergeError and
+    netscope.snapshot.io.SnapshotError."""
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(inputs) < 4:
+        return _assemble([_file_part(n, p) for n, p in inputs], cluster, note)
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(inputs)), mp_context=ctx) as pool:
+        parts = list(pool.map(_file_part, *zip(*inputs, strict=True)))
+    return _assemble(parts, cluster, note)
 
 
 @functools.cache

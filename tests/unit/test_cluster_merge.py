@@ -133,3 +133,27 @@ def test_merging_json_data_gives_the_same_document(docker_engine_snapshot, docke
     # a cluster document merged again keeps its nodes
     again, _, _ = merge_documents([(None, *parse(text)), ("c", *parse(dumps(docker_like_lab)))])
     assert [n.name for n in loads(again).header.nodes] == ["a", "b", "c"]
+
+
+def test_merging_files_in_worker_processes_gives_the_same_document(tmp_path, docker_like_lab,
+                                                                     docker_engine_snapshot):
+    """`netscope merge` reads, checks and qualifies each file in a worker process: the
+    document is the one merging the snapshots in one process gives, and a bad file or node
+    name is still one error."""
+    from netscope.snapshot.cluster import merge_files
+    from netscope.snapshot.io import SnapshotError
+
+    snaps = [docker_like_lab, docker_engine_snapshot] * 3
+    inputs = []
+    for i, snap in enumerate(snaps):
+        path = tmp_path / f"n{i}.json"
+        path.write_text(dumps(snap))
+        inputs.append((f"n{i}", str(path)))
+    text, _header, count = merge_files(inputs, workers=2)
+    expected = merge([(name, snap) for (name, _), snap in zip(inputs, snaps, strict=True)])
+    assert loads(text) == expected and count == len(expected.namespaces)
+    (tmp_path / "bad.json").write_text('{"format": "netscope-snapshot", "version": 1}')
+    with pytest.raises(SnapshotError, match=r"bad\.json"):
+        merge_files([*inputs, ("x", str(tmp_path / "bad.json"))], workers=2)
+    with pytest.raises(MergeError, match="two snapshots are node 'n0'"):
+        merge_files([*inputs, ("n0", inputs[0][1])], workers=2)
