@@ -36,8 +36,11 @@ def compare(expected: Journey, observed: Journey | None, graph: HostGraph,
     """Compare an expected journey with the observed one (None: nothing was seen).
     `observed_end` overrides how the observed journey ended (a refused TCP connection
     was delivered, though its SYN died in the stack)."""
-    want = expected.namespaces()
     seen = observed.namespaces() if observed is not None else []
+    if expected.branches:  # a random choice: compare with the outcome the packet took
+        expected = max((j for _, j in expected.outcomes()),
+                       key=lambda j: _common_prefix(j.namespaces(), seen))
+    want = expected.namespaces()
     if observed_end is None:
         observed_end = observed.verdict if observed is not None else Verdict.UNKNOWN
     difference, parts_at = None, None
@@ -54,3 +57,12 @@ def compare(expected: Journey, observed: Journey | None, graph: HostGraph,
     return Comparison(expected.verdict, expected.summary,
                       tuple(graph.ns_name(n) for n in want), difference is None, difference,
                       parts_at)
+
+
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

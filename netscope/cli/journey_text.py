@@ -22,33 +22,47 @@ TRACE_OUTCOME = {Verdict.NO_ROUTE: "no route", Verdict.LEFT_HOST: "left",
 
 # ---------------------------------------------------------------------- expected (path)
 
-def _walk_lines(journey: Journey, indent: str) -> Iterator[str]:
+def _walk_lines(journey: Journey, indent: str, first: int = 1) -> Iterator[str]:
     width = max((len(h.netns_name) for h in journey.hops), default=4)
     last_packet = None
-    for n, h in enumerate(journey.hops, 1):
+    for n, h in enumerate(journey.hops, first):
         yield (f"{indent}{n:>3}  {h.netns_name:<{width}}  {h.device or '-':<12} "
                f"{h.step:<12} {h.decision}")
         if h.packet != last_packet and last_packet is not None:
             yield f"{indent}{'':>3}  {'':<{width}}  {'':<12} {'':<12} packet now: {h.packet}"
         last_packet = h.packet
+    for i, branch in enumerate(journey.branches, 1):
+        yield (f"{indent}  branch {i} of {len(journey.branches)} "
+               f"({branch.probability:.0%}): {branch.choice}")
+        yield from _walk_and_reply(branch.journey, indent + "    ", first + len(journey.hops))
     yield f"{indent}=> [{MARK.get(journey.verdict, '??')}] {journey.verdict}: {journey.summary}"
 
 
+def _walk_and_reply(journey: Journey, indent: str, first: int = 1) -> Iterator[str]:
+    yield from _walk_lines(journey, indent, first)
+    if journey.reply is not None:
+        yield ""
+        yield f"{indent}reply: {journey.reply.packet}"
+        yield from _walk_lines(journey.reply, indent)
+
+
 def render_path(journey: Journey, netfilter_known: bool = True) -> Iterator[str]:
-    """`netscope path`: one line per hop, then how it ended, then the reply the same way."""
+    """`netscope path`: one line per hop, then how it ended, then the reply the same way.
+
+    A random choice (a service's endpoints) is followed by one indented branch per outcome,
+    with its probability, hops numbered on from the choice, its end and its own reply."""
     if not netfilter_known:
         yield ("note: this snapshot has no netfilter rules (taken without the netfilter "
                "collector): NAT and filtering are not evaluated")
     yield f"path: {journey.packet}"
-    yield from _walk_lines(journey, "")
-    if journey.reply is not None:
-        yield ""
-        yield f"reply: {journey.reply.packet}"
-        yield from _walk_lines(journey.reply, "")
+    yield from _walk_and_reply(journey, "")
 
 
 def path_document(journey: Journey) -> dict:
-    """`path --json`: {"packet", "hops", "end", "reason", "end_netns", "reply"}."""
+    """`path --json`: {"packet", "hops", "end", "reason", "end_netns", "reply", "branches"}.
+
+    `branches` (empty unless the walk met a random choice): [{"probability", "choice",
+    "path"}], `path` being this same document for the rest of that outcome's walk."""
     flow = journey.flow
     packet = encode(flow) if flow is not None else None
     if packet is not None:
@@ -60,7 +74,9 @@ def path_document(journey: Journey) -> dict:
                      for h in journey.hops],
             "end": str(journey.verdict), "reason": journey.summary,
             "end_netns": journey.end_netns,
-            "reply": path_document(journey.reply) if journey.reply is not None else None}
+            "reply": path_document(journey.reply) if journey.reply is not None else None,
+            "branches": [{"probability": b.probability, "choice": b.choice,
+                          "path": path_document(b.journey)} for b in journey.branches]}
 
 
 # ---------------------------------------------------------------------- observed (trace)

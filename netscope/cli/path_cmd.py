@@ -13,8 +13,12 @@ from netscope.cli.source import snapshot_from_args
 
 EPILOG = """\
 SRC and DST are an IP address, a container name (or id prefix), or a namespace name.
---json prints {"packet", "hops": [...], "end", "reason", "end_netns", "reply"}; each hop has
-netns, netns_name, device, step, decision, explain, evidence (ids), packet, link (id).
+--json prints {"packet", "hops": [...], "end", "reason", "end_netns", "reply", "branches"};
+each hop has netns, netns_name, device, step, decision, explain, evidence (ids), packet,
+link (id). A random choice netfilter makes per connection (kube-proxy's endpoints: -m
+statistic, numgen) ends "hops" with a "choice" hop; "branches" then holds one
+{"probability", "choice", "path"} per outcome, "path" being this same document for the
+rest of that walk (its own end and reply); the top "end" is theirs, or the worst of them.
 SRC's address is the one its kernel would choose for the route to DST (as trace and check).
 """
 
@@ -26,7 +30,8 @@ def add_parser(sub) -> None:
                     "rules and routes, netfilter hooks and NAT, forwarding and rp_filter, veth "
                     "pairs, bridges and VXLAN, then the reply. Nothing is sent.",
         epilog=EPILOG, run=run, snapshot=True, json_doc="docs/cli.md#path",
-        exits=((0, "the packet and its reply are delivered (or leave the host)"),
+        exits=((0, "the packet and its reply are delivered (or leave the host), on every "
+                   "branch of a random choice"),
                (1, "they are not")))
     completes(p.add_argument("src", metavar="SRC"), "endpoint")
     completes(p.add_argument("dst", metavar="DST"), "endpoint")
@@ -53,5 +58,6 @@ def run(args) -> int:
         known = "netfilter" in snapshot.header.collectors
         for line in render_path(result, netfilter_known=known):
             print(line)
-    ok = result.verdict.fine and (result.reply is None or result.reply.verdict.fine)
+    ok = all(j.verdict.fine and (j.reply is None or j.reply.verdict.fine)
+             for _, j in result.outcomes())
     return 0 if ok else 1

@@ -25,6 +25,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from netscope.graph.endpoints import Endpoint, EndpointError, is_ip
+from netscope.graph.k8s_services import KubeService, kube_services
 from netscope.graph.netfilter import NetfilterRelations
 from netscope.graph.routing import Lookup, route_lookup
 from netscope.graph.sockets import SocketMatch, socket_lookup
@@ -155,6 +156,18 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
 
     def tables_in(self, netns: str) -> list[NfTable]:
         return self._tables_by_ns.get(netns, _EMPTY)
+
+    @cached_property
+    def _kube_services(self) -> dict[str, list[KubeService]]:
+        return {ns: got for ns, tables in self._tables_by_ns.items()
+                if (got := kube_services(tables))}
+
+    def kube_services(self, netns: str | None = None) -> list[KubeService]:
+        """Kubernetes Services kube-proxy programmed into `netns` (every namespace's when
+        None), each tied to the chains, rules and sets that implement it."""
+        if netns is not None:
+            return self._kube_services.get(netns, _EMPTY)
+        return [s for services in self._kube_services.values() for s in services]
 
     @cached_property
     def _conntrack_by_ns(self) -> dict[str, ConntrackTable]:

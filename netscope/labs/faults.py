@@ -33,4 +33,10 @@ FAULTS: dict[str, Fault] = {f.id: f for f in (
     Fault("reuseport_conflict",
           "two programs sharing a namespace listen on one port (SO_REUSEPORT) and split its "
           "connections"),
+    Fault("br_netfilter_off", "bridge-nf-call-iptables is off where a bridge carries Service "
+                              "traffic: bridged replies skip conntrack's un-DNAT"),
+    Fault("service_no_endpoints", "a Service that clients use has no ready endpoint: kube-proxy "
+                                  "rejects its connections"),
+    Fault("policy_drop", "a NetworkPolicy chain rejects traffic to some of a Service's "
+                         "endpoints"),
 )}

@@ -197,7 +197,7 @@ def _check_rules(rules: tuple[IptablesRule, ...], chains: tuple[Chain, ...],
 
 
 _TARGETS = {"ACCEPT", "DROP", "REJECT", "RETURN", "MASQUERADE", "SNAT", "DNAT", "LOG",
-            "MARK", "CONNMARK", "NOTRACK", "CT", "TRACE", "REDIRECT", "TCPMSS"}
+            "MARK", "CONNMARK", "NOTRACK", "CT", "TRACE", "REDIRECT", "TCPMSS", "NFLOG"}
 
 
 def _nft(key: str, t: dict, problems: Problems) -> NftTable:

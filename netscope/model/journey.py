@@ -88,7 +88,8 @@ class Hop:
 
     `step` is one of (expected: the walk's words; observed: the probe's):
       output-route, input-route, route, forward, netfilter, nat, queue, xmit, veth, bridge,
-      receive, deliver, refuse, consume, connect, drop, encap, decap.
+      receive, deliver, refuse, consume, connect, drop, encap, decap, choice (a random
+      decision netfilter takes per connection: the journey's `branches` follow each option).
     `decision` says in a few words what was decided there; `explain` in a sentence what the
     kernel did and why. `evidence` holds the snapshot ids (route, rule, link) that decided it.
     `netns` and `link` are snapshot ids ("ns:<inode>", "link:<inode>/<ifindex>"); `device`
@@ -137,6 +138,24 @@ class Hop:
         return int(tail) if tail.isdigit() else 0
 
 
+# how bad an ending is, to summarise branches that end differently (worst first)
+_WORST_FIRST = (Verdict.DROPPED, Verdict.NO_ROUTE, Verdict.REFUSED, Verdict.UNCERTAIN,
+                Verdict.UNKNOWN, Verdict.LEFT_HOST, Verdict.DELIVERED)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One option of a random decision (a service's endpoint picked by `-m statistic` or
+    `numgen`): its `probability` (of this option, given the journey reached the choice),
+    what was chosen in words (`choice`: "endpoint 10.180.0.4:80 of ns4/svc4:p80"), and the
+    rest of the journey from there (`journey`: its hops after the choice, its own verdict,
+    its own reply, and any later choice as branches of its own)."""
+
+    probability: float
+    choice: str
+    journey: Journey
+
+
 @dataclass(frozen=True)
 class Journey:
     """A packet's hops in order and how it ended.
@@ -148,6 +167,12 @@ class Journey:
     Observed journeys (`observed` True) are numbered (`id`); a reply is its own journey
     (`is_reply`) linked to the request it answers (`reply_to`); `start_ns` is the kernel's
     monotonic time of the first event.
+
+    An expected journey that reaches a random choice (its last hop has step "choice") goes
+    on in `branches`, one per option; its own `verdict` is then the branches' common end
+    to end one (a branch whose packet is delivered ends as its reply does), or the worst of
+    them (dropped before no route before uncertain ...) when they differ, and `summary`
+    says how each ends. `outcomes()` lists every complete journey.
     """
 
     packet: str
@@ -162,6 +187,7 @@ class Journey:
     is_reply: bool = False
     reply_to: int | None = None
     start_ns: int = 0
+    branches: tuple[Branch, ...] = ()
 
     @property
     def drop_index(self) -> int | None:
@@ -170,6 +196,30 @@ class Journey:
         drops = [i for i, h in enumerate(self.hops) if h.dropped]
         return drops[-1] if drops else None
 
+    @property
+    def exchange_verdict(self) -> Verdict:
+        """How the exchange ended: the verdict, or the reply's when the packet was
+        delivered and a reply was walked (a delivered request whose reply dies failed)."""
+        if self.branches:
+            return branches_verdict(self.branches)
+        if self.verdict == Verdict.DELIVERED and self.reply is not None:
+            return self.reply.exchange_verdict
+        return self.verdict
+
+    def outcomes(self) -> list[tuple[float, Journey]]:
+        """Every way the journey can go, as (probability, whole journey from its start):
+        itself with probability 1 when it has no branches. Each one's hops run from the
+        first hop to its end, and its reply is that option's reply."""
+        if not self.branches:
+            return [(1.0, self)]
+        out = []
+        for branch in self.branches:
+            for p, tail in branch.journey.outcomes():
+                whole = dataclasses.replace(tail, hops=self.hops + tail.hops,
+                                            packet=self.packet, flow=self.flow)
+                out.append((branch.probability * p, whole))
+        return out
+
     def namespaces(self) -> list[str]:
         """Namespace ids in the order the journey enters them (each run of hops once)."""
         out: list[str] = []
@@ -177,3 +227,10 @@ class Journey:
             if h.netns and (not out or out[-1] != h.netns):
                 out.append(h.netns)
         return out
+
+
+def branches_verdict(branches: tuple[Branch, ...]) -> Verdict:
+    """The verdict of a journey that splits into `branches`: their common end to end one
+    (Journey.exchange_verdict), else the worst of them."""
+    verdicts = {b.journey.exchange_verdict for b in branches}
+    return next(v for v in _WORST_FIRST if v in verdicts) if verdicts else Verdict.UNKNOWN

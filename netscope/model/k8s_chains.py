@@ -50,7 +50,7 @@ KUBE_PROXY_FIXED = {
     "KUBE-FORWARD": "kube-proxy: accepts forwarded service traffic (marked or established)",
     "KUBE-EXTERNAL-SERVICES": "kube-proxy: drops external traffic to services without a local "
                               "endpoint (externalTrafficPolicy: Local)",
-    "KUBE-FIREWALL": "kubelet/kube-proxy: drops martian traffic to 127.0.0.0/8",
+    "KUBE-FIREWALL": "kube-proxy (and kubelet): drops martian traffic to 127.0.0.0/8",
     "KUBE-PROXY-FIREWALL": "kube-proxy: loadBalancerSourceRanges drops",
     "KUBE-PROXY-CANARY": "kube-proxy: canary (tells it when its rules were flushed)",
     "KUBE-KUBELET-CANARY": "kubelet: canary (tells it when its rules were flushed)",
@@ -107,6 +107,12 @@ def service_in(text: str | None) -> str | None:
     """The "namespace/name:port" a kube-proxy comment names, or None."""
     m = SERVICE_PORT.search(text or "")
     return f"{m[1]}/{m[2]}:{m[3]}" if m else None
+
+
+def service_in_label(label: str | None) -> str | None:
+    """The service a chain label of kube_chain_label names ("... service ns/svc:port ...")."""
+    head, found, tail = (label or "").partition("service ")
+    return service_in(tail) if found and head.startswith("kube-proxy") else None
 
 
 def _endpoint_of(rules: Sequence[NfRule]) -> str | None:

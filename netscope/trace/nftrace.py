@@ -301,5 +301,6 @@ def rule_targets(snapshot, expected) -> dict[int, str]:
     with_rules = nftables_namespaces(snapshot)
     if expected is None:
         return with_rules
-    on_path = {h.inode for j in (expected, expected.reply) if j is not None for h in j.hops}
+    on_path = {h.inode for _, whole in expected.outcomes()
+               for j in (whole, whole.reply) if j is not None for h in j.hops}
     return {i: p for i, p in with_rules.items() if i in on_path}

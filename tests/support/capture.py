@@ -2,6 +2,7 @@
 
     sudo .venv/bin/python -m tests.support.capture docker-like   # namespaces + bridge + NAT
     sudo .venv/bin/python -m tests.support.capture docker        # a real dockerd, 2 containers
+    sudo .venv/bin/python -m tests.support.capture lab k8s-node  # a lab, after its checks
 
 Only the namespace netscope runs in and the ones this script created are kept in the fixture
 (other namespaces on the machine, and root-namespace veths leading to them, are left out).
@@ -25,11 +26,13 @@ from tests.support.netns import Namespaces, add_bridge, attach_container, ip, sh
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
-def keep_only(snapshot: Snapshot, keep_ns: set[str], keep_root_link: set[str]) -> Snapshot:
-    """The snapshot restricted to `keep_ns`; root-namespace links only if named in
-    `keep_root_link` or not leading to a dropped namespace."""
+def keep_only(snapshot: Snapshot, keep_ns: set[str], keep_root_link: set[str],
+              with_root: bool = True) -> Snapshot:
+    """The snapshot restricted to `keep_ns` (and the namespace netscope ran in, unless not
+    `with_root`); root-namespace links only if named in `keep_root_link` or not leading to a
+    dropped namespace."""
     root = next(ns.id for ns in snapshot.namespaces if ns.is_self)
-    keep_ns = keep_ns | {root}
+    keep_ns = keep_ns | ({root} if with_root else set())
     links = {link.id: link for link in snapshot.links if link.netns in keep_ns}
 
     def wanted(link) -> bool:
@@ -125,5 +128,35 @@ def docker_engine() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def lab(ref: str) -> None:
+    """A lab (or a variant) up, its traffic checks sent (so counters and conntrack hold real
+    traffic), then the lab's namespaces captured: fixtures/lab-<lab>[-<variant>].json."""
+    from netscope.actions import labs
+    from netscope.actions.lab_plan import ns_name
+    from netscope.actions.probe import run_checks
+
+    topo = labs.resolve(ref)
+    instance = "nsfxlab"
+    labs.up(topo, instance)
+    try:
+        results = run_checks(topo, instance)
+        failed = [r.key for r in results if not r.passed]
+        if failed:
+            raise SystemExit(f"{ref}: checks failed: {failed}")
+        snap = collect_snapshot(note=(
+            f"fixture lab {ref}: captured by `python -m tests.support.capture lab {ref}` after "
+            f"`lab up {ref} --instance {instance}` and its {len(results)} traffic checks "
+            "(all passed); only the lab's namespaces are kept (not the one netscope ran in)"))
+        keep = _ns_ids(snap, [ns_name(instance, n.key) for n in topo.nodes])
+        name = "lab-" + ref.replace("/", "-")
+        save(keep_only(snap, keep, set(), with_root=False), str(FIXTURES / f"{name}.json"),
+             pretty=True)
+    finally:
+        labs.down(instance)
+
+
 if __name__ == "__main__":
-    {"docker-like": docker_like, "docker": docker_engine}[sys.argv[1]]()
+    if sys.argv[1] == "lab":
+        lab(sys.argv[2])
+    else:
+        {"docker-like": docker_like, "docker": docker_engine}[sys.argv[1]]()

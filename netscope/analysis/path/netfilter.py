@@ -132,6 +132,18 @@ class _Walker:
         return Verdict(verdict, rule, chain, nat, tuple(self.traversed), self.ctx.mark, choice,
                        tuple(self.elements))
 
+    def translated(self, nat: tuple[str, NfRule]) -> None:
+        """Later chains of the hook see the packet as a DNAT left it (nft's filter chains
+        after kube-proxy's nat-output at -100 test the endpoint, not the ClusterIP)."""
+        kind, rule = nat
+        addr, port = split_nat_to(rule.nat_to or "")
+        if kind != "dnat" or addr is None:
+            return
+        status = self.ctx.ct_status if "dnat" in self.ctx.ct_status else (
+            *self.ctx.ct_status, "dnat")
+        self.ctx = dataclasses.replace(self.ctx, dst=addr, dport=port or self.ctx.dport,
+                                       ct_status=status)
+
     def _rule_result(self, rule: NfRule, chain: NfChain) -> tuple[bool | None, float | None]:
         """(does it match, the probability of a statistic match it also needs)."""
         unknown, chance = False, None
@@ -280,6 +292,7 @@ def evaluate_hook(tables: list[NfTable], netns: str, hook: str, ctx: PacketConte
             return walker.verdict(v.verdict, v.rule, v.chain, nat, v.choice)
         if v.nat and nat is None:
             nat = v.nat
+            walker.translated(v.nat)
         last = v
     if last is None:
         return walker.verdict("accept", None, None, nat)
@@ -312,3 +325,19 @@ def evaluate_all(tables: list[NfTable], netns: str, hook: str, ctx: PacketContex
             continue
         out.append(Outcome(probability, taken, v))
     return out
+
+
+def split_nat_to(text: str) -> tuple[str | None, int | None]:
+    """(address, port) of a NAT target as NfRule.nat_to writes it ("10.0.0.5:80",
+    "[fd00::5]:80", "10.0.0.5", ":8080", "a-b:p-q": the first of each range)."""
+    if not text:
+        return None, None
+    if text.startswith("["):
+        addr, _, port = text[1:].partition("]:")
+    elif text.count(":") == 1:
+        addr, _, port = text.partition(":")
+    else:
+        addr, port = text, ""
+    addr = addr.split("-")[0]
+    port = port.split("-")[0]
+    return addr or None, int(port) if port.isdigit() else None

@@ -113,6 +113,7 @@ class RulesetIndex:
         self.tables = tables
         self.chains: dict[ChainKey, NfChain] = {
             (c.netns, c.family, c.table, c.name): c for t in tables for c in t.chains}
+        self.by_id: dict[str, NfChain] = {c.id: c for c in self.chains.values()}
         self.sets: dict[ChainKey, NfSet] = {
             (s.netns, s.family, s.table, s.name): s for t in tables for s in t.sets}
         self._elements: dict[tuple[int, tuple[str, ...]], ElementIndex] = {}
@@ -153,14 +154,20 @@ class RulesetIndex:
         return index
 
 
-_LAST: list[tuple[list[NfTable], RulesetIndex]] = []
+# the indexes of the rulesets asked about most recently: a walk evaluates a dozen hooks in a
+# few namespaces, the doctor hundreds, each against the same list object
+_RECENT: dict[int, tuple[list[NfTable], RulesetIndex]] = {}
+RECENT_MAX = 32
 
 
 def index_of(tables: list[NfTable]) -> RulesetIndex:
-    """The RulesetIndex of `tables`, kept for the last ruleset asked about: a walk evaluates
-    a dozen hooks, the doctor hundreds, all against the same list."""
-    if _LAST and _LAST[0][0] is tables:
-        return _LAST[0][1]
+    """The RulesetIndex of `tables` (built once per list object while it is among the
+    RECENT_MAX last asked about)."""
+    got = _RECENT.get(id(tables))
+    if got is not None and got[0] is tables:
+        return got[1]
     index = RulesetIndex(tables)
-    _LAST[:] = [(tables, index)]
+    if len(_RECENT) >= RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT)))
+    _RECENT[id(tables)] = (tables, index)
     return index

@@ -10,33 +10,35 @@ Then it walks the reply the same way, with conntrack undoing the NAT.
 
 from __future__ import annotations
 
-from netscope.analysis.path import netfilter as nf
+import dataclasses
+from collections.abc import Mapping
+
 from netscope.analysis.path.delivery import deliver
+from netscope.analysis.path.stops import Fork
+from netscope.analysis.path.stops import Stop as _Stop
+from netscope.analysis.path.walk_l2 import L2Stages
+from netscope.analysis.path.walk_nf import NetfilterStages
 from netscope.graph.host import HostGraph
 from netscope.graph.routing import Lookup
 from netscope.model import Link, Snapshot
-from netscope.model.journey import Hop, Journey, Packet
+from netscope.model.journey import Branch, Hop, Journey, Packet, branches_verdict
 from netscope.model.journey import Verdict as End
 
 MAX_HOPS = 200
-VXLAN_OVERHEAD = 50
 
 
-class _Stop(Exception):
-    def __init__(self, end: End, reason: str, netns: str | None) -> None:
-        super().__init__(reason)
-        self.end, self.reason, self.netns = end, reason, netns
+class Walker(NetfilterStages, L2Stages):
+    """One walk (and its reply) over one snapshot, with the random choices in `decisions`
+    taken (rule id -> option; see netscope.analysis.path.netfilter.Choice)."""
 
-
-class Walker:
-    """One walk (and its reply) over one snapshot."""
-
-    def __init__(self, graph: HostGraph) -> None:
+    def __init__(self, graph: HostGraph, decisions: Mapping[str, str] | None = None) -> None:
         self.g = graph
+        self.decisions = dict(decisions or {})
         self.hops: list[Hop] = []
         self.nat: list[tuple[str, str, Packet, Packet]] = []  # (netns, kind, before, after)
         self.seen: set[tuple] = set()
         self.refusal: Packet | None = None  # what the kernel answered a refused packet with
+        self.final: Packet | None = None  # the packet as it was where the walk stopped
 
     # ------------------------------------------------------------------ recording
 
@@ -54,96 +56,8 @@ class Walker:
         step = {End.DELIVERED: "deliver", End.LEFT_HOST: "xmit", End.REFUSED: "refuse"
                 }.get(end, "drop")
         self.hop(netns, device, step, reason, explain or reason, pkt, evidence)
+        self.final = pkt
         raise _Stop(end, reason, netns)
-
-    # ------------------------------------------------------------------ netfilter
-
-    def _nf_context(self, pkt: Packet, netns: str, iif: str | None, oif: str | None,
-                    physdev_in: str | None = None, physdev_out: str | None = None
-                    ) -> nf.PacketContext:
-        icmp = None
-        if pkt.proto == "icmp":  # echo reply, port unreachable, echo request
-            icmp = {"established": 0, "related": 3}.get(pkt.ct_state, 8)
-        return nf.PacketContext(pkt.family, pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport,
-                                iif, oif, pkt.ct_state, pkt.mark, physdev_in, physdev_out,
-                                self.g.local_addresses(netns), icmp,
-                                pkt.ct_status)
-
-    def netfilter(self, pkt: Packet, netns: str, hook: str, iif: str | None, oif: str | None,
-                  device: str | None, physdev: tuple[str | None, str | None] = (None, None)
-                  ) -> Packet:
-        """Run one hook; stop on drop/uncertain; apply NAT; return the (rewritten) packet."""
-        tables = self.g.tables_in(netns)
-        if not tables:
-            return pkt
-        ctx = self._nf_context(pkt, netns, iif, oif, *physdev)
-        v = nf.evaluate_hook(tables, netns, hook, ctx)
-        if not v.traversed:
-            return pkt
-        where = f"{v.chain.table} {v.chain.name}" if v.chain else hook.upper()
-        decided_by = v.rule.text if v.rule else (
-            f"policy {v.chain.policy}" if v.chain and v.chain.policy else "no rule matched")
-        evidence = (v.rule.id if v.rule else "", v.chain.id if v.chain else "")
-        if v.verdict in ("drop", "reject"):
-            self.stop(netns, device, End.DROPPED, f"{v.verdict} in {where}: {decided_by}", pkt,
-                      f"At the {hook.upper()} hook the packet reached {where}, where "
-                      f"'{decided_by}' {v.verdict}s it.", evidence)
-        if v.verdict in ("uncertain", "choice"):
-            self.stop(netns, device, End.UNCERTAIN, f"uncertain at {where}: {decided_by}", pkt,
-                      f"At the {hook.upper()} hook, {where} has a rule netscope cannot evaluate "
-                      f"('{decided_by}'): whether it matches decides the packet's fate.",
-                      evidence)
-        self.hop(netns, device, "netfilter", f"{hook.upper()}: accepted",
-                 f"The {hook.upper()} hook let it through ({where}: {decided_by}).", pkt, evidence)
-        if v.mark != pkt.mark:  # MARK rules: later hooks (KUBE-POSTROUTING) test it
-            pkt = pkt.replace(mark=v.mark)
-        if v.nat:
-            pkt = self.apply_nat(pkt, netns, v.nat, oif, iif, device)
-        return pkt
-
-    def apply_nat(self, pkt: Packet, netns: str, nat: tuple, oif: str | None, iif: str | None,
-                  device: str | None) -> Packet:
-        kind, rule = nat
-        before = pkt
-        if kind == "masquerade":
-            link = self.g.link_named(netns, oif)
-            src = self.g.source_address(netns, link, None, pkt.family)
-            pkt = pkt.replace(src=src or pkt.src)
-        else:
-            addr, port = _split_nat_to(rule.nat_to or "")
-            if kind == "redirect":
-                addr = self.g.source_address(netns, self.g.link_named(netns, iif), None,
-                                               pkt.family)
-            if kind in ("dnat", "redirect"):
-                pkt = pkt.replace(dst=addr or pkt.dst, dport=port or pkt.dport)
-            else:
-                pkt = pkt.replace(src=addr or pkt.src, sport=port or pkt.sport)
-        status = "dnat" if kind in ("dnat", "redirect") else "snat"
-        if status not in pkt.ct_status:
-            pkt = pkt.replace(ct_status=(*pkt.ct_status, status))
-        self.nat.append((netns, kind, before, pkt))
-        self.hop(netns, device, "nat", f"{kind.upper()} {before.describe()} => {pkt.describe()}",
-                 f"'{rule.text}' rewrites the packet ({kind}); conntrack remembers the mapping "
-                 "so the reply is translated back.", pkt, (rule.id,))
-        return pkt
-
-    def undo_nat(self, pkt: Packet, netns: str, where: str) -> Packet:
-        """Conntrack's reverse translation of a reply: de-SNAT before routing, de-DNAT after."""
-        for ns, kind, before, after in self.nat:
-            if ns != netns:
-                continue
-            # an ICMP error has no ports of its own: conntrack rewrites its addresses only
-            ports = pkt.proto != "icmp"
-            if where == "pre" and kind in ("snat", "masquerade") and pkt.dst == after.src:
-                pkt = pkt.replace(dst=before.src, dport=before.sport if ports else None)
-            elif where == "post" and kind in ("dnat", "redirect") and pkt.src == after.dst:
-                pkt = pkt.replace(src=before.dst, sport=before.dport if ports else None)
-            else:
-                continue
-            self.hop(netns, None, "nat", f"conntrack reverses {kind.upper()}",
-                     f"The reply belongs to a translated connection: conntrack rewrites it "
-                     f"back ({pkt.describe()}).", pkt)
-        return pkt
 
     # ------------------------------------------------------------------ routing
 
@@ -291,6 +205,8 @@ class Walker:
             self.too_big(pkt, peer, "received")
         mtu = "" if peer.mtu == link.mtu else (
             f" MTU differs: {link.mtu} here, {peer.mtu} on the peer; larger packets are lost.")
+        if peer.netns != link.netns and pkt.mark:
+            pkt = pkt.replace(mark=0)  # crossing namespaces scrubs the mark (skb_scrub_packet)
         self.hop(peer.netns, peer.name, "veth", f"arrives on {peer.name}",
                  f"It comes out of the peer end, {self.g.link_label(peer.id)}.{mtu}", pkt,
                  (peer.id,))
@@ -315,117 +231,6 @@ class Walker:
                       "sender's ARP/ND request for it is never answered.", (link.id,))
         self.ip_receive(pkt, link)
 
-    # ------------------------------------------------------------------ bridges
-
-    def _bridge_owner(self, bridge: Link, nexthop: str, in_port: Link | None):
-        """(kind, link): who on this bridge answers for `nexthop`: "self" (the bridge's own
-        stack), "port" (a port whose far side owns it), "vxlan" (a tunnel port), or None."""
-        if any(a.address == nexthop for a in self.g.addresses_on(bridge.id)):
-            return "self", bridge
-        ports = [p for p in self.g.bridge_ports(bridge) if p is not in_port]
-        for port in ports:
-            far = self.g.veth_peer(port)
-            if far is not None and self.g.is_local(far.netns, nexthop):
-                return "port", port
-        if self.g.is_local(bridge.netns, nexthop):
-            return "self", bridge
-        tunnels = [p for p in ports if p.kind == "vxlan"]
-        if tunnels:
-            return "vxlan", tunnels[0]
-        return None, None
-
-    def bridge_in(self, pkt: Packet, bridge: Link, port: Link, nexthop: str) -> None:
-        netns = bridge.netns
-        state = port.bridge_port.state if port.bridge_port else "forwarding"
-        if state not in ("forwarding", "learning"):
-            self.stop(netns, port.name, End.DROPPED, f"bridge port {port.name} is {state}", pkt,
-                      f"{port.name} is a port of {bridge.name} in state {state}: the bridge "
-                      "does not forward frames that arrive on it.", (port.id,))
-        kind, target = self._bridge_owner(bridge, nexthop, port)
-        if kind is None:
-            self.stop(netns, bridge.name, End.DROPPED, f"no host on {bridge.name} answers ARP "
-                      f"for {nexthop}", pkt, f"Nothing attached to {bridge.name} owns "
-                      f"{nexthop}: the ARP request is flooded and never answered.", (bridge.id,))
-        if kind == "self":
-            self.hop(netns, bridge.name, "bridge", f"{bridge.name} delivers to its own stack",
-                     f"The frame is addressed to {bridge.name}'s own MAC ({nexthop} is the "
-                     "bridge's address), so the bridge passes it up to IP in "
-                     f"{self.g.ns_name(netns)}.", pkt, (bridge.id,))
-            self.ip_receive(pkt, bridge)
-            return
-        self.hop(netns, bridge.name, "bridge", f"{bridge.name} forwards {port.name} -> "
-                 f"{target.name}", f"{bridge.name} looks up the destination MAC in its "
-                 f"forwarding database and switches the frame from {port.name} to {target.name}.",
-                 pkt, (bridge.id, port.id, target.id))
-        if self.g.sysctl(netns, "net.bridge.bridge-nf-call-iptables") == "1" \
-                and pkt.family == "inet":
-            phys = (port.name, target.name)
-            pkt = self.netfilter(pkt, netns, "prerouting", bridge.name, None, bridge.name, phys)
-            pkt = self.netfilter(pkt, netns, "forward", bridge.name, bridge.name, bridge.name,
-                                 phys)
-            pkt = self.netfilter(pkt, netns, "postrouting", None, bridge.name, bridge.name, phys)
-        self.bridge_send(pkt, bridge, target, nexthop)
-
-    def bridge_out(self, pkt: Packet, bridge: Link, nexthop: str) -> None:
-        """The bridge's own IP stack sends: out of the port behind which `nexthop` lives."""
-        kind, target = self._bridge_owner(bridge, nexthop, None)
-        if kind in (None, "self"):
-            self.stop(bridge.netns, bridge.name, End.DROPPED, f"no host on {bridge.name} "
-                      f"answers ARP for {nexthop}", pkt, f"Nothing attached to {bridge.name} "
-                      f"owns {nexthop}.", (bridge.id,))
-        self.hop(bridge.netns, bridge.name, "bridge", f"{bridge.name} sends out of "
-                 f"{target.name}", f"{bridge.name} sends the frame out of the port behind "
-                 f"which {nexthop} lives: {target.name}.", pkt, (bridge.id, target.id))
-        self.bridge_send(pkt, bridge, target, nexthop)
-
-    def bridge_send(self, pkt: Packet, bridge: Link, port: Link, nexthop: str) -> None:
-        state = port.bridge_port.state if port.bridge_port else "forwarding"
-        if not port.up or state != "forwarding":
-            self.stop(bridge.netns, port.name, End.DROPPED, f"bridge port {port.name} is "
-                      f"{'down' if not port.up else state}", pkt,
-                      f"{bridge.name} cannot send out of {port.name}.", (port.id,))
-        if pkt.size > port.mtu:
-            self.too_big(pkt, port, "bridged", bridge)
-        if port.kind == "vxlan":
-            self.vxlan(pkt, port, nexthop)
-        else:
-            self.cross_veth(pkt, port, nexthop)
-
-    # ------------------------------------------------------------------ overlay
-
-    def vxlan(self, pkt: Packet, link: Link, nexthop: str) -> None:
-        remote, how = self.g.vxlan_remote(link, nexthop)
-        local = link.details.get("local")
-        if not remote:
-            neigh = self.g.neighbour(link, nexthop)
-            self.stop(link.netns, link.name, End.DROPPED, f"{link.name} cannot encapsulate: "
-                      f"{how}", pkt, f"{link.name} has the frame for {nexthop} but no VTEP "
-                      f"to send it to ({how}): the kernel drops it. On a flannel node, "
-                      "flanneld writes one FDB entry per remote node.",
-                      (link.id, neigh.id if neigh else ""))
-        vni = link.details.get("vni")
-        self.hop(link.netns, link.name, "encap", f"VXLAN {vni} to {remote}",
-                 f"{link.name} wraps the frame in UDP (port {link.details.get('dstport')}) "
-                 f"towards the remote VTEP {remote} ({how}): {VXLAN_OVERHEAD} bytes more per "
-                 "packet.", pkt, (link.id,))
-        outer = Packet(pkt.family, str(local or self.g.source_address(
-            link.netns, None, None, pkt.family)), str(remote), "udp", 4789,
-            int(link.details.get("dstport") or 4789))  # no size: VXLAN's outer packets
-        # may be fragmented (no DF unless the device says df set): its own MTU is the limit
-        try:
-            self.output(outer, link.netns)
-        except _Stop as stop:
-            if stop.end != End.DELIVERED or stop.netns is None:
-                raise
-            self.hops.pop()  # the underlay "delivered" hop: the walk continues inside
-            far = self.g.vxlan_twin(link, stop.netns)
-            if far is None:
-                self.stop(stop.netns, None, End.DROPPED, f"no VXLAN {vni} device at {remote}",
-                          pkt)
-            self.hop(far.netns, far.name, "decap", f"VXLAN {vni} decapsulated",
-                     f"{far.name} unwraps the inner frame.", pkt, (far.id,))
-            self.receive_frame(pkt, far, nexthop)
-
     # ------------------------------------------------------------------ IP input
 
     def ip_receive(self, pkt: Packet, link: Link) -> None:
@@ -439,6 +244,8 @@ class Walker:
         words, ev = self._route_words(lk)
         if lk.kind == "local":
             pkt = self.netfilter(pkt, netns, "input", link.name, None, link.name)
+            if pkt.ct_state != "new":  # a local reply's DNAT is undone at INPUT
+                pkt = self.undo_nat(pkt, netns, "post")
             self.deliver(pkt, netns, link, ev, f"delivered to {pkt.dst} in "
                          f"{self.g.ns_name(netns)}", f"{pkt.dst} is an address of "
                          f"{self.g.ns_name(netns)}: the packet goes up to the socket layer.")
@@ -512,19 +319,6 @@ class Walker:
                       f"{link.name}, so the kernel treats the source as spoofed.", (link.id,))
 
 
-def _split_nat_to(text: str) -> tuple[str | None, int | None]:
-    if not text:
-        return None, None
-    if text.startswith("["):
-        addr, _, port = text[1:].partition("]:")
-    elif text.count(":") == 1:
-        addr, _, port = text.partition(":")
-    else:
-        addr, port = text, ""
-    port = port.split("-")[0]
-    return addr or None, int(port) if port.isdigit() else None
-
-
 def walk(graph: HostGraph | Snapshot, pkt: Packet, netns: str,
          with_reply: bool = True) -> Journey:
     """The expected journey of `pkt` sent from `netns`, with its reply's when it was
@@ -535,16 +329,24 @@ def walk(graph: HostGraph | Snapshot, pkt: Packet, netns: str,
 
 
 def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
-          walker: Walker | None = None) -> Journey:
-    w = walker or Walker(graph)
-    w.hops = []
-    w.seen = set()
-    w.refusal = None
+          walker: Walker | None = None, decisions: Mapping[str, str] | None = None,
+          answers: Packet | None = None) -> Journey:
+    """Walk `pkt` from `netns`, forking into branches at random choices. A reply walk gets
+    the request's `walker` (its NAT memory translates the reply back) and the request as
+    sent (`answers`): a reply that arrives from another address than the one the request
+    went to is not the answer its sender waits for."""
+    w = Walker(graph, decisions if walker is None else walker.decisions)
+    if walker is not None:
+        w.nat = list(walker.nat)
     try:
         w.output(pkt, netns)
         end, reason, end_ns = End.UNKNOWN, "the walk ended without a verdict", None
     except _Stop as stop:
         end, reason, end_ns = stop.end, stop.reason, stop.netns
+    except Fork as fork:
+        return _branches(graph, pkt, netns, with_reply, w, walker, fork, answers)
+    if answers is not None and end == End.DELIVERED and w.final is not None:
+        end, reason = _unanswered(graph, w, answers, end, reason)
     hops = tuple(w.hops)
     reply = None
     if with_reply and end == End.DELIVERED and end_ns is not None:
@@ -553,10 +355,64 @@ def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
                       seen_at_dst.dport, seen_at_dst.sport, 0, "established",
                       seen_at_dst.ct_status,
                       size=pkt.size if pkt.proto == "icmp" else 0)  # an echo answers in kind
-        reply = _walk(graph, back, end_ns, False, w)
+        reply = _walk(graph, back, end_ns, False, w, answers=pkt)
     elif with_reply and end == End.REFUSED and end_ns is not None and w.refusal is not None:
         reply = _walk(graph, w.refusal, end_ns, False, w)  # the RST / port unreachable
     return Journey(pkt.describe(), hops, end, reason, end_ns, reply, flow=pkt)
+
+
+def _branches(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool, w: Walker,
+              request: Walker | None, fork: Fork, answers: Packet | None) -> Journey:
+    """The journey up to a random choice, then one branch per outcome: each walked again
+    from the start with its decisions taken (the same hops up to the choice, by
+    construction), keeping what follows the choice."""
+    prefix = tuple(w.hops)
+    branches = []
+    for outcome, words in zip(fork.outcomes, fork.choices, strict=True):
+        taken = {**w.decisions, **outcome.decisions}
+        if request is None:
+            whole = _walk(graph, pkt, netns, with_reply, None, taken)
+        else:
+            again = Walker(graph, taken)
+            again.nat = request.nat
+            whole = _walk(graph, pkt, netns, False, again, answers=answers)
+        tail = dataclasses.replace(whole, hops=whole.hops[len(prefix) - 1:])
+        branches.append(Branch(outcome.probability, words, tail))
+    verdict = branches_verdict(tuple(branches))
+    return Journey(pkt.describe(), prefix, verdict, _branch_summary(branches), None, None,
+                   flow=pkt, branches=tuple(branches))
+
+
+def _branch_summary(branches: list[Branch]) -> str:
+    ends = {b.journey.exchange_verdict for b in branches}
+    if len(ends) == 1:
+        return f"all {len(branches)} outcomes of the random choice: {ends.pop().words}"
+    return "; ".join(f"{b.probability:.0%} ({b.choice}): {b.journey.exchange_verdict.words}"
+                     for b in branches)
+
+
+def _unanswered(graph: HostGraph, w: Walker, request: Packet, end: End,
+                reason: str) -> tuple[End, str]:
+    """A delivered reply whose source is not what the request was sent to: the sender's
+    socket does not take it (TCP answers with a reset, the ping is not matched)."""
+    got = w.final
+    if (got.src, got.sport) == (request.dst, request.dport):
+        return end, reason
+    untranslated = [ns for ns, kind, _, _ in w.nat if kind in ("dnat", "redirect")]
+    why = "nothing translated it back"
+    if any(graph.sysctl(ns, "net.bridge.bridge-nf-call-iptables") == "0"
+           for ns in untranslated):
+        why = ("it was bridged past the netfilter of the namespace that DNATed the request "
+               "(bridge-nf-call-iptables = 0 there), so conntrack never undid the DNAT")
+    ports = f":{got.sport}" if got.sport is not None else ""
+    wanted = f":{request.dport}" if request.dport is not None else ""
+    words = (f"the reply comes from {got.src}{ports}, not from {request.dst}{wanted} where the "
+             f"request went: {why}")
+    last = w.hops[-1]
+    w.hops[-1] = dataclasses.replace(last, step="drop", decision=words, explain=(
+        f"{words}. The sender's socket waits for an answer from {request.dst}{wanted} and "
+        "drops this one (TCP answers it with a reset)."))
+    return End.DROPPED, words
 
 
 def _last_packet(w: Walker, original: Packet) -> Packet:

@@ -72,8 +72,10 @@ def walk_from(graph: HostGraph, netns: str, src: str, dst: str, proto: str = "ic
 
 
 def blocking_hop(result: Journey) -> Hop | None:
-    """The hop that ended a walk (or its reply) badly, or None when both got through."""
-    for r in (result, result.reply):
-        if r is not None and not r.verdict.fine and r.hops:
-            return r.hops[-1]
+    """The hop that ended a walk (or its reply) badly, or None when both got through (on
+    every branch of a random choice: the first bad one is named)."""
+    for _, whole in result.outcomes():
+        for r in (whole, whole.reply):
+            if r is not None and not r.verdict.fine and r.hops:
+                return r.hops[-1]
     return None
