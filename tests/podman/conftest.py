@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.podman_engine import Podman, PodmanFailed, make_podman
+from tests.support import runtime_chains
+from tests.support.podman_engine import (
+    NETAVARK_CHAINS,
+    NETAVARK_JUMPS,
+    Podman,
+    PodmanFailed,
+    make_podman,
+)
 
 
 def pytest_collection_modifyitems(items):
@@ -19,16 +26,22 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def podman_image(tmp_path_factory: pytest.TempPathFactory) -> Podman:
+def podman_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podman]:
+    """Podman with the test image; netavark's lasting chains removed at the end of the
+    session when they were not there before it and no container is left."""
     if os.geteuid() != 0:
         pytest.skip("the podman tier needs root: run sudo ./setup.sh test")
     if shutil.which("podman") is None:
         pytest.skip("podman is missing: run sudo ./setup.sh test (installs podman)")
+    before = runtime_chains.chains("filter") | runtime_chains.chains("nat")
     try:
-        return make_podman(tmp_path_factory.mktemp("podman"))
+        podman = make_podman(tmp_path_factory.mktemp("podman"))
     except PodmanFailed as e:
-        message = str(e)
-    pytest.fail(message, pytrace=False)
+        pytest.fail(str(e), pytrace=False)
+    yield podman
+    if not before & {c for _, c in NETAVARK_CHAINS} and not podman.cli(
+            "ps", "-aq", check=False).stdout.strip():
+        runtime_chains.remove(NETAVARK_JUMPS, NETAVARK_CHAINS)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import runtime_chains
 from tests.support.cni import cni_add, cni_del
 from tests.support.oci_image import busybox_oci_archive
 
@@ -32,30 +33,14 @@ K8S = "k8s.io"
 START_TIMEOUT = 60.0
 KEEP_RUNNING = ("sleep", "3600")
 # the portmap plugin's shared chains: made on first use, never removed by the plugin
-PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ")
+PORTMAP_CHAINS = (("nat", "CNI-HOSTPORT-DNAT"), ("nat", "CNI-HOSTPORT-SETMARK"),
+                  ("nat", "CNI-HOSTPORT-MASQ"))
 PORTMAP_JUMPS = (
-    ("PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"),
-    ("OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"),
-    ("POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j",
-     "CNI-HOSTPORT-MASQ"),
+    ("nat", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"),
+    ("nat", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT"),
+    ("nat", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade",
+     "-j", "CNI-HOSTPORT-MASQ"),
 )
-
-
-def _nat_chains() -> set[str]:
-    out = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
-    return {line[1:].split()[0] for line in out.splitlines() if line.startswith(":")}
-
-
-def remove_portmap_chains() -> None:
-    """Remove portmap's shared chains and the jumps to them (when no one else uses them)."""
-    for jump in PORTMAP_JUMPS:
-        while subprocess.run(["iptables", "-t", "nat", "-D", *jump],
-                             capture_output=True).returncode == 0:
-            pass
-    for chain in PORTMAP_CHAINS:
-        subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True)
-    for chain in PORTMAP_CHAINS:
-        subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True)
 
 
 class ContainerdFailed(Exception):
@@ -113,7 +98,8 @@ class Containerd:
         return proc
 
     def start(self) -> None:
-        self.portmap_was_there = bool(_nat_chains() & set(PORTMAP_CHAINS))
+        self.portmap_was_there = bool(runtime_chains.chains("nat") & {c for _, c in
+                                                                      PORTMAP_CHAINS})
         for d in ("root", "state", "net.d", "ipam"):
             (self.workdir / d).mkdir(parents=True, exist_ok=True)
         (self.workdir / "config.toml").write_text(f"""\
@@ -258,7 +244,7 @@ state = "{self.workdir / 'state'}"
         for bridge in (self.bridge, f"{self.prefix}lk"):
             subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
         if not self.portmap_was_there:
-            remove_portmap_chains()
+            runtime_chains.remove(PORTMAP_JUMPS, PORTMAP_CHAINS)
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -24,6 +24,17 @@ CONTAINERS_CONF = """\
 default_ulimits = ["nofile=1024:20000", "nproc=4096:4096"]
 """
 KEEP_RUNNING = ("sleep", "3600")
+# netavark's chains that outlive every container (its TeardownPolicy::Never rules)
+NETAVARK_CHAINS = (("filter", "NETAVARK_FORWARD"), ("nat", "NETAVARK-HOSTPORT-DNAT"),
+                   ("nat", "NETAVARK-HOSTPORT-SETMARK"), ("nat", "NETAVARK-HOSTPORT-MASQ"))
+NETAVARK_JUMPS = (
+    ("filter", "FORWARD", "-m", "comment", "--comment", "netavark firewall plugin rules", "-j",
+     "NETAVARK_FORWARD"),
+    ("nat", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j",
+     "NETAVARK-HOSTPORT-DNAT"),
+    ("nat", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "NETAVARK-HOSTPORT-DNAT"),
+    ("nat", "POSTROUTING", "-j", "NETAVARK-HOSTPORT-MASQ"),
+)
 
 
 class PodmanFailed(Exception):
