@@ -9,9 +9,10 @@ neighbour and FDB entry per other node, made from node-a's real entries for node
 node snapshot has the shape and size of a real one (100 pods, 49 remote nodes).
 
 Measured, alternating, medians of --runs:
-- merge: reading the 50 files, merging them and writing the cluster document, in process
-  (what `netscope merge` does), against reading the 50 files with json.load alone (the floor
-  any merge pays); and the whole `netscope merge` process;
+- merge: reading, checking and qualifying the 50 files (in worker processes, one per CPU),
+  joining and writing the cluster document, in process (what `netscope merge` does), against
+  reading the 50 files with json.load alone in one process (the floor any merge pays); and
+  the whole `netscope merge` process;
 - cross-node path: `path` from a pod of node 0 to a pod of node 49 (and its reply) on the
   loaded cluster document, host graph already built (its build is reported apart), against
   the same kind of pod-to-pod walk inside one node's own snapshot.
@@ -38,9 +39,8 @@ sys.path.insert(0, str(REPO))
 from netscope.analysis.path import path  # noqa: E402
 from netscope.graph.host import HostGraph  # noqa: E402
 from netscope.snapshot import load  # noqa: E402
-from netscope.snapshot.cluster import merge_documents  # noqa: E402
+from netscope.snapshot.cluster import merge_files  # noqa: E402
 from netscope.snapshot.files import write_file  # noqa: E402
-from netscope.snapshot.io import read_document  # noqa: E402
 from tests.support.cluster_nodes import build_nodes, snapshot_as_node  # noqa: E402
 from tests.support.netns import Namespaces  # noqa: E402
 
@@ -111,10 +111,10 @@ def clone_nodes(template: dict, count: int, workdir: Path) -> list[Path]:
 
 
 def merge_in_process(paths: list[Path], out: Path) -> float:
-    """What `netscope merge` does: read and check each file, merge, write."""
+    """What `netscope merge` does: read, check and qualify each file (worker processes, one
+    per CPU), join, write."""
     start = time.perf_counter()
-    parts = [(p.stem, *read_document(str(p))) for p in paths]
-    text, header, _count = merge_documents(parts)
+    text, header, _count = merge_files([(p.stem, str(p)) for p in paths])
     write_file(str(out), text, private=not header.redacted)
     return time.perf_counter() - start
 
