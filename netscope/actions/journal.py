@@ -162,7 +162,7 @@ def sweep_temporary(directory: Path) -> list[Path]:
     sweep_old_locks(directory)
     for tmp in directory.glob(".*.tmp") if directory.is_dir() else []:
         match = _TMP_RE.match(tmp.name)
-        if match is None or _pid_alive(int(match.group(1))):
+        if match is None or pid_alive(int(match.group(1))):
             continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -187,7 +187,8 @@ def sweep_old_locks(directory: Path) -> None:
                 os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -23,9 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from netscope.actions.journal import state_dir
+from netscope.actions.journal import pid_alive, state_dir
 from netscope.actions.kube_manifest import RUN_LABEL, snapshot_command, snapshot_pod
 from netscope.model import Snapshot
+from netscope.snapshot.files import write_file
 
 
 class KubeError(RuntimeError):
@@ -125,29 +126,13 @@ def _records_dir() -> Path:
     return state_dir() / "cluster"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def write_record(run: str, namespace: str, kubectl: Kubectl, nodes: list[str]) -> Path:
     """Record the run before its first pod exists (atomic, fsynced, 0600)."""
     path = _records_dir() / f"{run}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"format": "netscope-cluster-run", "version": 1, "run": run,
-                   "pid": os.getpid(), "namespace": namespace, "kubectl": kubectl.base,
-                   "nodes": nodes}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_file(str(path), json.dumps({
+        "format": "netscope-cluster-run", "version": 1, "run": run, "pid": os.getpid(),
+        "namespace": namespace, "kubectl": kubectl.base, "nodes": nodes}), private=True)
     return path
 
 
@@ -171,7 +156,7 @@ def sweep_dead_runs(binary: str = "kubectl") -> list[str]:
                 raise TypeError
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if _pid_alive(pid):
+        if pid_alive(pid):
             continue
         kubectl = Kubectl(binary)
         kubectl.base = [binary, *base[1:]]

@@ -148,15 +148,20 @@ def _named_parts(parts: list[tuple[str | None, Snapshot]]) -> list[tuple[str | N
             continue
         node = check_node_name(name if name is not None else snap.header.hostname)
         out.append((node, node_info(node, snap)))
+    _check_unique([n for _, n in out])
+    return out
+
+
+def _check_unique(nodes: list[NodeInfo]) -> None:
+    """No node twice, and at least one. Raises MergeError."""
     seen: set[str] = set()
-    for _, n in out:
+    for n in nodes:
         if n.name in seen:
             raise MergeError(f"two snapshots are node {n.name!r}: name them apart with "
                              "NAME=FILE (e.g. node-a=a.json)")
         seen.add(n.name)
-    if not out:
+    if not nodes:
         raise MergeError("no snapshot to merge: give at least one NODE.json")
-    return out
 
 
 def _cluster_header(nodes: list[NodeInfo], pieces: list[Snapshot], cluster: str,
@@ -264,14 +269,7 @@ def _file_part(name: str | None, path: str) -> _Part:
 
 def _assemble(parts: list[_Part], cluster: str, note: str | None) -> tuple[str, Header, int]:
     nodes = [n for p in parts for n in p.nodes]
-    seen: set[str] = set()
-    for n in nodes:
-        if n.name in seen:
-            raise MergeError(f"two snapshots are node {n.name!r}: name them apart with "
-                             "NAME=FILE (e.g. node-a=a.json)")
-        seen.add(n.name)
-    if not nodes:
-        raise MergeError("no snapshot to merge: give at least one NODE.json")
+    _check_unique(nodes)
     collectors = [c for c in nodes[0].collectors if all(c in n.collectors for n in nodes)]
     header = Header(netscope_version=__version__, kernel=", ".join(sorted({n.kernel
                                                                           for n in nodes})),
