@@ -43,11 +43,16 @@ def route_text(route: Route, graph: HostGraph) -> str:
     return " ".join(parts)
 
 
+def route_shown(r: Route) -> bool:
+    """Whether a person reads this route first: not the local table nor kernel-made IPv6
+    routes (they come and go with every address)."""
+    return (r.table != LOCAL_TABLE and r.protocol != "kernel") or (
+        r.family == "inet" and r.table == MAIN_TABLE)
+
+
 def shown_routes(graph: HostGraph, ns_id: str, all_tables: bool = False) -> list[Route]:
-    """The routes a person reads first: not the local table nor kernel-made IPv6 routes."""
-    return [r for r in graph.routes_in(ns_id)
-            if all_tables or (r.table != LOCAL_TABLE and r.protocol != "kernel")
-            or (r.family == "inet" and r.table == MAIN_TABLE)]
+    """The routes a person reads first (`route_shown`), or all of them."""
+    return [r for r in graph.routes_in(ns_id) if all_tables or route_shown(r)]
 
 
 def _short_id(object_id: str) -> str:

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
-from netscope.model.labels import link_state, route_text
+from netscope.model.labels import link_state, route_shown, route_text
 from netscope.report.diff_netfilter import Counted, netfilter_changes
 
 VOLATILE_SYSCTLS = frozenset({"net.netfilter.nf_conntrack_count"})
+# per-namespace objects, and the graph's accessor of one namespace's
+_PER_NS = {"links": "links_in", "addresses": "addresses_in", "routes": "routes_in",
+           "rules": "rules_in", "neighbours": "neighbours_in"}
 # neighbour states worth a change; REACHABLE <-> STALE churns all the time
 NOTABLE_NEIGH_STATES = frozenset({"FAILED", "INCOMPLETE"})
 
@@ -68,10 +72,21 @@ def _header(snapshot: Snapshot) -> str:
 class _Side:
     """One snapshot, through its host graph, with its objects keyed by names."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, keep: set[str] | None = None) -> None:
         self.snapshot = snapshot
         self.graph = HostGraph.of(snapshot)
         self.ns_ids = {ns.name: ns.id for ns in snapshot.namespaces}
+        self.keep = keep
+
+    def items(self, field: str) -> list:
+        """The snapshot's objects of `field` in the namespaces compared (all, or only those
+        whose objects are not the same on both sides: see `_differing_namespaces`)."""
+        if self.keep is None:
+            return getattr(self.snapshot, field, ())
+        if field == "conntrack":
+            return [t for ns in sorted(self.keep) if (t := self.graph.conntrack_in(ns))]
+        per_ns = getattr(self.graph, _PER_NS[field])
+        return [x for ns in sorted(self.keep) for x in per_ns(ns)]
 
     def ns(self, ns_id: str | None) -> str:
         return self.graph.ns_name(ns_id) if ns_id else "?"
@@ -107,7 +122,8 @@ def _compare_fields(before: dict, after: dict) -> str:
 
 
 def _link_view(side: _Side, link) -> dict:
-    view = {"kind": link.kind, "state": link_state(link), "operstate": link.operstate,
+    # link_state says UP/<operstate> when it is up but not running: operstate is in it
+    view = {"kind": link.kind, "state": link_state(link),
             "mtu": link.mtu, "mac": link.mac, "master": side.link_name(link.master),
             "peer": side.link_where(link.peer.link) if link.peer else None,
             "parent": side.link_where(link.parent), "alias": link.alias,
@@ -130,6 +146,8 @@ def _namespace_changes(a: _Side, b: _Side) -> list[Change]:
     for name in names_b.keys() - names_a.keys():
         out.append(Change("added", "namespace", name, name, ids=b.ids(name)))
     for name in names_a.keys() & names_b.keys():
+        if a.keep is not None and names_a[name].id not in a.keep:
+            continue  # the same namespace object on both sides
         sa, sb = names_a[name].sysctls, names_b[name].sysctls
         for key in sorted((sa.keys() | sb.keys()) - VOLATILE_SYSCTLS):
             if sa.get(key) != sb.get(key):
@@ -165,8 +183,8 @@ def _container_changes(a: _Side, b: _Side) -> list[Change]:
 
 def _link_changes(a: _Side, b: _Side) -> list[Change]:
     out = []
-    la = _keyed(a.snapshot.links, lambda x: (a.ns(x.netns), x.name))
-    lb = _keyed(b.snapshot.links, lambda x: (b.ns(x.netns), x.name))
+    la = _keyed(a.items("links"), lambda x: (a.ns(x.netns), x.name))
+    lb = _keyed(b.items("links"), lambda x: (b.ns(x.netns), x.name))
     for key in sorted(la.keys() - lb.keys()):
         out.append(Change("removed", "link", key[0], key[1], f"{la[key].kind}",
                           b.ids(key[0])))
@@ -174,6 +192,8 @@ def _link_changes(a: _Side, b: _Side) -> list[Change]:
         out.append(Change("added", "link", key[0], key[1],
                           f"{lb[key].kind}, {link_state(lb[key])}", b.ids(*key)))
     for key in sorted(la.keys() & lb.keys()):
+        if la[key] is lb[key] or la[key] == lb[key]:
+            continue  # ids included: the same link, its peer and master too
         detail = _compare_fields(_link_view(a, la[key]), _link_view(b, lb[key]))
         if detail:
             out.append(Change("changed", "link", key[0], key[1], detail, b.ids(*key)))
@@ -183,7 +203,7 @@ def _link_changes(a: _Side, b: _Side) -> list[Change]:
 def _address_changes(a: _Side, b: _Side) -> list[Change]:
     def keys(side: _Side) -> set[tuple[str, str, str]]:
         return {(side.ns(x.netns), side.link_name(x.link) or "?", x.cidr)
-                for x in side.snapshot.addresses}
+                for x in side.items("addresses")}
 
     ka, kb = keys(a), keys(b)
     return ([Change("removed", "address", ns, f"{cidr} on {dev}", ids=b.ids(ns, dev))
@@ -192,10 +212,12 @@ def _address_changes(a: _Side, b: _Side) -> list[Change]:
                for ns, dev, cidr in sorted(kb - ka)])
 
 
-def _route_changes(a: _Side, b: _Side) -> list[Change]:
+def _route_changes(a: _Side, b: _Side, shown_only: bool = False) -> list[Change]:
     def routes(side: _Side) -> dict[tuple, list]:
         out: dict[tuple, list] = {}
-        for r in side.snapshot.routes:
+        for r in side.items("routes"):
+            if shown_only and not route_shown(r):
+                continue
             key = (side.ns(r.netns), r.family, r.table, r.type, r.dst, r.metric, r.tos)
             out.setdefault(key, []).append(r)
         return out
@@ -239,7 +261,7 @@ def _rule_text(r) -> str:
 
 def _policy_rule_changes(a: _Side, b: _Side) -> list[Change]:
     def texts(side: _Side) -> Counter:
-        return Counter((side.ns(r.netns), r.family, _rule_text(r)) for r in side.snapshot.rules)
+        return Counter((side.ns(r.netns), r.family, _rule_text(r)) for r in side.items("rules"))
 
     ta, tb = texts(a), texts(b)
     return ([Change("removed", "rule", ns, f"{fam} {t}", ids=b.ids(ns))
@@ -249,8 +271,8 @@ def _policy_rule_changes(a: _Side, b: _Side) -> list[Change]:
 
 
 def _conntrack_changes(a: _Side, b: _Side) -> list[Change]:
-    ca = {a.ns(t.netns): t for t in a.snapshot.conntrack}
-    cb = {b.ns(t.netns): t for t in b.snapshot.conntrack}
+    ca = {a.ns(t.netns): t for t in a.items("conntrack")}
+    cb = {b.ns(t.netns): t for t in b.items("conntrack")}
     out = []
     for ns in sorted(ca.keys() & cb.keys()):
         if ca[ns].active != cb[ns].active:
@@ -264,7 +286,7 @@ def _neighbour_changes(a: _Side, b: _Side) -> list[Change]:
     """Neighbours that became FAILED or INCOMPLETE (their REACHABLE/STALE churn left out)."""
     def notable(side: _Side) -> dict[tuple, frozenset[str]]:
         return {(side.ns(n.netns), side.link_name(n.link) or "?", n.address):
-                frozenset(n.state) & NOTABLE_NEIGH_STATES for n in side.snapshot.neighbours}
+                frozenset(n.state) & NOTABLE_NEIGH_STATES for n in side.items("neighbours")}
 
     was, now = notable(a), notable(b)
     out = []
@@ -296,17 +318,55 @@ def _collapse_whole_namespaces(changes: list[Change]) -> list[Change]:
     return out
 
 
-def diff_snapshots(before: Snapshot, after: Snapshot, neighbours: bool = False
-                   ) -> SnapshotDiff:
-    """Every difference between two snapshots, by namespace (see the module docstring);
-    with `neighbours`, also neighbours that newly FAILED or are INCOMPLETE."""
-    a, b = _Side(before), _Side(after)
+def _differing_namespaces(before: Snapshot, after: Snapshot) -> tuple[set[str], set[str]]:
+    """Ids of the namespaces (before's, after's) to compare object by object: those whose
+    namespace or per-namespace objects are not the same (the TUI's live updates carry the
+    objects of untouched namespaces over as they were: mostly an identity check), and the
+    namespaces of the same names on the other side."""
+    ga, gb = HostGraph.of(before), HostGraph.of(after)
+
+    def same(xa, xb) -> bool:
+        return len(xa) == len(xb) and all(x is y or x == y
+                                          for x, y in zip(xa, xb, strict=True))
+
+    # namespaces holding an object the other side does not hold (by identity, cheaply)
+    candidates = {ns for ns in ga.namespaces.keys() | gb.namespaces.keys()
+                  if ga.namespaces.get(ns) != gb.namespaces.get(ns)}
+    for name in (*_PER_NS, "tables", "conntrack"):
+        xa, xb = getattr(before, name, ()), getattr(after, name, ())
+        ia, ib = set(map(id, xa)), set(map(id, xb))
+        candidates.update(x.netns for x in xa if id(x) not in ib)
+        candidates.update(x.netns for x in xb if id(x) not in ia)
+    changed = set()
+    for ns in candidates:
+        if ga.namespaces.get(ns) != gb.namespaces.get(ns) or not all(
+                same(getattr(ga, f)(ns), getattr(gb, f)(ns)) for f in _PER_NS.values()) \
+                or not same(ga.tables_in(ns), gb.tables_in(ns)) \
+                or ga.conntrack_in(ns) != gb.conntrack_in(ns):
+            changed.add(ns)
+    names = {ga.ns_name(i) for i in changed if i in ga.namespaces} | {
+        gb.ns_name(i) for i in changed if i in gb.namespaces}
+    return ({i for i, ns in ga.namespaces.items() if ns.name in names},
+            {i for i, ns in gb.namespaces.items() if ns.name in names})
+
+
+def diff_snapshots(before: Snapshot, after: Snapshot, live: bool = False) -> SnapshotDiff:
+    """Every difference between two snapshots, by namespace (see the module docstring).
+
+    `live` is for the TUI's log of a host that changes under it: also neighbours that newly
+    FAILED or are INCOMPLETE, and not the routes `netscope show` leaves out (the local table,
+    kernel-made IPv6 routes: they come and go with every address)."""
+    keep_a, keep_b = _differing_namespaces(before, after)
+    a, b = _Side(before, keep_a), _Side(after, keep_b)
     changes = (_namespace_changes(a, b) + _container_changes(a, b) + _link_changes(a, b)
-               + _address_changes(a, b) + _route_changes(a, b) + _policy_rule_changes(a, b)
+               + _address_changes(a, b) + _route_changes(a, b, shown_only=live)
+               + _policy_rule_changes(a, b)
                + _conntrack_changes(a, b))
-    if neighbours:
+    if live:
         changes += _neighbour_changes(a, b)
-    nf_changes, counted = netfilter_changes(before, after, a.ns, b.ns)
+    nf_changes, counted = netfilter_changes(
+        SimpleNamespace(tables=[t for t in before.tables if t.netns in keep_a]),
+        SimpleNamespace(tables=[t for t in after.tables if t.netns in keep_b]), a.ns, b.ns)
     changes += [Change(*c, ids=b.ids(c[2])) for c in nf_changes]
     changes = _collapse_whole_namespaces(changes)
     order = {"namespace": 0, "container": 1, "sysctl": 2, "link": 3, "address": 4, "route": 5,

@@ -170,3 +170,28 @@ def test_cli_exit_status_json_and_errors(tmp_path, capsys, before):
     assert main(["diff", str(a), str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such file" in err
+
+
+def test_the_tui_log_reads_the_same_diff(before, after):
+    """One snapshot diff: the TUI's event log says what `netscope diff` finds, pointing at
+    the objects of the newer snapshot; neighbours that newly FAILED are added for it."""
+    from netscope.tui.changes import diff_snapshots as tui_diff
+
+    host = next(ns for ns in after.namespaces if ns.name == HOST)
+    veth = next(lk for lk in after.links if lk.netns == host.id and lk.kind == "veth")
+    down = _replace_link(after, HOST, veth.name, flags=())
+    failed = next(n for n in after.neighbours if "FAILED" not in n.state)
+    down = dataclasses.replace(down, neighbours=tuple(
+        dataclasses.replace(n, state=("FAILED",)) if n is failed else n
+        for n in down.neighbours))
+    cli = diff_snapshots(after, down, live=True).changes
+    log = tui_diff(after, down)
+    assert [(c.what, c.ids) for c in cli] == [(c.kind, c.ids) for c in log]
+    assert f"{HOST}:{veth.name}: UP -> DOWN" in [c.text for c in log]
+    assert veth.id in next(c.ids for c in log if c.kind == "link")
+    neigh = next(c for c in log if c.kind == "neighbour")
+    assert neigh.text.endswith(f"neighbour {failed.address} on "
+                               f"{next(lk.name for lk in after.links if lk.id == failed.link)}"
+                               " FAILED") and neigh.netns == failed.netns
+    assert not [c for c in diff_snapshots(after, down).changes if c.what == "neighbour"]
+    assert tui_diff(after, after) == []
