@@ -3,7 +3,9 @@
 Subprocesses cost milliseconds each, so a netlink look at nf_tables decides first what to
 run: nothing at all in a namespace without tables (most containers), iptables-save for the
 families that have iptables-named tables (and iptables-legacy-save where x_tables are
-loaded), nft -j only for tables iptables does not manage or cannot show faithfully.
+loaded). Native tables, and iptables-named ones iptables-save cannot show faithfully, are
+decoded from netlink (host.nftnl); `nft -j` runs only for a table holding something that
+reader does not decode.
 """
 
 from __future__ import annotations
@@ -13,17 +15,27 @@ import subprocess
 from collections.abc import Callable
 
 from netscope.collect.base import NsContext, gc_paused
-from netscope.host import iptables, nfnl, nft
+from netscope.host import iptables, nfnl, nft, nftnl
 from netscope.model.netfilter import NfTable
 
 FAMILIES = ("ip", "ip6")
 
 
 class NetfilterCollector:
-    """Reads the rulesets (the conntrack collector then finds them in ctx.results)."""
+    """Reads the rulesets (the conntrack collector then finds them in ctx.results).
+
+    `fallbacks`: (namespace inode, family, table) -> why the netlink reader left that table
+    to `nft -j` (a construct host.nftnl does not decode), for the current read of the host.
+    """
 
     name = "netfilter"
     field = "tables"
+
+    def __init__(self) -> None:
+        self.fallbacks: dict[tuple[int, str, str], str] = {}
+
+    def begin(self) -> None:
+        self.fallbacks = {}
 
     def can_run(self) -> str | None:
         if not (shutil.which("iptables-save") or shutil.which("nft")):
@@ -35,29 +47,29 @@ class NetfilterCollector:
             return self._read(ctx)
 
     def _read(self, ctx: NsContext) -> list[NfTable]:
-        # The tools start first and run (on another core) while netlink is asked what they
-        # may not show faithfully: at 1,200 rules that look costs ~10 ms, hidden here.
+        # iptables-save starts first and runs (on another core) while netlink is read: the
+        # look at what it may not show faithfully, and every native table, decoded here
         sock = ctx.nfnl()
-        present = nfnl.nf_tables(sock)
+        dumps = nfnl.Dumps(sock)
+        present = nfnl.nf_tables(sock, dumps)
         legacy = [f for f in FAMILIES if nfnl.legacy_tables(f)]
         if not present and not legacy:
             return []
         wanted = [(f, "iptables-nft") for f in FAMILIES if _iptables_named(present, f)]
         wanted += [(f, "iptables-legacy") for f in legacy]
         saves: dict[tuple[str, str], subprocess.Popen] = {}
-        native = None
         try:
             for key in wanted:
                 saves[key] = iptables.start_save(*key)
-            # a table iptables does not name needs nft whatever the look says
-            if any(not _iptables_named([t], t[0]) for t in present):
-                native = nft.start_nft()
-            overview = nfnl.overview(sock, tables=present)
+            overview = nfnl.overview(sock, tables=present, dumps=dumps)
+            # tables iptables does not manage, or holds what it cannot show
+            native = {t for t in present if not _iptables_named([t], t[0])} | overview.foreign
+            doc, failed = nftnl.read_ruleset(sock, _ifnames(ctx), native, dumps)
         finally:
             outputs = {key: _finished(iptables.finish_save, p) for key, p in saves.items()}
-            ruleset = _finished(nft.finish_nft, native) if native else None
+        native_tables = _parsed(nft.parse_ruleset, "nf_tables", doc, ctx.inode, set(), True)
+        covered: set[tuple[str, str]] = {(t.family, t.name) for t in native_tables}
         tables: list[NfTable] = []
-        covered: set[tuple[str, str]] = set()
         for (family, backend), text in outputs.items():
             if isinstance(text, OSError):
                 raise text
@@ -65,17 +77,29 @@ class NetfilterCollector:
                 tables += _parsed(iptables.parse_save, "iptables-legacy-save", text,
                                   ctx.inode, family, backend)
                 continue
-            names = {n for f, n in present if f == family}
+            names = {n for f, n in present if f == family and (f, n) not in covered}
             got = _iptables_tables(text, ctx.inode, family, names, overview.foreign)
             tables += got
             covered |= {(family, t.name) for t in got}
-        if any(t not in covered for t in present):
-            if ruleset is None:
-                ruleset = nft.run_nft()
-            if isinstance(ruleset, OSError):
-                raise ruleset
-            tables += _parsed(nft.parse_ruleset, "nft -j", ruleset, ctx.inode, covered)
-        return tables
+        rest = {t for t in present if t not in covered} - set(failed)
+        if rest:  # iptables-named tables iptables-save called incompatible
+            doc, more = nftnl.read_ruleset(sock, _ifnames(ctx), rest, dumps)
+            failed.update(more)
+            native_tables += _parsed(nft.parse_ruleset, "nf_tables", doc, ctx.inode, set(),
+                                     True)
+        if failed:
+            # what the netlink reader does not decode is read by nft -j, and said so
+            self.fallbacks.update({(ctx.inode, *key): why for key, why in failed.items()})
+            ruleset = nft.run_nft()
+            native_tables += _parsed(nft.parse_ruleset, "nft -j", ruleset, ctx.inode,
+                                     {t for t in present if t not in failed})
+        # native tables in the kernel's order, after the iptables ones, as nft -j lists them
+        order = {t: i for i, t in enumerate(present)}
+        return tables + sorted(native_tables, key=lambda t: order.get((t.family, t.name), 0))
+
+
+def _ifnames(ctx: NsContext) -> dict[int, str]:
+    return {link.ifindex: link.name for link in ctx.results.get("links", ())}
 
 
 def _iptables_named(present: list[tuple[str, str]], family: str) -> bool:

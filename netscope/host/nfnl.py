@@ -88,10 +88,25 @@ def _cstr(raw: bytes | None) -> str:
     return raw.rstrip(b"\0").decode(errors="replace") if raw else ""
 
 
-def nf_tables(sock: RtnlSocket) -> list[tuple[str, str]]:
+class Dumps:
+    """The nf_tables dumps of one namespace, each asked for once and shared (the overview
+    below and the ruleset reader, host.nftnl, read the same chains, sets and rules)."""
+
+    def __init__(self, sock: RtnlSocket) -> None:
+        self.sock = sock
+        self._got: dict[int, list[bytes]] = {}
+
+    def __call__(self, msg: int) -> list[bytes]:
+        got = self._got.get(msg)
+        if got is None:
+            got = self._got[msg] = self.sock.dump(NFNL_SUBSYS_NFTABLES << 8 | msg, nfgen())
+        return got
+
+
+def nf_tables(sock: RtnlSocket, dumps: Dumps | None = None) -> list[tuple[str, str]]:
     """(family, name) of every nf_tables table in the namespace (iptables-nft's included)."""
     out = []
-    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE, nfgen()):
+    for body in (dumps or Dumps(sock))(NFT_MSG_GETTABLE):
         family = NFPROTO_NAMES.get(body[0], str(body[0]))
         out.append((family, _cstr(parse_attrs(body, 4).get(NFTA_TABLE_NAME))))
     return out
@@ -144,14 +159,16 @@ def _iptables_named(family: str, table: str) -> bool:
 
 
 def overview(sock: RtnlSocket, conntrack: bool = False,
-             tables: list[tuple[str, str]] | None = None) -> Overview:
+             tables: list[tuple[str, str]] | None = None, dumps: Dumps | None = None
+             ) -> Overview:
     """Tables and foreign iptables-named tables (see Overview); with `conntrack`, also what
     uses conntrack (that decodes every rule's expressions: ~15 ms for 1,200 rules).
-    `tables` is nf_tables(sock) when the caller already has it."""
+    `tables` is nf_tables(sock) when the caller already has it; `dumps` shares the dumps."""
     found = Overview(tables=nf_tables(sock) if tables is None else tables)
     if not found.tables:
         return found
-    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETCHAIN, nfgen()):
+    dump = dumps or Dumps(sock)
+    for body in dump(NFT_MSG_GETCHAIN):
         attrs = parse_attrs(body, 4)
         family = _family(body)
         table, chain = _cstr(attrs.get(NFTA_CHAIN_TABLE)), _cstr(attrs.get(NFTA_CHAIN_NAME))
@@ -161,14 +178,14 @@ def overview(sock: RtnlSocket, conntrack: bool = False,
                 chain not in IPTABLES_CHAINS[table]:
             found.foreign.add((family, table))
     # iptables-nft makes no sets in ip/ip6 tables (only ebtables' among does, in bridge ones)
-    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETSET, nfgen()):
+    for body in dump(NFT_MSG_GETSET):
         table = _cstr(parse_attrs(body, 4).get(NFTA_SET_TABLE))
         if _iptables_named(_family(body), table):
             found.foreign.add((_family(body), table))
     iptables_named = any(_iptables_named(f, t) for f, t in found.tables)
     if not (iptables_named or conntrack):
         return found
-    for body in sock.dump(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETRULE, nfgen()):
+    for body in dump(NFT_MSG_GETRULE):
         attrs = parse_attrs(body, 4)
         foreign = _NFT_ONLY.search(attrs.get(NFTA_RULE_EXPRESSIONS, b"")) is not None
         if not (foreign or conntrack):

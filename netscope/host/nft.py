@@ -68,8 +68,30 @@ def run_nft() -> dict:
     return finish_nft(start_nft())
 
 
-def rule_of(raw: dict, netns: str, key: str, position: int) -> NfRule:
-    """An NfRule from one `rule` object of nft -j."""
+# match bodies -> what match_of made of them, by identity (see parse_ruleset's `shared`)
+_MATCHES: dict[int, tuple[dict, list[NfMatch]]] = {}
+MATCHES_KEPT = 16384
+
+
+def _shared_match_of(body: dict) -> list[NfMatch]:
+    hit = _MATCHES.get(id(body))
+    if hit is not None and hit[0] is body:
+        return hit[1]
+    got = match_of(body)
+    if len(_MATCHES) >= MATCHES_KEPT:
+        _MATCHES.clear()
+    _MATCHES[id(body)] = (body, got)
+    return got
+
+
+def forget_matches() -> None:
+    """Empty the memory of shared match bodies."""
+    _MATCHES.clear()
+
+
+def rule_of(raw: dict, netns: str, key: str, position: int, shared: bool = False) -> NfRule:
+    """An NfRule from one `rule` object of nft -j. `shared`: equal match bodies are the same
+    object (the netlink reader's documents), so what one became is remembered."""
     matches: list[NfMatch] = []
     texts: list[str] = []
     out: dict = {"action": "none", "jump": None, "nat_to": None, "action_args": {},
@@ -79,8 +101,11 @@ def rule_of(raw: dict, netns: str, key: str, position: int) -> NfRule:
     for expr in raw.get("expr", []):
         kind, body = next(iter(expr.items()))
         if kind == "match":
-            got = match_of(body)
+            got = _shared_match_of(body) if shared else match_of(body)
             texts.append(got[-1].text)
+            if len(got) == 1:  # no implied protocol to leave out when already matched
+                matches.append(got[0])
+                continue
             matches.extend(m for m in got if not (m.text.endswith("implied)") and any(
                 x.field == "proto" and x.values == m.values and not x.negated for x in matches)))
             continue
@@ -157,9 +182,11 @@ def _priority(value) -> int | None:
         return None
 
 
-def parse_ruleset(data: dict, inode: int,
-                  skip: set[tuple[str, str]] = frozenset()) -> list[NfTable]:
-    """The native tables of `nft -j list ruleset` output, leaving out (family, name) in skip."""
+def parse_ruleset(data: dict, inode: int, skip: set[tuple[str, str]] = frozenset(),
+                  shared: bool = False) -> list[NfTable]:
+    """The native tables of `nft -j list ruleset` output, leaving out (family, name) in skip.
+
+    `shared`: the document comes from host.nftnl, whose equal match bodies are one object."""
     netns = f"ns:{inode}"
     tables: dict[tuple[str, str], dict] = {}
     chains: dict[tuple[str, str, str], dict] = {}
@@ -180,7 +207,7 @@ def parse_ruleset(data: dict, inode: int,
             ckey = (*tkey, body["chain"])
             got = rules.setdefault(ckey, [])
             key = table_key(inode, tkey[0], tkey[1], "nft")
-            got.append(rule_of(body, netns, key, len(got) + 1))
+            got.append(rule_of(body, netns, key, len(got) + 1, shared))
         elif kind in ("set", "map"):
             key = table_key(inode, tkey[0], tkey[1], "nft")
             sets.setdefault(tkey, []).append(set_of(body, netns, key, kind == "map"))

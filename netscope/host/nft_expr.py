@@ -160,7 +160,7 @@ def match_of(m: dict) -> list[NfMatch]:
     shown_op = "" if op == "in" or (op == "==" and not binop) else op + " "
     field, implied = _field_of(left)
     quoted = field in QUOTED
-    shown = hex(right) if field == "mark" or (binop and isinstance(right, int)) else None
+    shown = hex(right) if isinstance(right, int) and (field == "mark" or binop) else None
     text = f"{left_text(left)} {shown_op}{shown or value_text(right, quoted)}"
     out = []
     if implied:
