@@ -123,7 +123,6 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         self._hidden_timer = None
         self._init_drops(live=feed is not None, read_only=read_only)
         self.first_screen_at: float | None = None
-        self._marks_due = False
 
     def compose(self) -> ComposeResult:
         app = NetscopeApp
@@ -251,13 +250,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         self.update_marks()
 
     def update_marks(self) -> None:
-        """Work the highlights out again once this turn's state changes are in."""
-        if not self._marks_due:
-            self._marks_due = True
-            self.call_next(self._set_marks)
-
-    def _set_marks(self) -> None:
-        self._marks_due = False
+        """Work the highlights out again (cheap: the widgets bound to them redraw once,
+        after this turn's other changes are in)."""
         self.marks = marks_for(self.journey, self.hop, selected=self.selected,
                                changed=self.changed, visible=self.shown_namespaces,
                                expanded=self.expanded, drops=self._drops.per_id(),

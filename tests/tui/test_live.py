@@ -267,3 +267,37 @@ def test_neighbour_changes_in_many_namespaces_re_read_only_neighbour_tables(monk
     feed.follow(publish)
     assert tables == [many]
     assert len(full) == 2  # the first read and the one for the link change
+
+
+@sync
+async def test_a_live_update_relabels_the_tree_in_place_and_rebuilds_it_when_namespaces_change():
+    first = lab()
+    host_down = with_link_down(first, "veth1", "-host")
+    inet = next(n.id for n in first.namespaces if n.name.endswith("-inet"))
+    without_inet = replace(first, namespaces=tuple(n for n in first.namespaces if n.id != inet),
+                           links=tuple(x for x in first.links if x.netns != inet))
+    snapshots = iter([first, host_down, without_inet])
+    watcher = ScriptedWatcher()
+    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
+    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN)
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for_snapshot(app, pilot, None)
+        await pilot.pause()
+        tree = app.query_one(NamespaceTree)
+        host = next(n.id for n in first.namespaces if n.name.endswith("-host"))
+        veth1 = next(x.id for x in first.links if x.name == "veth1")
+        nodes = dict(tree._by_id)
+        watcher.pushed.put(HostChanges(namespaces={1}, kinds={"link"}))
+        await _wait_for_snapshot(app, pilot, first)
+        await pilot.pause()
+        # the same nodes, the two that changed relabelled
+        assert all(tree._by_id[i] is node for i, node in nodes.items())
+        assert str(tree._by_id[veth1].label).startswith("○ veth1")
+        assert "1 down" in str(tree._by_id[host].label)
+        watcher.pushed.put(HostChanges(namespaces={1}, namespaces_changed=True))
+        await _wait_for_snapshot(app, pilot, host_down)
+        await pilot.pause()
+        # a namespace gone: the tree is built again, without it
+        assert inet not in tree._by_id and tree._by_id[host] is not nodes[host]
+        assert [str(n.label).split("  ")[0] for n in tree.root.children] == [
+            "□ nsl-nstui-c1", "□ nsl-nstui-c2", "□ nsl-nstui-host"]

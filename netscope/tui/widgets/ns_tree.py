@@ -54,6 +54,8 @@ class NamespaceTree(Tree[str]):
         self._by_id: dict[str, TreeNode[str]] = {}
         self._built = False
         self._pending = False
+        # the namespaces shown and their cluster nodes, as last built (None: not built yet)
+        self._shape: tuple | None = None
 
     def on_mount(self) -> None:
         self._stale()
@@ -84,7 +86,7 @@ class NamespaceTree(Tree[str]):
         if self.selected is not None and self.selected in self._by_id:
             self._select_id(self.selected)
         elif first:
-            self.move_cursor_to_first()
+            self._cursor_to_first()
 
     def _link_label(self, link: Link, graph: HostGraph, changed: frozenset[str]) -> Text:
         text = _state_glyph(link)
@@ -122,11 +124,19 @@ class NamespaceTree(Tree[str]):
 
     def _show(self, graph: HostGraph, visible: frozenset[str] | None,
               changed: frozenset[str]) -> None:
-        """Rebuild from `graph`, keeping the cursor and the expanded nodes where they were.
+        """Show `graph`: when the same namespaces are shown in the same places, only what
+        changed is relabelled (a live update redraws a line or two, not the tree); otherwise
+        the tree is rebuilt, keeping the cursor and the expanded nodes where they were.
 
         A namespace's interfaces are added only while it is expanded: hundreds of collapsed
         namespaces cost one node each (a rebuild at 400 namespaces stays in milliseconds).
         """
+        order = tuple(ns for ns in graph.ns_order() if visible is None or ns in visible)
+        shape = (order, tuple(graph.node_of(ns) for ns in order))
+        if self._built and shape == self._shape:
+            self._relabel(graph, order, changed)
+            return
+        self._shape = shape
         cursor = self.cursor_node.data if self.cursor_node is not None else None
         expanded = {i for i, n in self._by_id.items() if n.is_expanded}
         expand_all = not self._built and len(graph.namespaces) < EXPAND_ALL_BELOW
@@ -153,6 +163,49 @@ class NamespaceTree(Tree[str]):
         if target is not None:
             self.call_after_refresh(self.move_cursor, target)
 
+    def _relabel(self, graph: HostGraph, order: tuple[str, ...], changed: frozenset[str]
+                 ) -> None:
+        """Set the labels that changed; an expanded namespace whose interfaces changed gets
+        them added again."""
+        for ns_id in order:
+            node = self._by_id[ns_id]
+            self._set_label(node, self._ns_label(ns_id, graph, changed))
+            node.allow_expand = bool(graph.links_in(ns_id))
+            if not node.children:
+                continue
+            rows = self._rows(graph, ns_id)
+            if [link.id for link, _ in rows] != [n.data for n in self._subtree(node)]:
+                expanded = {n.data for n in self._subtree(node) if n.is_expanded}
+                for n in self._subtree(node):
+                    self._by_id.pop(n.data, None)
+                node.remove_children()
+                self._fill(node, expanded)
+                continue
+            for link, _ in rows:
+                self._set_label(self._by_id[link.id], self._link_label(link, graph, changed))
+
+    @staticmethod
+    def _set_label(node: TreeNode[str], label: Text) -> None:
+        label = safe_text(label)
+        if label != node.label:
+            node.set_label(label)
+
+    @staticmethod
+    def _subtree(node: TreeNode[str]) -> list[TreeNode[str]]:
+        """A namespace's interface nodes in display order (bridge ports after their bridge)."""
+        return [n for child in node.children for n in (child, *child.children)]
+
+    @staticmethod
+    def _rows(graph: HostGraph, ns_id: str) -> list[tuple[Link, bool]]:
+        """The namespace's interfaces in display order: (link, is a bridge port)."""
+        rows: list[tuple[Link, bool]] = []
+        for link in sorted(graph.links_in(ns_id), key=lambda x: x.ifindex):
+            if graph.master(link) is None:
+                rows.append((link, False))
+                rows += [(port, True) for port in sorted(graph.bridge_ports(link),
+                                                         key=lambda x: x.name)]
+        return rows
+
     def _node_item(self, graph: HostGraph, name: str, nodes: dict[str, TreeNode[str]]
                    ) -> TreeNode[str]:
         """A cluster document's node: a title above its namespaces (nothing to select)."""
@@ -177,17 +230,15 @@ class NamespaceTree(Tree[str]):
         graph, changed = self.graph, self.changed
         if graph is None or node.children:
             return
-        for link in sorted(graph.links_in(node.data), key=lambda x: x.ifindex):
-            if graph.master(link) is not None:
-                continue
-            ports = sorted(graph.bridge_ports(link), key=lambda x: x.name)
+        parent = node
+        for link, is_port in self._rows(graph, node.data):
             label = safe_text(self._link_label(link, graph, changed))
-            if ports:
-                child = node.add(label, data=link.id,
-                                 expand=expand_all or link.id in expanded)
-                for port in ports:
-                    self._by_id[port.id] = child.add_leaf(
-                        safe_text(self._link_label(port, graph, changed)), data=port.id)
+            if is_port:
+                self._by_id[link.id] = parent.add_leaf(label, data=link.id)
+                continue
+            if graph.bridge_ports(link):
+                child = parent = node.add(label, data=link.id,
+                                          expand=expand_all or link.id in expanded)
             else:
                 child = node.add_leaf(label, data=link.id)
             self._by_id[link.id] = child
@@ -197,11 +248,16 @@ class NamespaceTree(Tree[str]):
         if self.graph is not None and event.node.data in self.graph.namespaces:
             self._fill(event.node)
 
-    def move_cursor_to_first(self) -> None:
-        """Put the cursor on the first namespace (which selects it)."""
+    def _cursor_to_first(self) -> None:
+        """Put the cursor on the first namespace (which selects it), unless something was
+        selected meanwhile (a click, a key, the app)."""
         first = self._first_namespace()
+
+        def to_first() -> None:
+            if self.selected is None:
+                self.move_cursor(first)
         if first is not None:
-            self.call_after_refresh(self.move_cursor, first)
+            self.call_after_refresh(to_first)
 
     def _select_id(self, object_id: str) -> None:
         """Move the cursor to this object (expanding its parents), if it is shown."""
