@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netscope.host import cri, oci
-from netscope.host.bolt import BoltError, BoltFile
+from netscope.host.bolt import BoltError, BoltFile, Bucket
 from netscope.model import Container, Pod, ns_id
 
 DEFAULT_STATE = "/run/containerd"
@@ -105,14 +105,22 @@ def _metadata(instance: Instance) -> tuple[BoltFile | None, str | None]:
         return None, f"containerd metadata {path} not read ({e}): labels and images unknown"
 
 
-def _container_meta(db: BoltFile | None, namespace: str, cid: str) -> tuple[dict, str]:
-    """(labels, image) of a container in the metadata store."""
+def namespace_containers(db: BoltFile | None, namespace: str) -> dict[bytes, Bucket]:
+    """The metadata buckets of a containerd namespace's containers, by id (one walk)."""
     if db is None:
+        return {}
+    try:
+        bucket = db.root.bucket(b"v1", namespace.encode(), b"containers")
+        return bucket.buckets() if bucket is not None else {}
+    except BoltError:
+        return {}
+
+
+def _container_meta(bucket: Bucket | None) -> tuple[dict, str]:
+    """(labels, image) of a container's metadata bucket."""
+    if bucket is None:
         return {}, ""
     try:
-        bucket = db.root.bucket(b"v1", namespace.encode(), b"containers", cid.encode())
-        if bucket is None:
-            return {}, ""
         labels_bucket = bucket.bucket(b"labels")
         labels = {k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
                   for k, v in (labels_bucket.values() if labels_bucket else {}).items()}
@@ -142,19 +150,21 @@ def read_instance(instance: Instance, self_inode: int) -> Found:
             ids = sorted(os.listdir(ns_dir))
         except OSError:
             continue
+        meta = namespace_containers(db, namespace) if ids else {}
         for cid in ids:
-            _read_task(os.path.join(ns_dir, cid), namespace, cid, db, self_inode, out)
+            _read_task(os.path.join(ns_dir, cid), namespace, cid, meta.get(cid.encode()),
+                       self_inode, out)
     return out
 
 
-def _read_task(bundle: str, namespace: str, cid: str, db: BoltFile | None, self_inode: int,
+def _read_task(bundle: str, namespace: str, cid: str, meta: Bucket | None, self_inode: int,
                out: Found) -> None:
     spec = oci.read_json(os.path.join(bundle, "config.json"))
     pid = oci.read_pid(os.path.join(bundle, "init.pid"))
     if not isinstance(spec, dict) or pid <= 0 or not os.path.exists(f"/proc/{pid}"):
         return  # created but not started, or exited: no process holds anything
     annotations = oci.spec_annotations(spec)
-    labels, image = _container_meta(db, namespace, cid)
+    labels, image = _container_meta(meta)
     inode = oci.container_netns_inode(spec, pid, self_inode)
     netns = ns_id(inode) if inode is not None else None
     ident = cri.kube_identity(annotations, labels)

@@ -106,12 +106,14 @@ def test_podman_port_text(port, text):
 
 
 def test_containerd_labels_and_image_from_its_metadata():
-    labels, image = containerd._container_meta(bolt("containerd-meta.db.gz"), "k8s.io",
-                                               "sandbox1abc")
+    meta = containerd.namespace_containers(bolt("containerd-meta.db.gz"), "k8s.io")
+    assert sorted(meta) == [b"app1abc", b"sandbox1abc"]
+    labels, image = containerd._container_meta(meta[b"sandbox1abc"])
     assert image == "localhost/netscope-test/busybox:latest"
     assert labels["io.kubernetes.pod.name"] == "web-0"
     assert labels["io.cri-containerd.kind"] == "sandbox"
-    assert containerd._container_meta(bolt("containerd-meta.db.gz"), "moby", "x") == ({}, "")
+    assert containerd.namespace_containers(bolt("containerd-meta.db.gz"), "moby") == {}
+    assert containerd._container_meta(None) == ({}, "")
 
 
 def test_containerd_sandbox_spec_names_the_pod_and_its_namespace_file():
