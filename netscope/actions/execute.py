@@ -27,12 +27,12 @@ from netscope.actions.ops import (
     Stop,
     Sysctl,
     ip_argv,
+    netns_path,
 )
 from netscope.host import netns as host_netns
 
 COMMAND_TIMEOUT_S = 60
 BATCH_MAX = 4000
-NAMED_NETNS = "/run/netns"
 _BATCH_SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=,-]+$")
 _BATCH_FAILED = re.compile(r"Command failed \S*:(\d+)")
 # Messages that mean "what the undo removes is already gone".
@@ -198,11 +198,6 @@ def _first_error(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     useful = [line for line in lines if not line.startswith("Command failed")]
     return "; ".join(useful[:2]) or (lines[0] if lines else "")
-
-
-def netns_path(name: str) -> str:
-    """The namespace file of an `ip netns` name (a path is already one)."""
-    return name if name.startswith("/") else os.path.join(NAMED_NETNS, name)
 
 
 def _apply_sysctl(op: Sysctl) -> Sysctl:

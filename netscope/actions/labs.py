@@ -19,9 +19,9 @@ from pathlib import Path
 
 from netscope.actions import journal as jr
 from netscope.actions import locks, plan, procs, settle
-from netscope.actions.execute import NAMED_NETNS, apply_one
+from netscope.actions.execute import apply_one
 from netscope.actions.lab_plan import PREFIX, carrier_expected, lab_plan, ns_name
-from netscope.actions.ops import NetnsAdd, NetnsDel, Op, Stop
+from netscope.actions.ops import NAMED_NETNS, NetnsAdd, NetnsDel, Op, Stop
 from netscope.labs import catalog
 from netscope.labs.topology import Topology
 

@@ -40,7 +40,7 @@ def lock_dir() -> Path:
 def netns_key(ref: str | None) -> str:
     """The lock name of a namespace reference (None: netscope's own, an ip-netns name, or a
     namespace file path): its inode when it exists, else its name."""
-    from netscope.actions.execute import netns_path
+    from netscope.actions.ops import netns_path
 
     path = SELF_NETNS if ref is None else netns_path(ref)
     try:

@@ -12,9 +12,17 @@ Operations serialize to plain dicts (`to_dict`/`op_from_dict`) for the journal.
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
+
+NAMED_NETNS = "/run/netns"
+
+
+def netns_path(name: str) -> str:
+    """The namespace file of an `ip netns` name (a path is already one)."""
+    return name if name.startswith("/") else os.path.join(NAMED_NETNS, name)
 
 
 def _in_ns(netns: str | None, argv: list[str]) -> list[str]:

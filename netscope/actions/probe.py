@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from netscope.actions import rawprobe
-from netscope.actions.execute import netns_path
 from netscope.actions.lab_plan import ns_name
+from netscope.actions.ops import netns_path
 from netscope.host import netns as host_netns
 from netscope.labs.topology import Check, Topology
 

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterable
 
-from netscope.actions.execute import netns_path
+from netscope.actions.ops import netns_path
 from netscope.host import netns as host_netns
 from netscope.host import rtnl
 from netscope.host.netlink import RtnlSocket

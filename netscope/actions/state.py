@@ -67,7 +67,7 @@ def sysctl_path(key: str) -> str:
 
 def read_sysctl(netns: str | None, key: str) -> str:
     """A sysctl's value read from inside `netns` (a name or a path). Raises OSError."""
-    from netscope.actions.execute import netns_path
+    from netscope.actions.ops import netns_path
 
     fd = home = None
     try:

@@ -100,7 +100,7 @@ def complete(argv: list[str]) -> int:
         return 2
     words = argv[1:]
     current = words[cword] if cword < len(words) else ""
-    from netscope.cli.main import build_parser
+    from netscope.cli.parser import build_parser
 
     for line in candidates(build_parser(), words[1:cword], current):
         print(line)

@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from netscope.cli.main import build_parser
+    from netscope.cli.parser import build_parser
 
     print(render(build_parser()), end="")
     return 0

@@ -644,10 +644,15 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
 
     @cached_property
     def nx(self) -> nx.MultiDiGraph:
-        """The typed networkx graph (see netscope.graph.typed): what GraphML/node-link export."""
+        """The typed networkx graph (see netscope.graph.typed), netfilter's hooks, chains and
+        rules included (netscope.graph.netfilter): what GraphML/node-link export."""
+        from netscope.graph.netfilter import add_netfilter
         from netscope.graph.typed import typed_graph
 
-        return typed_graph(self)
+        g = typed_graph(self)
+        if self.tables:
+            add_netfilter(g, self)
+        return g
 
     def _link(self, link: Link | str | None) -> Link | None:
         return self.links.get(link) if isinstance(link, str) else link

@@ -117,10 +117,6 @@ def typed_graph(hg: HostGraph) -> nx.MultiDiGraph:
             g.add_edge(c.id, c.shares_netns_with, kind=EdgeKind.SHARES_NETNS.value)
         if c.pod in hg.pods:
             g.add_edge(c.id, c.pod, kind=EdgeKind.MEMBER_OF.value)
-    if hg.tables:
-        from netscope.graph.netfilter import add_netfilter
-
-        add_netfilter(g, hg)
     return g
 
 
