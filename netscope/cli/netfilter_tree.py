@@ -1,6 +1,8 @@
-"""The text `netscope show --netfilter` prints: per namespace, tables -> base chains -> rules,
-with each jump followed into its target chain (indented), counters, and the chains and
-published ports of Docker, Podman (netavark) and CNI plugins labelled."""
+"""The text `netscope show --netfilter` prints: per namespace, tables -> named sets and maps ->
+base chains -> rules, with each jump followed into its target chain (indented), counters,
+and the chains and published ports of Docker, Podman (netavark) and CNI plugins, and
+kube-proxy's and NetworkPolicy implementations' chains (with their service or pod),
+labelled."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from netscope.graph.host import HostGraph
 from netscope.graph.netfilter import TABLE_ORDER
 from netscope.model import Snapshot
 from netscope.model.labels import human_bytes
-from netscope.model.netfilter import HOOKS, NfChain, NfRule, NfTable
+from netscope.model.netfilter import HOOKS, NfChain, NfRule, NfSet, NfTable
 
 INDENT = "  "
+SET_ELEMENTS_SHOWN = 20
 FAMILY_ORDER = {"ip": 0, "ip6": 1, "inet": 2, "arp": 3, "bridge": 4, "netdev": 5}
 
 
@@ -53,6 +56,7 @@ class _TableView:
 
     def __init__(self, table: NfTable, notes: dict[str, str]) -> None:
         self.chains = {c.name: c for c in table.chains}
+        self.sets = table.sets
         self.notes = notes
         self.shown: set[str] = set()
 
@@ -75,6 +79,7 @@ class _TableView:
                     yield from self.chain(target, depth + 2, (*stack, target.name))
 
     def lines(self) -> Iterator[str]:
+        yield from _set_lines(self.sets)
         base = sorted((c for c in self.chains.values() if c.hook),
                       key=lambda c: (HOOKS.index(c.hook) if c.hook in HOOKS else 9,
                                      c.priority or 0, c.name))
@@ -84,6 +89,24 @@ class _TableView:
         for chain in unreached:
             yield f"(not reached from a base chain) {chain.name}"
             yield from self.chain(chain, 1, (chain.name,))
+
+
+def _set_lines(sets: tuple[NfSet, ...]) -> Iterator[str]:
+    """Named sets and maps: type, size and comment, then their first elements (kube-proxy's
+    maps hold one element per service port: thousands on a big node)."""
+    for nft_set in sets:
+        data = f" : {nft_set.data_type}" if nft_set.data_type else ""
+        flags = f"  flags {','.join(nft_set.flags)}" if nft_set.flags else ""
+        comment = f"  -- {nft_set.comment}" if nft_set.comment else ""
+        count = len(nft_set.elements)
+        yield (f"{nft_set.kind} {nft_set.name}  {' . '.join(nft_set.key_type)}{data}{flags}  "
+               f"({count} element{'s' if count != 1 else ''}){comment}")
+        for element in nft_set.elements[:SET_ELEMENTS_SHOWN]:
+            value = f" : {element.value}" if element.value else ""
+            note = f'  "{element.comment}"' if element.comment else ""
+            yield f"{INDENT}{' . '.join(element.key)}{value}{note}"
+        if count > SET_ELEMENTS_SHOWN:
+            yield f"{INDENT}... and {count - SET_ELEMENTS_SHOWN} more"
 
 
 def _dnat_note(rule: NfRule, graph: HostGraph) -> str | None:

@@ -121,3 +121,18 @@ def test_without_br_netfilter_the_bridged_reply_is_not_translated_back():
     assert finding.repair[0]["value"] == "1"
     healthy = {f.check for f in run_doctor(lab("k8s-node"))}
     assert "br_netfilter_off" not in healthy and "policy_drop" not in healthy
+
+
+def test_show_netfilter_names_services_and_lists_kube_proxys_maps():
+    from netscope.cli.netfilter_tree import render_netfilter
+
+    text = "\n".join(render_netfilter(lab("k8s-node")))
+    assert "KUBE-SVC-" in text and f"-- kube-proxy: service {WEB}: picks one of its" in text
+    assert f"-- kube-proxy: endpoint 10.244.0.3:8080 of service {WEB}" in text
+    assert "-- kube-proxy: masquerades connections carrying the 0x4000 mark" in text
+    nft = "\n".join(render_netfilter(lab("k8s-node-nft")))
+    assert "vmap no-endpoint-services  ipv4_addr . inet_proto . inet_service : verdict" in nft
+    assert '10.96.0.20 . tcp . 80 : goto reject-chain  "default/empty:http"' in nft
+    assert f"-- kube-proxy: endpoint 10.244.0.4:8080 of service {WEB}" in nft
+    policy = "\n".join(render_netfilter(lab("k8s-node-policy_drop")))
+    assert "-- kube-router: NetworkPolicy firewall of pod default/web-1" in policy
