@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netscope.collect.base import HostCollector, NamespaceCollector
+from netscope.collect.bpf_datapath import BpfDatapathCollector
 from netscope.collect.bridge import FdbCollector
 from netscope.collect.cni import CniCollector
 from netscope.collect.conntrack import ConntrackCollector
@@ -35,6 +36,7 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     NetfilterCollector(),
     ConntrackCollector(),  # after netfilter: reads its tables to tell what uses conntrack
     SocketsCollector(),
+    BpfDatapathCollector(),  # after links: XDP programs come with them
     DnsCollector(),
     SysctlCollector(),  # to Namespace.sysctls
 )

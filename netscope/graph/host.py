@@ -31,6 +31,7 @@ from netscope.graph.routing import Lookup, route_lookup
 from netscope.graph.sockets import SocketMatch, socket_lookup
 from netscope.graph.workloads import WorkloadRelations
 from netscope.model import Address, Container, FdbEntry, Link, Namespace, Snapshot
+from netscope.model.bpf import HOOKS, BpfAttachment
 from netscope.model.l3 import Neighbour, Route, Rule
 from netscope.model.sockets import Socket, SocketTable
 
@@ -156,6 +157,17 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
 
     def tables_in(self, netns: str) -> list[NfTable]:
         return self._tables_by_ns.get(netns, _EMPTY)
+
+    @cached_property
+    def _bpf_by_link(self) -> dict[str, list[BpfAttachment]]:
+        return _group(self.snapshot.bpf_programs, lambda x: x.link)
+
+    def bpf_programs_on(self, link: Link | str) -> list[BpfAttachment]:
+        """BPF programs attached to an interface's datapath (XDP, tc, tcx), receive side
+        first (netscope.model.bpf.HOOKS order)."""
+        got = self._bpf_by_link.get(link if isinstance(link, str) else link.id, _EMPTY)
+        return sorted(got, key=lambda b: (HOOKS.index(b.hook) if b.hook in HOOKS else 9,
+                                          b.priority or 0))
 
     @cached_property
     def _kube_services(self) -> dict[str, list[KubeService]]:

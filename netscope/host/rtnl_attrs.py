@@ -112,6 +112,19 @@ IFLA = _space("IFLA", """
     69 IFLA_TAILROOM                u16
 """)
 
+# IFLA_XDP: the XDP program of an interface (linux/if_link.h); ATTACHED is XDP_ATTACHED_*
+IFLA_XDP = _space("IFLA_XDP", """
+    1  IFLA_XDP_FD                  s32
+    2  IFLA_XDP_ATTACHED            u8
+    3  IFLA_XDP_FLAGS               u32
+    4  IFLA_XDP_PROG_ID             u32
+    5  IFLA_XDP_DRV_PROG_ID         u32
+    6  IFLA_XDP_SKB_PROG_ID         u32
+    7  IFLA_XDP_HW_PROG_ID          u32
+    8  IFLA_XDP_EXPECTED_FD         s32
+""")
+XDP_ATTACHED = {1: "drv", 2: "skb", 3: "hw", 4: "multi"}
+
 IFLA_INFO = _space("IFLA_INFO", """
     1  IFLA_INFO_KIND               asciiz
     2  IFLA_INFO_DATA               nested

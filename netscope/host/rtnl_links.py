@@ -37,6 +37,7 @@ from netscope.host.rtnl_attrs import (
     IFLA_TUN,
     IFLA_VLAN,
     IFLA_VXLAN,
+    IFLA_XDP,
     IPV4_DEVCONF,
     IPVLAN_MODES,
     MACVLAN_MODES,
@@ -44,6 +45,7 @@ from netscope.host.rtnl_attrs import (
     RTEXT_FILTER_SKIP_STATS,
     RTM_GETLINK,
     TUN_TYPES,
+    XDP_ATTACHED,
 )
 from netscope.host.rtnl_values import BE16, S32, U16, U32, Flags, Memo, cstr, ip, mac, u32
 from netscope.model import BridgePort, Link, VethPeer
@@ -198,7 +200,7 @@ def _link_info(raw: bytes) -> tuple[str | None, dict, BridgePort | None]:
 
 _LINK_ATTRS = frozenset({IFLA.ADDRESS, IFLA.IFNAME, IFLA.MTU, IFLA.LINK, IFLA.MASTER,
                          IFLA.OPERSTATE, IFLA.LINKINFO, IFLA.IFALIAS, IFLA.AF_SPEC,
-                         IFLA.LINK_NETNSID})
+                         IFLA.LINK_NETNSID, IFLA.XDP})
 _LINK_REQUEST = IFINFOMSG.pack(AF_UNSPEC, 0, 0, 0, 0)
 _SKIP_STATS = attr(IFLA.EXT_MASK, U32.pack(RTEXT_FILTER_SKIP_STATS))
 _NO_LINKINFO: tuple[None, dict, None] = (None, {}, None)
@@ -232,11 +234,32 @@ def _template(body: bytes) -> tuple:
     name = cstr(raw) if raw else f"if{ifindex}"
     raw = get(IFLA.AF_SPEC)
     sysctls = af_spec_sysctls(raw) if raw else {}
+    raw = get(IFLA.XDP)
+    if raw and len(raw) > 8:  # more than IFLA_XDP_ATTACHED alone: a program is attached
+        details = {**details, **xdp_details(raw)}
     raw = get(IFLA.MTU)
     alias = get(IFLA.IFALIAS)
     return (ifindex, name, kind, operstate, _iff_names(flags), u32(raw) if raw else 0,
             address, master, cstr(alias) if alias else None, lower, nsid, details, port,
             sysctls)
+
+
+def xdp_details(raw: bytes) -> dict[str, str | int | bool | None]:
+    """Link.details of an IFLA_XDP nest with a program: "xdp" (its mode: drv, skb, hw, or
+    several with commas) and "xdp_prog_id" (several ids with commas in "xdp_prog_ids")."""
+    a = parse_attrs(raw)
+    attached = a.get(IFLA_XDP.ATTACHED, b"\0")[0]
+    if not attached:
+        return {}
+    if attached != 4:  # one program, in one mode
+        prog = a.get(IFLA_XDP.PROG_ID)
+        return {"xdp": XDP_ATTACHED.get(attached, str(attached)),
+                "xdp_prog_id": u32(prog) if prog else None}
+    modes = [(mode, u32(a[n])) for mode, n in (("drv", IFLA_XDP.DRV_PROG_ID),
+                                               ("skb", IFLA_XDP.SKB_PROG_ID),
+                                               ("hw", IFLA_XDP.HW_PROG_ID)) if n in a]
+    return {"xdp": ",".join(m for m, _ in modes), "xdp_prog_id": modes[0][1] if modes else None,
+            "xdp_prog_ids": ",".join(str(p) for _, p in modes)}
 
 
 def dump_links(sock: RtnlSocket, inode: int) -> list[Link]:

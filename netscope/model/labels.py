@@ -171,7 +171,27 @@ def link_line(link: Link, graph: HostGraph) -> str:
     if link.kind == "vxlan" and link.details:
         parts.append(" ".join(f"{k} {v}" for k, v in link.details.items()
                               if k in ("vni", "remote", "local", "dstport")))
+    note = pod_network_note(link, graph)
+    if note:
+        parts.append(f"[{note}]")
+    progs = graph.bpf_programs_on(link)
+    if progs:
+        parts.append("eBPF " + ", ".join(f"{b.hook} {b.label}" for b in progs))
     return "  ".join(parts)
+
+
+def pod_network_note(link: Link, graph: HostGraph) -> str | None:
+    """What a pod network made this interface for, recognised by how its plugin makes it:
+    flannel's VXLAN device (flannel.<VNI>, UDP 8472, one FDB entry per remote node),
+    Calico's workload veths (cali*, proxy ARP on, no address: pods route through /32s)."""
+    if link.kind == "vxlan" and (link.name.startswith("flannel.") or
+                                 link.details.get("dstport") == 8472):
+        remotes = {f.dst for f in graph.fdb_of(link.id) if f.dst}
+        return f"flannel VXLAN, {len(remotes)} remote node{'s' if len(remotes) != 1 else ''}"
+    if link.kind == "veth" and link.name.startswith("cali") and \
+            link.sysctls.get("ipv4.proxy_arp") == "1":
+        return "Calico workload interface: proxy ARP, routed /32"
+    return None
 
 
 def port_line(port: Link, graph: HostGraph) -> str:

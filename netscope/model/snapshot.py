@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netscope.model.bpf import BpfAttachment
 from netscope.model.cni import CniAllocation, CniNetwork
 from netscope.model.dns import DnsNamespace
 from netscope.model.l2 import FdbEntry, Link
@@ -89,3 +90,5 @@ class Snapshot:
     # CNI network configurations found, and the addresses their IPAM allocated
     cni_networks: tuple[CniNetwork, ...] = ()
     cni_allocations: tuple[CniAllocation, ...] = ()
+    # BPF programs on interfaces' datapaths (XDP, tc, tcx): where eBPF decides, not netfilter
+    bpf_programs: tuple[BpfAttachment, ...] = ()

@@ -136,3 +136,12 @@ def test_show_netfilter_names_services_and_lists_kube_proxys_maps():
     assert f"-- kube-proxy: endpoint 10.244.0.4:8080 of service {WEB}" in nft
     policy = "\n".join(render_netfilter(lab("k8s-node-policy_drop")))
     assert "-- kube-router: NetworkPolicy firewall of pod default/web-1" in policy
+
+
+def test_flannel_vxlan_is_recognised_with_its_remote_nodes():
+    from netscope.cli.tree import render_tree
+
+    lines = [line for line in render_tree(load(str(FIXTURES / "cluster-flannel.json")))
+             if "flannel.1  vxlan" in line]
+    assert len(lines) == 2 and all("dstport 8472  [flannel VXLAN, 1 remote node]" in line
+                                   for line in lines), lines

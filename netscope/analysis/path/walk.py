@@ -152,6 +152,7 @@ class Walker(NetfilterStages, L2Stages):
             self.stop(netns, link.name, End.DROPPED, f"{link.name} is down", pkt,
                       f"The route leaves by {link.name}, but that interface is down: the "
                       "kernel cannot send on it.", (link.id,))
+        self.bpf_decides(pkt, link, ingress=False)
         neigh = self.g.neighbour(link, nexthop)
         if neigh is not None and set(neigh.state) & {"FAILED", "INCOMPLETE"}:
             self.hop(netns, link.name, "xmit", f"neighbour {nexthop} is {'/'.join(neigh.state)}",
@@ -212,6 +213,44 @@ class Walker(NetfilterStages, L2Stages):
                  (peer.id,))
         self.receive_frame(pkt, peer, nexthop)
 
+    def proxy_arp(self, pkt: Packet, link: Link, nexthop: str) -> bool:
+        """Whether `link` answers ARP for an address not its own (proxy_arp = 1: the kernel
+        answers when it routes `nexthop` out of another interface), as Calico's workload
+        veths do for the pods' gateway 169.254.1.1."""
+        if pkt.family != "inet" or link.sysctls.get("ipv4.proxy_arp") != "1":
+            return False
+        lk = self.g.route_lookup(link.netns, pkt.family, "0.0.0.0", nexthop)
+        if lk.route is None or lk.kind != "unicast" or any(
+                h.link == link.id for h in lk.route.nexthops):
+            return False
+        self.hop(link.netns, link.name, "receive", f"proxy ARP: {link.name} answers for "
+                 f"{nexthop}", f"{link.name} has proxy_arp = 1: the kernel answers ARP for "
+                 f"{nexthop} with {link.name}'s own MAC (it routes {nexthop} elsewhere), so "
+                 "the sender's frames come to this namespace, which routes them (a Calico "
+                 "node's workload interface).", pkt, (link.id,))
+        return True
+
+    def bpf_decides(self, pkt: Packet, link: Link, ingress: bool) -> None:
+        """Stop where a BPF program on the datapath (XDP, tc, tcx) takes the packet first:
+        it may pass, drop or redirect it past routing and netfilter, and its code is not
+        something the walk can evaluate (an eBPF datapath such as Cilium's)."""
+        progs = [b for b in self.g.bpf_programs_on(link) if b.ingress == ingress]
+        if not progs:
+            return
+        first = progs[0]
+        more = f" (then {', '.join(f'{b.hook} {b.label}' for b in progs[1:])})" \
+            if len(progs) > 1 else ""
+        where = "arriving on" if ingress else "leaving by"
+        self.stop(link.netns, link.name, End.UNCERTAIN,
+                  f"decided by eBPF program {first.label} on {link.name} ({first.hook}): "
+                  "netfilter does not apply here", pkt,
+                  f"A BPF program is attached to {self.g.link_label(link.id)} at {first.hook}"
+                  f"{more}: every packet {where} it runs through it first, and its code "
+                  "decides whether the packet passes, is dropped or is redirected elsewhere, "
+                  "past routing and the netfilter rules. The static walk cannot evaluate "
+                  "that code: `netscope trace` shows where real packets go.",
+                  tuple(b.id for b in progs))
+
     def receive_frame(self, pkt: Packet, link: Link, nexthop: str) -> None:
         key = ("frame", link.id, pkt.src, pkt.dst, pkt.ct_state)
         if key in self.seen:
@@ -221,9 +260,13 @@ class Walker(NetfilterStages, L2Stages):
             self.stop(link.netns, link.name, End.DROPPED, f"{link.name} is down", pkt,
                       f"{self.g.link_label(link.id)} is administratively down: frames that "
                       "reach it are dropped.", (link.id,))
+        self.bpf_decides(pkt, link, ingress=True)
         master = self.g.bridge_of(link)
         if master is not None:
             self.bridge_in(pkt, master, link, nexthop)
+            return
+        if not self.g.is_local(link.netns, nexthop) and self.proxy_arp(pkt, link, nexthop):
+            self.ip_receive(pkt, link)
             return
         if not self.g.is_local(link.netns, nexthop):
             self.stop(link.netns, link.name, End.DROPPED, f"nobody answers ARP for {nexthop}",

@@ -89,6 +89,7 @@ class L2Stages:
                       f"{bridge.name} cannot send out of {port.name}.", (port.id,))
         if pkt.size > port.mtu:
             self.too_big(pkt, port, "bridged", bridge)
+        self.bpf_decides(pkt, port, ingress=False)
         if port.kind == "vxlan":
             self.vxlan(pkt, port, nexthop)
         else:
