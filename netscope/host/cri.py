@@ -84,8 +84,10 @@ def kube_identity(annotations: dict[str, str], labels: dict[str, str] | None = N
     # a container says which sandbox it is in; a sandbox must name its pod
     if kind not in (SANDBOX, CONTAINER) or not (pod_name or (kind == CONTAINER and sandbox_id)):
         return None
-    name = (both.get(CRI_CONTAINER_NAME) or both.get(CRIO_CONTAINER_NAME)
-            or both.get(KUBE_CONTAINER_NAME))
+    # CRI-O's ContainerName is its own "k8s_<container>_<pod>_<namespace>_<uid>_<attempt>":
+    # kubelet's label names the container as the pod spec does
+    name = (both.get(CRI_CONTAINER_NAME) or both.get(KUBE_CONTAINER_NAME)
+            or both.get(CRIO_CONTAINER_NAME))
     return KubeIdentity(
         kind=kind,
         sandbox_id=sandbox_id,

@@ -206,6 +206,7 @@ def test_crio_reads_its_sandboxes_and_leaves_podmans_containers(tmp_path):
     container("b" * 64, {
         "io.kubernetes.cri-o.ContainerType": "container", "io.kubernetes.cri-o.SandboxID": "a" * 64,
         "io.kubernetes.pod.name": "db-0", "io.kubernetes.pod.namespace": "shop",
+        "io.kubernetes.cri-o.ContainerName": "k8s_postgres_db-0_shop_u_0",
         "io.kubernetes.container.name": "postgres"}, os.getpid())
     container("c" * 64, {  # Podman's, in the same storage
         "io.kubernetes.cri-o.ContainerType": "container", "io.podman.annotations.init": "FALSE",
