@@ -14,9 +14,8 @@ import pytest
 
 from netscope.actions import journal as jr
 from netscope.actions import labs, plan
-from netscope.actions.execute import NAMED_NETNS
 from netscope.actions.lab_plan import lab_plan, ns_name
-from netscope.actions.ops import Ip, Stop
+from netscope.actions.ops import NAMED_NETNS, Ip, Stop
 from netscope.collect.runner import collect_snapshot
 from netscope.labs import catalog
 from tests.kernel.test_labs_support import (

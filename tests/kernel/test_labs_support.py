@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from netscope.actions import labs
-from netscope.actions.execute import NAMED_NETNS
+from netscope.actions.ops import NAMED_NETNS
 
 # Fields that change without anyone changing the configuration.
 VOLATILE = {"packets", "bytes", "nf_conntrack_count"}
