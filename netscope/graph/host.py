@@ -231,9 +231,14 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
 
     def socket_owner(self, sock: Socket) -> str:
         """Who holds `sock`, in words: "nginx (pid 312, container web)", several processes
-        joined with "and", or "no process (a kernel socket)"."""
+        joined with "and", "no process (a kernel socket)", or "a process netscope did not
+        look up" (a connection in a snapshot without them, or the search's limit)."""
         if not sock.processes:
-            return "no process (a kernel socket)"
+            table = self.socket_table(sock.netns)
+            looked = table is not None and table.owners and (sock.receiving or
+                                                             table.connections)
+            return "no process (a kernel socket)" if looked else \
+                "a process netscope did not look up"
         mains = {c.pid: c for c in self.containers.values() if c.netns == sock.netns}
         by_comm: dict[str, list[int]] = {}
         for p in sock.processes:

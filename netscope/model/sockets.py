@@ -33,8 +33,11 @@ class Socket:
     `v6only` (IPv6 sockets only): False when a socket bound to `::` also takes IPv4 (as
     v4-mapped addresses). `link` is the interface a socket is bound to (SO_BINDTODEVICE).
     `recv_q`/`send_q`: for a listener, the connections waiting to be accepted and the
-    backlog; otherwise the bytes queued each way. `processes`: who holds it (empty when no
-    process does: a kernel socket, a TIME-WAIT remnant, or one that could not be read).
+    backlog; otherwise the bytes queued each way. `processes`: who holds it, looked up for
+    listening and bound sockets (for every socket in a table with connections): the
+    processes of its namespace in pid order until one holding it is found (a server's
+    master, not each of its workers), else of netscope's own namespace; empty when none
+    does (a kernel socket, a TIME-WAIT remnant) or it was not looked up.
     """
 
     id: str
@@ -83,7 +86,9 @@ class SocketTable:
     `sources` says how each protocol was read: `sock_diag` (netlink, the normal way) or
     `proc` (/proc/net/{tcp,udp}{,6}, when the kernel's diag module for it is not loaded:
     collection never loads one). `owners` is False when the processes holding the sockets
-    could not be looked up (their `processes` are then unknown, not empty). `connections` is
+    could not all be looked up: /proc could not be read, or the search stopped (a snapshot
+    without connections reads at most 3,000 /proc/<pid>/fd entries) before all of this
+    table's were found (missing `processes` are then unknown, not absent). `connections` is
     True when TCP sockets in every state were read; otherwise only TCP listeners were (TCP
     connections are read on request: `netscope sockets`, `netscope snapshot --connections`),
     and UDP sockets are always all there.
