@@ -13,25 +13,14 @@ import signal
 import subprocess
 import time
 
+from netscope.host.owner import start_time
+
 READY_TIMEOUT_S = 5.0
 STOP_GRACE_S = 1.0
 
 
 class SpawnFailed(OSError):
     """The process did not start or did not say it was ready."""
-
-
-def start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat (start time), or None when the process is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    rest = stat[stat.rfind(")") + 2:].split()
-    if not rest or rest[0] in ("Z", "X"):
-        return None
-    return int(rest[19])
 
 
 def spawn_ready(argv: list[str], log_path: str | None) -> tuple[int, int]:

@@ -51,7 +51,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from netscope.analysis.compare import compare
     from netscope.analysis.path import EndpointError, expected_path
-    from netscope.cli.source import collect_live
+    from netscope.cli.source import collect_live, collect_swept
     from netscope.graph.host import HostGraph
     from netscope.model.journey import Verdict
     from netscope.trace.check import run_check
@@ -74,7 +74,7 @@ def run(args) -> int:
         require_ebpf()
     except ProbeError as e:
         raise UserError(str(e)) from None
-    snapshot = collect_live(quiet=True)
+    snapshot = collect_swept(quiet=True)
     graph = HostGraph.of(snapshot)
     try:
         src, dst = graph.resolve_pair(args.src, args.dst)

@@ -54,14 +54,14 @@ def run(args) -> int:
 
 
 def _monitor(args):
-    from netscope.cli.source import collect_live
+    from netscope.cli.source import collect_live, collect_swept
     from netscope.trace.drops import monitor_drops
     from netscope.trace.loader import detach_on_signals
     from netscope.trace.places import Places
     from netscope.trace.preflight import require_ebpf
 
     require_ebpf()
-    places = Places(collect_live(quiet=True), refresh=lambda: collect_live(quiet=True))
+    places = Places(collect_swept(quiet=True), refresh=lambda: collect_live(quiet=True))
     if sys.stderr.isatty() and not args.json:
         until = f"for {args.duration:g} s" if args.duration else "until Ctrl-C"
         print(f"netscope: counting drops {until} ...", file=sys.stderr)

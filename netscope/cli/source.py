@@ -35,6 +35,26 @@ def collect_live(quiet: bool = False, note: str | None = None,
                         "run netscope as root (sudo)") from None
 
 
+def collect_swept(quiet: bool = False) -> Snapshot:
+    """The live host, after removing what killed netscopes left behind (their nft trace
+    tables, the accounting they turned on): what a command that attaches or changes
+    something calls first, so that leftovers never pile up (netscope.actions.leftovers)."""
+    from netscope.actions.leftovers import sweep
+
+    snapshot = collect_live(quiet=quiet)
+    if (getattr(snapshot, "leftovers", ()) or _accounting_journals()) and sweep(
+            snapshot, lambda line: print(f"netscope: {line}", file=sys.stderr)):
+        snapshot = collect_live(quiet=True)
+    return snapshot
+
+
+def _accounting_journals() -> bool:
+    from netscope.actions.accounting import accounting_dir
+
+    directory = accounting_dir()
+    return directory.is_dir() and any(directory.glob("*.json"))
+
+
 def snapshot_from_args(args, connections: bool = False) -> Snapshot:
     """The snapshot named by --snapshot, or a fresh one from the live host (`connections`:
     with every namespace's TCP connections, which cost a kernel table walk each)."""

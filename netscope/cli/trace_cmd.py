@@ -139,13 +139,13 @@ def run(args) -> int:
 
 
 def _trace(args):
-    from netscope.cli.source import collect_live
+    from netscope.cli.source import collect_live, collect_swept
     from netscope.trace.places import Places
     from netscope.trace.preflight import require_ebpf
     from netscope.trace.session import run_trace
 
     require_ebpf()
-    places = Places(collect_live(quiet=True), refresh=lambda: collect_live(quiet=True))
+    places = Places(collect_swept(quiet=True), refresh=lambda: collect_live(quiet=True))
     flt = trace_filter(args, places.graph)
 
     if not any((flt.src, flt.dst, flt.proto, flt.port)):

@@ -14,6 +14,7 @@ from netscope.collect.l3 import (
     RoutesCollector,
     RulesCollector,
 )
+from netscope.collect.leftovers import LeftoversCollector
 from netscope.collect.links import LinksCollector
 from netscope.collect.netfilter import NetfilterCollector
 from netscope.collect.sockets import SocketsCollector
@@ -38,6 +39,7 @@ NAMESPACE_COLLECTORS: tuple[NamespaceCollector, ...] = (
     SocketsCollector(),
     BpfDatapathCollector(),  # after links: XDP programs come with them
     DnsCollector(),
+    LeftoversCollector(),  # after netfilter: looks at its tables for owner marks
     SysctlCollector(),  # to Namespace.sysctls
 )
 

@@ -9,6 +9,7 @@ from netscope.model.cni import CniAllocation, CniNetwork
 from netscope.model.dns import DnsNamespace
 from netscope.model.l2 import FdbEntry, Link
 from netscope.model.l3 import Address, Neighbour, Route, Rule
+from netscope.model.leftover import Leftover
 from netscope.model.netfilter import ConntrackTable, NfTable
 from netscope.model.netns import Container, Namespace, Pod
 from netscope.model.sockets import SocketTable
@@ -92,3 +93,5 @@ class Snapshot:
     cni_allocations: tuple[CniAllocation, ...] = ()
     # BPF programs on interfaces' datapaths (XDP, tc, tcx): where eBPF decides, not netfilter
     bpf_programs: tuple[BpfAttachment, ...] = ()
+    # what killed netscopes left behind (nft trace tables whose owner is gone)
+    leftovers: tuple[Leftover, ...] = ()

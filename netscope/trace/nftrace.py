@@ -1,11 +1,13 @@
 """Rule-level netfilter verdicts: nftables tracing (nftrace) for the traced packets.
 
-A temporary table `inet netscope_trace_<pid>` marks packets that match the trace filter
-with `meta nftrace set 1` at prerouting and output (priority -500, before every other
-chain); the kernel then reports each rule and policy that judged them on the NFTRACE
-netlink group of that namespace. The table is a change to the host: it is added only for
-the trace, in the namespaces that have nf_tables rules, and removed on exit, Ctrl-C,
-SIGTERM and errors. Legacy x_tables (iptables-legacy) rules are not traced by the kernel.
+A temporary table `inet netscope_trace_<pid>_<start time>` (its owner mark) marks packets
+that match the trace filter with `meta nftrace set 1` at prerouting and output (priority
+-500, before every other chain); the kernel then reports each rule and policy that judged
+them on the NFTRACE netlink group of that namespace. The table is a change to the host: it
+is added only for the trace, in the namespaces that have nf_tables rules, and removed on
+exit, Ctrl-C, SIGTERM and errors; one a SIGKILL left is removed by the next netscope that
+traces or repairs (netscope.actions.leftovers) and reported by the doctor. Legacy x_tables
+(iptables-legacy) rules are not traced by the kernel.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import socket
 import struct
 from dataclasses import dataclass, replace
 
-from netscope.host import command
+from netscope.host import command, owner
 from netscope.host.netlink import NLMSG_HDR, parse_attrs
 from netscope.host.netns import entered
 from netscope.trace.errors import ProbeError
@@ -39,7 +41,7 @@ TRACE_TYPES = {1: "policy", 2: "return", 3: "rule"}  # enum nft_trace_types
 VERDICTS = {0: "drop", 1: "accept", 2: "stolen", 3: "queue", 4: "repeat", 5: "stop",
             -1: "continue", -2: "break", -3: "jump", -4: "goto", -5: "return"}
 FAMILIES = {1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6"}
-TABLE_PREFIX = "netscope_trace_"
+TABLE_PREFIX = owner.NFTRACE_TABLE_PREFIX
 _HANDLE = re.compile(r"^\s*(.*?)\s*# handle (\d+)\s*$")
 _COUNTER = re.compile(r"counter packets \d+ bytes \d+")
 _MAX_PACKETS = 10000
@@ -157,7 +159,9 @@ class NfTraceListener:
         """targets: netns inode -> a path to its nsfs file (/run/netns/x, /proc/<pid>/ns/net)."""
         self.targets = targets
         self.filter = flt
-        self.table = f"{TABLE_PREFIX}{os.getpid()}"
+        # the owner mark (pid, start time) lets a later netscope remove it if this one is
+        # killed before it can (netscope.actions.leftovers)
+        self.table = owner.mark(TABLE_PREFIX)
         self._socks: dict[int, socket.socket] = {}
         self._added: dict[int, str] = {}
         self._rules: dict[tuple, dict[int, str]] = {}

@@ -12,6 +12,7 @@ from netscope.actions.repair import plan_of
 from netscope.analysis.doctor import CHECKS, run_doctor
 from netscope.analysis.doctor.finding import SEVERITIES
 from netscope.labs import catalog
+from netscope.model.leftover import Leftover
 from netscope.snapshot import dumps, load
 from tests.unit.conftest import FIXTURES
 
@@ -82,6 +83,9 @@ def _planted():
         ("conntrack_near_full", dataclasses.replace(snap, conntrack=tuple(
             dataclasses.replace(t, count=t.max - 10) if t.netns == host else t
             for t in snap.conntrack))),
+        ("netscope_leftover", dataclasses.replace(snap, leftovers=(Leftover(
+            id=f"leftover:{host[3:]}/inet/netscope_trace_42_7", netns=host, kind="nft_table",
+            name="inet netscope_trace_42_7", owner_pid=42),))),
     ]
 
 

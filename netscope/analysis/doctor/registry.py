@@ -14,6 +14,7 @@ from netscope.analysis.doctor.checks import (
     duplicate_ip,
     ip_forward,
     k8s_services,
+    leftovers,
     mtu,
     neighbours,
     netfilter_checks,
@@ -54,6 +55,7 @@ CHECKS: tuple[Check, ...] = (
     stale_netns.CHECK,
     overlap.CHECK,
     dns.CHECK,
+    leftovers.CHECK,
     # between the nodes of a cluster document
     cluster_overlay.FDB_MISSING,
     cluster_overlay.FDB_STALE,
