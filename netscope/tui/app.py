@@ -126,7 +126,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
 
     def compose(self) -> ComposeResult:
         app = NetscopeApp
-        yield StatusBar(id="status").data_bind(app.graph, app.mode, note=app.filter_note)
+        yield StatusBar(id="status").data_bind(app.graph, app.mode, app.filter_text)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield FilterBar(id="filter")
@@ -197,10 +197,6 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         """What is shown (None until the first collection is in)."""
         return self.graph.snapshot if self.graph is not None else None
 
-    @property
-    def filter_note(self) -> str:
-        return f"filter: {self.filter_text}" if self.filter_text else ""
-
     def _mode(self) -> str:
         if self._feed is None:
             return "OFFLINE snapshot (read-only)"
@@ -213,7 +209,6 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
             self.call_after_refresh(self._first_screen)
 
     def watch_filter_text(self) -> None:
-        self.query_one(StatusBar).note = self.filter_note
         self._filter_changed()
 
     def _filter_changed(self) -> None:

@@ -1,6 +1,6 @@
 """The top line: host, kernel, counts, and the mode (live, paused, read-only, offline).
 
-Attributes down: the app binds `graph` (what is shown), `mode` and `note` (the filter)."""
+Attributes down: the app binds `graph` (what is shown), `mode` and `filter_text`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class StatusBar(Static):
 
     graph: reactive[HostGraph | None] = reactive(None, init=False)
     mode: reactive[str] = reactive("", init=False)
-    note: reactive[str] = reactive("", init=False)
+    filter_text: reactive[str] = reactive("", init=False)
 
     def on_mount(self) -> None:
         self._show()
@@ -30,7 +30,7 @@ class StatusBar(Static):
     def watch_mode(self) -> None:
         self._show()
 
-    def watch_note(self) -> None:
+    def watch_filter_text(self) -> None:
         self._show()
 
     def _show(self) -> None:
@@ -44,5 +44,5 @@ class StatusBar(Static):
         style = {"LIVE": "bold green", "PAUSED": "bold yellow"}.get(self.mode.split(" ")[0],
                                                                    "bold cyan")
         text.append(self.mode, style=style)
-        text.append(f" · {self.note}" if self.note else "", style="dim")
+        text.append(f" · filter: {self.filter_text}" if self.filter_text else "", style="dim")
         self.update(safe_text(text))
