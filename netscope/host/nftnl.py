@@ -40,12 +40,8 @@ from netscope.host.nftnl_attrs import (
     NFTNL_UDATA_SET_ELEM_COMMENT,
     NFTNL_UDATA_SET_KEYBYTEORDER,
 )
-from netscope.host.nftnl_expr import (
-    RuleContext,
-    data_value,
-    decode_expression,
-    rule_statements,
-)
+from netscope.host.nftnl_expr import RuleContext, data_value, decode_expression
+from netscope.host.nftnl_stmt import rule_statements
 from netscope.host.nftnl_types import (
     BIG,
     HOST,
