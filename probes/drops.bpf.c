@@ -19,7 +19,7 @@ static __always_inline void ns_count(u32 slot)
         (*n)++;
 }
 
-RAW_TRACEPOINT_PROBE(kfree_skb)
+NS_RAW_TP(kfree_skb)
 {
     u64 skb = ctx->args[0];
     struct ns_drop_key key = {};

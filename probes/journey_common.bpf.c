@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause (see NOTICE)
 /* Packet-journey tracer, shared part: maps, the in-kernel filter and packet following.
  *
- * A packet is selected when its tuple matches the filter (-D FILTER_*) in either direction,
+ * A packet is selected when its tuple matches the filter (filter_cfg) in either direction,
  * or a tuple learnt from a NAT rewrite, or when its skb is already followed. A followed skb
  * whose tuple changed was rewritten (DNAT/SNAT): the new tuple and its reverse are learnt, so
  * the rewritten packet and its replies stay followed.
- * -D flags: OFF_* (offsets.py), FOLLOW_MAX, LEARN_MAX, SOCK_MAX, RINGBUF_PAGES,
- *   FILTER_SRC4 / FILTER_DST4 (IPv4 as loaded from the packet), FILTER_PROTO, FILTER_PORT.
+ * -D flags: OFF_* (offsets.py), FOLLOW_MAX, LEARN_MAX, SOCK_MAX, RINGBUF_PAGES.
+ * The filter is not compiled in: user space writes it into `filter_cfg` before attaching
+ * (netscope/trace/tracer.py), so one compiled program serves every trace of a session.
  */
 #include "netscope_events.h"
 
@@ -51,9 +52,30 @@ BPF_PERCPU_ARRAY(last_rx, struct ns_last_rx, 1);
 /* local TCP sockets whose own addresses match the filter (journey_sock.bpf.c) -> direction */
 BPF_HASH(socks, u64, u8, SOCK_MAX);
 /* [0]: some skb was ever followed, [1]: some tuple was ever learnt, [2]: some socket is
- * followed. While all are 0 the maps are empty, and a packet the filter rejects costs no
- * map lookup at all */
-BPF_ARRAY(state, u32, 3);
+ * followed, [3]: any of these. While [3] is 0 the maps are empty, and a packet the filter
+ * rejects costs one lookup of it */
+BPF_ARRAY(state, u32, 4);
+#define NS_STATE_ANY 3
+
+/* the filter: which of its fields are set, then their values (user space writes it) */
+#define NS_FLT_SRC4  0x1
+#define NS_FLT_DST4  0x2
+#define NS_FLT_PROTO 0x4
+#define NS_FLT_PORT  0x8
+struct ns_filter_cfg {
+    u32 src4;   /* IPv4 addresses as loaded from the packet (network order bytes) */
+    u32 dst4;
+    u16 port;   /* destination port of the forward direction */
+    u8 proto;
+    u8 set;     /* NS_FLT_* */
+};
+BPF_ARRAY(filter_cfg, struct ns_filter_cfg, 1);
+
+static __always_inline struct ns_filter_cfg *ns_cfg(void)
+{
+    u32 zero = 0;
+    return filter_cfg.lookup(&zero);
+}
 
 static __always_inline u32 ns_state(u32 slot)
 {
@@ -64,6 +86,10 @@ static __always_inline u32 ns_state(u32 slot)
 static __always_inline void ns_state_set(u32 slot)
 {
     u32 *v = state.lookup(&slot);
+    if (v && !*v)
+        *v = 1;
+    u32 any = NS_STATE_ANY;
+    v = state.lookup(&any);
     if (v && !*v)
         *v = 1;
 }
@@ -93,28 +119,30 @@ static __always_inline u32 ns_addr4(const u8 *a)
 /* NS_DIR_FORWARD, NS_DIR_REPLY, or 0 */
 static __always_inline int ns_filter(struct ns_tuple *t)
 {
+    struct ns_filter_cfg *c = ns_cfg();
+    if (!c)
+        return 0;
+    u8 set = c->set;
     int fwd = 1, rev = 1;
-#ifdef FILTER_PROTO
-    if (t->proto != FILTER_PROTO)
+    if ((set & NS_FLT_PROTO) && t->proto != c->proto)
         return 0;
-#endif
-#if defined(FILTER_SRC4) || defined(FILTER_DST4)
-    if (t->family != 4)
-        return 0;
-    u32 s = ns_addr4(t->saddr), d = ns_addr4(t->daddr);
-#endif
-#ifdef FILTER_SRC4
-    fwd &= s == FILTER_SRC4;
-    rev &= d == FILTER_SRC4;
-#endif
-#ifdef FILTER_DST4
-    fwd &= d == FILTER_DST4;
-    rev &= s == FILTER_DST4;
-#endif
-#ifdef FILTER_PORT
-    fwd &= t->dport == FILTER_PORT;
-    rev &= t->sport == FILTER_PORT;
-#endif
+    if (set & (NS_FLT_SRC4 | NS_FLT_DST4)) {
+        if (t->family != 4)
+            return 0;
+        u32 s = ns_addr4(t->saddr), d = ns_addr4(t->daddr);
+        if (set & NS_FLT_SRC4) {
+            fwd &= s == c->src4;
+            rev &= d == c->src4;
+        }
+        if (set & NS_FLT_DST4) {
+            fwd &= d == c->dst4;
+            rev &= s == c->dst4;
+        }
+    }
+    if (set & NS_FLT_PORT) {
+        fwd &= t->dport == c->port;
+        rev &= t->sport == c->port;
+    }
     return fwd ? NS_DIR_FORWARD : (rev ? NS_DIR_REPLY : 0);
 }
 
@@ -122,26 +150,29 @@ static __always_inline int ns_filter(struct ns_tuple *t)
  * skip it before its ports are read. */
 static __always_inline int ns_prefilter(struct ns_tuple *t)
 {
+    struct ns_filter_cfg *c = ns_cfg();
+    if (!c)
+        return 0;
+    u8 set = c->set;
     int fwd = 1, rev = 1;
-#ifdef FILTER_PROTO
-    fwd = rev = t->proto == FILTER_PROTO;
-#endif
-#if defined(FILTER_SRC4) || defined(FILTER_DST4)
-    if (t->family != 4) {
-        fwd = rev = 0;
-    } else {
-        u32 s = ns_addr4(t->saddr), d = ns_addr4(t->daddr);
-#ifdef FILTER_SRC4
-        fwd &= s == FILTER_SRC4;
-        rev &= d == FILTER_SRC4;
-#endif
-#ifdef FILTER_DST4
-        fwd &= d == FILTER_DST4;
-        rev &= s == FILTER_DST4;
-#endif
+    if (set & NS_FLT_PROTO)
+        fwd = rev = t->proto == c->proto;
+    if (set & (NS_FLT_SRC4 | NS_FLT_DST4)) {
+        if (t->family != 4) {
+            fwd = rev = 0;
+        } else {
+            u32 s = ns_addr4(t->saddr), d = ns_addr4(t->daddr);
+            if (set & NS_FLT_SRC4) {
+                fwd &= s == c->src4;
+                rev &= d == c->src4;
+            }
+            if (set & NS_FLT_DST4) {
+                fwd &= d == c->dst4;
+                rev &= s == c->dst4;
+            }
+        }
     }
-#endif
-    return fwd || rev || ns_state(0) || ns_state(1) || ns_state(2);
+    return fwd || rev || ns_state(NS_STATE_ANY);
 }
 
 static __always_inline void ns_flow_of(struct ns_tuple *t, struct ns_flow *f, int reverse)

@@ -10,7 +10,7 @@
  * Needs journey_common.bpf.c before it.
  */
 
-RAW_TRACEPOINT_PROBE(fib_table_lookup)
+NS_RAW_TP(fib_table_lookup)
 {
     u64 flp = ctx->args[1];
     u64 nhc = ctx->args[2];
@@ -21,21 +21,24 @@ RAW_TRACEPOINT_PROBE(fib_table_lookup)
     bpf_probe_read_kernel(&proto, 1, (void *)(flp + OFF_FL4_PROTO));
     t->family = 4;
     t->proto = proto;
-#ifdef FILTER_SRC4
+    struct ns_filter_cfg *c = ns_cfg();
     /* an unbound socket's output lookup has no source yet (it is what the lookup picks):
      * filter it as if it had the filter's source; the event still says 0.0.0.0 */
     u32 unbound = !saddr;
-    if (unbound)
-        saddr = FILTER_SRC4;
-#endif
+    if (unbound && c && (c->set & NS_FLT_SRC4))
+        saddr = c->src4;
     __builtin_memcpy(t->saddr, &saddr, 4);
     __builtin_memcpy(t->daddr, &daddr, 4);
+    u32 zero = 0;
+    struct ns_last_rx *rx = last_rx.lookup(&zero);
+    /* most lookups are for packets nobody asked about: stop before reading more */
+    if (!(rx && rx->selected) && !ns_prefilter(t))
+        return 0;
     if (proto == NS_IPPROTO_TCP || proto == NS_IPPROTO_UDP) {
         t->sport = __builtin_bswap16(ns_u16(flp, OFF_FL4_SPORT));
         t->dport = __builtin_bswap16(ns_u16(flp, OFF_FL4_DPORT));
     }
-    u32 iif = ns_u32(flp, OFF_FL4_IIF), zero = 0;
-    struct ns_last_rx *rx = last_rx.lookup(&zero);
+    u32 iif = ns_u32(flp, OFF_FL4_IIF);
     /* an input lookup of the packet just received (its ports may not be in flp) */
     int input = rx && rx->selected && iif != NS_LOOPBACK_IFINDEX && rx->ifindex == iif;
     if (input) {

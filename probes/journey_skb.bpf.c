@@ -73,17 +73,17 @@ int ns_skb_worker(struct bpf_raw_tracepoint_args *ctx)
  * followed: most packets on a busy host stop here, before any tail call. */
 static __always_inline int ns_maybe_wanted(u64 skb, int l3_at_data)
 {
-    if (ns_state(0) || ns_state(1) || ns_state(2))
+    if (ns_state(NS_STATE_ANY))
         return 1;
     struct ns_tuple t = {};
     int family = ns_peek_ip4(skb, l3_at_data, &t);
     if (family == 4)
         return ns_prefilter(&t);
-#if defined(FILTER_SRC4) || defined(FILTER_DST4)
-    return 0;  /* an IPv4 address filter never matches IPv6 or non-IP */
-#else
-    return family == 6;
-#endif
+    if (family != 6)
+        return 0;
+    /* an IPv4 address filter never matches IPv6 */
+    struct ns_filter_cfg *c = ns_cfg();
+    return c && !(c->set & (NS_FLT_SRC4 | NS_FLT_DST4));
 }
 
 static __always_inline int ns_hook(struct bpf_raw_tracepoint_args *ctx, u8 hook, u64 dev,
@@ -115,27 +115,27 @@ static __always_inline int ns_hook(struct bpf_raw_tracepoint_args *ctx, u8 hook,
     return 0;
 }
 
-RAW_TRACEPOINT_PROBE(netif_receive_skb)
+NS_RAW_TP(netif_receive_skb)
 {
     return ns_hook(ctx, NS_HOOK_RECEIVE, 0, 0, 0, 0);
 }
 
-RAW_TRACEPOINT_PROBE(net_dev_queue)
+NS_RAW_TP(net_dev_queue)
 {
     return ns_hook(ctx, NS_HOOK_QUEUE, 0, 0, 0, 0);
 }
 
-RAW_TRACEPOINT_PROBE(net_dev_xmit)
+NS_RAW_TP(net_dev_xmit)
 {
     return ns_hook(ctx, NS_HOOK_XMIT, ctx->args[2], 0, 0, (s32)ctx->args[1]);
 }
 
-RAW_TRACEPOINT_PROBE(kfree_skb)
+NS_RAW_TP(kfree_skb)
 {
     return ns_hook(ctx, NS_HOOK_DROP, 0, ctx->args[1], (u32)ctx->args[2], 0);
 }
 
-RAW_TRACEPOINT_PROBE(consume_skb)
+NS_RAW_TP(consume_skb)
 {
     return ns_hook(ctx, NS_HOOK_CONSUME, 0, ctx->args[1], 0, 0);
 }

@@ -12,7 +12,7 @@
 #define NS_TCP_CLOSE    7
 #define NS_AF_INET      2
 
-RAW_TRACEPOINT_PROBE(inet_sock_set_state)
+NS_RAW_TP(inet_sock_set_state)
 {
     u64 sk = ctx->args[0];
     int newstate = (int)ctx->args[2];

@@ -25,6 +25,12 @@
 #define NS_IPPROTO_ICMPV6 58
 #define NS_LOOPBACK_IFINDEX 1
 
+/* A raw tracepoint hook. Not bcc's RAW_TRACEPOINT_PROBE: bcc attaches those as soon as the
+ * program is compiled, and netscope compiles ahead (netscope/trace/loader.py: prepare, then
+ * attach when asked, detach and attach again). The loader attaches every NS_RAW_TP(event)
+ * it finds in the source to the tracepoint `event`. */
+#define NS_RAW_TP(event) int ns_tp__##event(struct bpf_raw_tracepoint_args *ctx)
+
 static __always_inline u64 ns_ptr(u64 base, u32 off)
 {
     u64 v = 0;
@@ -193,7 +199,25 @@ static __always_inline int ns_parse_l3(u64 l3, u16 protocol, struct ns_tuple *t)
  * pulled); elsewhere at head + network_header. */
 static __always_inline u64 ns_skb_l3(u64 skb, int l3_at_data, u16 *protocol)
 {
-    /* every packet of the host passes here: one read where the layout allows two fields */
+    /* every packet of the host passes here: one read where the layout allows it
+     * (protocol, network_header, head and data within 48 bytes, as on 6.x kernels) */
+#if OFF_SKB_NETWORK_HEADER > OFF_SKB_PROTOCOL && OFF_SKB_HEAD > OFF_SKB_NETWORK_HEADER && \
+    OFF_SKB_DATA == OFF_SKB_HEAD + 8 && OFF_SKB_DATA + 8 - OFF_SKB_PROTOCOL <= 48
+    u8 block[OFF_SKB_DATA + 8 - OFF_SKB_PROTOCOL];
+    if (bpf_probe_read_kernel(block, sizeof(block), (void *)(skb + OFF_SKB_PROTOCOL)))
+        return 0;
+    u16 nh;
+    u64 head, data;
+    __builtin_memcpy(protocol, block, 2);
+    __builtin_memcpy(&nh, block + (OFF_SKB_NETWORK_HEADER - OFF_SKB_PROTOCOL), 2);
+    __builtin_memcpy(&head, block + (OFF_SKB_HEAD - OFF_SKB_PROTOCOL), 8);
+    __builtin_memcpy(&data, block + (OFF_SKB_DATA - OFF_SKB_PROTOCOL), 8);
+    if (*protocol != NS_ETH_P_IP && *protocol != NS_ETH_P_IPV6)
+        return 0;
+    if (l3_at_data)
+        return data;
+    return nh == 0xffff ? 0 : head + nh;
+#else
 #if OFF_SKB_NETWORK_HEADER == OFF_SKB_PROTOCOL + 4
     u64 words = 0;
     bpf_probe_read_kernel(&words, sizeof(words), (void *)(skb + OFF_SKB_PROTOCOL));
@@ -210,6 +234,7 @@ static __always_inline u64 ns_skb_l3(u64 skb, int l3_at_data, u16 *protocol)
     if (nh == 0xffff)
         return 0;
     return ns_ptr(skb, OFF_SKB_HEAD) + nh;
+#endif
 }
 
 static __always_inline int ns_parse_skb(u64 skb, int l3_at_data, struct ns_tuple *t)

@@ -124,9 +124,11 @@ def run(args) -> int:
     try:
         if args.ebpf:
             from netscope.trace.loader import render
-            from netscope.trace.tracer import JOURNEY_FILES, trace_settings
+            from netscope.trace.tracer import JOURNEY_FILES, filter_values, trace_settings
 
-            print(render(JOURNEY_FILES, trace_settings(trace_filter(args))))
+            values = filter_values(trace_filter(args))
+            print(f"/* filter_cfg[0] (written before attaching): {values} */")
+            print(render(JOURNEY_FILES, trace_settings()))
             return 0
         result = _trace(args)
     except ProbeError as e:

@@ -55,6 +55,19 @@ def drop_settings() -> dict[str, int | str]:
     return {"DROP_KEYS": DROP_KEYS}
 
 
+def prepare_drops() -> Program:
+    """The drop monitor compiled and loaded, not attached (attach_drops attaches it)."""
+    return Program(DROP_FILES, drop_settings(), attach=False)
+
+
+def attach_drops(program: Program) -> None:
+    """Attach a prepare_drops() program with its counts emptied (it may have counted
+    before, in an earlier D)."""
+    program.detach()
+    program.clear(["drops", "counters"])
+    program.attach()
+
+
 def read_counts(program: Program) -> list[DropCount]:
     out = []
     for key, val in program["drops"].items():

@@ -2,7 +2,8 @@
 
 The only module that imports bcc (lazily, inside `Program`), so commands that need no eBPF
 never pay for it. A program is the concatenation of one or more `probes/*.bpf.c` hook
-families, configured only by -D flags: struct offsets from BTF plus the caller's settings.
+families, configured only by -D flags (struct offsets from BTF plus the caller's settings)
+and by maps user space writes. It can be compiled ahead and attached when asked.
 """
 
 from __future__ import annotations
@@ -71,21 +72,34 @@ def render(files: list[str], settings: dict[str, int | str]) -> str:
     return f"/* bcc cflags: {flags} */\n{program_source(files)}"
 
 
+HOOK = re.compile(r"^NS_RAW_TP\((\w+)\)", re.MULTILINE)
+
+
+def hooks_of(text: str) -> list[str]:
+    """The raw tracepoints a program's NS_RAW_TP(event) functions attach to, in order."""
+    return HOOK.findall(text)
+
+
 class Program:
-    """A loaded bcc program; raw tracepoints named raw_tracepoint__X attach on load.
+    """A bcc program: compiled and loaded (verified) on creation, its NS_RAW_TP hooks
+    attached at once or later (`attach=False`, then attach()/detach() as often as needed:
+    what is compiled ahead costs nothing until attached, and attaching is milliseconds).
 
     Use as a context manager: leaving it (normally, by exception, Ctrl-C or SIGTERM inside
-    `detach_on_signals`) detaches every probe and closes every map.
+    `detach_on_signals`) detaches every probe and closes every map. `prepare_seconds` is
+    the BTF read + compile + load, `attach_seconds` the last attach alone, plus the
+    preparation when it was part of it (the time from asking to live probes).
     """
 
     def __init__(self, files: list[str], settings: dict[str, int | str],
-                 tail_calls: dict[str, str] | None = None) -> None:
+                 tail_calls: dict[str, str] | None = None, attach: bool = True) -> None:
         """tail_calls: prog-array table -> the function loaded into its slot 0."""
-        started = time.perf_counter()  # attach time: from the BTF read to live probes
+        started = time.perf_counter()
         cpu_started = time.process_time()
         require_ebpf()
         text = program_source(files)
         cflags = program_cflags(settings)
+        self.hooks = hooks_of(text)
         try:
             BPF = import_bcc().BPF
         except ImportError as e:
@@ -95,14 +109,52 @@ class Program:
             for table, func in (tail_calls or {}).items():
                 fn = self.bpf.load_func(func.encode(), BPF.RAW_TRACEPOINT)
                 self.bpf[table.encode()][ct.c_int(0)] = ct.c_int(fn.fd)
+            for hook in self.hooks:
+                self.bpf.load_func(f"ns_tp__{hook}".encode(), BPF.RAW_TRACEPOINT)
         except Exception as e:  # bcc raises bare Exception for compile and attach failures
             self.close()
             raise ProbeError(f"loading {', '.join(files)} failed: {e} "
                              "(see the compiler output above; `netscope probes` lists what "
                              "this kernel offers)") from None
+        self.prepare_seconds = time.perf_counter() - started
+        # CPU time of the same (clang runs in-process): what preparing costs on an idle host
+        self.prepare_cpu_seconds = time.process_time() - cpu_started
+        self.attach_seconds = self.prepare_seconds
+        self.attach_cpu_seconds = self.prepare_cpu_seconds
+        self.attached = False
+        if attach:
+            self.attach()
+            self.attach_seconds += self.prepare_seconds
+            self.attach_cpu_seconds += self.prepare_cpu_seconds
+
+    def attach(self) -> None:
+        """Attach every hook (a no-op when attached); attach_seconds is this step alone."""
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if not self.attached:
+            try:
+                for hook in self.hooks:
+                    self.bpf.attach_raw_tracepoint(tp=hook.encode(),
+                                                   fn_name=f"ns_tp__{hook}".encode())
+            except Exception as e:  # bcc raises bare Exception
+                self.detach()
+                raise ProbeError(f"attaching {', '.join(self.hooks)} failed: {e}") from None
+            self.attached = True
         self.attach_seconds = time.perf_counter() - started
-        # CPU time of the same (clang runs in-process): what attaching costs on an idle host
         self.attach_cpu_seconds = time.process_time() - cpu_started
+
+    def detach(self) -> None:
+        """Detach every hook; the program stays loaded for the next attach()."""
+        bpf = getattr(self, "bpf", None)
+        if bpf is not None:
+            for hook in self.hooks:
+                if hook.encode() in bpf.raw_tracepoint_fds:
+                    bpf.detach_raw_tracepoint(tp=hook.encode())
+        self.attached = False
+
+    def clear(self, tables: list[str]) -> None:
+        """Empty these maps (hash maps emptied, array slots zeroed) before a new use."""
+        for name in tables:
+            self.bpf[name.encode()].clear()
 
     def __getitem__(self, name: str):
         return self.bpf[name.encode()]
@@ -113,6 +165,7 @@ class Program:
 
     def close(self) -> None:
         bpf, self.bpf = getattr(self, "bpf", None), None
+        self.attached = False
         if bpf is not None:
             bpf.cleanup()
 

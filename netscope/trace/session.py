@@ -49,13 +49,14 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
               on_attached: Callable[[float], None] | None = None,
               rules: bool = False,
               rule_targets: dict[int, str] | None = None,
-              capture: RawCapture | None = None) -> TraceResult:
+              capture: RawCapture | None = None, program=None) -> TraceResult:
     """Trace until `count` packets (not counting replies) completed, `timeout` passed, or
     Ctrl-C. `on_journey` gets each journey once it is complete; `on_attached` the attach
     time, once probes are live (callers start their test traffic there). `rules` adds
     nftrace tables (a host change, undone on exit) to name the netfilter rules that judged
     each packet, in every namespace with nf_tables rules or only in `rule_targets`
-    (netns inode -> nsfs path)."""
+    (netns inode -> nsfs path). `program`: a journey program compiled ahead
+    (tracer.prepare_journey) to attach instead of compiling one."""
     namer = HopNamer(places, drop_reason_names(), KernelSymbols.load())
     builder = JourneyBuilder()
     shown: dict[int, Journey] = {}
@@ -63,7 +64,7 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
     n_events = 0
     with contextlib.ExitStack() as stack:
         stack.enter_context(detach_on_signals())
-        tracer = stack.enter_context(Tracer(flt))
+        tracer = stack.enter_context(Tracer(flt, program))
         targets = {}
         if rules:
             targets = (rule_targets if rule_targets is not None

@@ -1,9 +1,12 @@
-"""The packet-journey tracer's kernel side: filter -> -D flags, load, read events."""
+"""The packet-journey tracer's kernel side: load (ahead, if wanted), filter, attach, read
+events."""
 
 from __future__ import annotations
 
 import ctypes as ct
 import ipaddress
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netscope.trace.errors import ProbeError
@@ -47,54 +50,103 @@ def _ipv4_as_loaded(text: str) -> int:
     return int.from_bytes(addr.packed, "little")
 
 
-def filter_settings(flt: TraceFilter) -> dict[str, int | str]:
-    out: dict[str, int | str] = {}
+FLT_SRC4, FLT_DST4, FLT_PROTO, FLT_PORT = 0x1, 0x2, 0x4, 0x8  # probes: NS_FLT_*
+# the maps a use of the journey program leaves behind, emptied before the next one
+STATE_MAPS = ["followed", "learnt", "socks", "state", "last_rx", "counters"]
+
+
+def filter_values(flt: TraceFilter) -> dict[str, int]:
+    """The probes' filter_cfg fields for `flt` (checked: ProbeError on a bad value)."""
+    out = {"src4": 0, "dst4": 0, "port": 0, "proto": 0, "set": 0}
     if flt.src:
-        out["FILTER_SRC4"] = f"{_ipv4_as_loaded(flt.src)}U"
+        out["src4"] = _ipv4_as_loaded(flt.src)
+        out["set"] |= FLT_SRC4
     if flt.dst:
-        out["FILTER_DST4"] = f"{_ipv4_as_loaded(flt.dst)}U"
+        out["dst4"] = _ipv4_as_loaded(flt.dst)
+        out["set"] |= FLT_DST4
     if flt.proto:
         if flt.proto not in PROTO_NUMBERS:
             raise ProbeError(f"unknown protocol {flt.proto!r}: use one of "
                              f"{', '.join(PROTO_NUMBERS)}")
-        out["FILTER_PROTO"] = PROTO_NUMBERS[flt.proto]
+        out["proto"] = PROTO_NUMBERS[flt.proto]
+        out["set"] |= FLT_PROTO
     if flt.port is not None:
         if not 0 < flt.port < 65536:
             raise ProbeError(f"port {flt.port} is out of range 1-65535")
-        out["FILTER_PORT"] = flt.port
+        out["port"] = flt.port
+        out["set"] |= FLT_PORT
     return out
 
 
-def trace_settings(flt: TraceFilter) -> dict[str, int | str]:
+def trace_settings() -> dict[str, int | str]:
+    """The journey program's -D settings (the filter is not one: see filter_values)."""
     return {"FOLLOW_MAX": FOLLOW_MAX, "LEARN_MAX": LEARN_MAX, "SOCK_MAX": SOCK_MAX,
-            "RINGBUF_PAGES": RINGBUF_PAGES,
-            **filter_settings(flt)}
+            "RINGBUF_PAGES": RINGBUF_PAGES}
+
+
+def prepare_journey() -> Program:
+    """The journey program compiled and loaded, not attached (Tracer(flt, program) attaches
+    it in milliseconds). ProbeError when it cannot be loaded here."""
+    program = Program(JOURNEY_FILES, trace_settings(),
+                      tail_calls={"skb_workers": "ns_skb_worker"}, attach=False)
+    try:
+        sink = _Sink()
+        program["events"].open_ring_buffer(sink)
+        program.sink = sink  # type: ignore[attr-defined]
+    except Exception:
+        program.close()
+        raise
+    return program
+
+
+class _Sink:
+    """The ring buffer's one callback (bcc opens a ring buffer once per program): hands the
+    records to whichever Tracer uses the program now, or drops them."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[bytes], None] | None = None
+
+    def __call__(self, _ctx, data, size) -> int:
+        if self.target is not None:
+            self.target(ct.string_at(data, size))
+        return 0
 
 
 class Tracer:
     """Loaded journey probes; `poll()` returns the events that arrived, in arrival order.
 
-    A context manager: leaving it detaches every probe.
+    `program`: a prepare_journey() to use (the TUI compiles one ahead): it is reset, given
+    the filter and attached, and only detached when this Tracer closes. Without it a program
+    is made for this Tracer and closed with it. A context manager: leaving it detaches.
     """
 
-    def __init__(self, flt: TraceFilter) -> None:
+    def __init__(self, flt: TraceFilter, program: Program | None = None) -> None:
         self.filter = flt
         self._pending: list[ProbeEvent] = []
-        self.program = Program(JOURNEY_FILES, trace_settings(flt),
-                               tail_calls={"skb_workers": "ns_skb_worker"})
+        values = filter_values(flt)
+        self._owned = program is None
+        self.program = program if program is not None else prepare_journey()
+        started = time.perf_counter()
         try:
-            self.program["events"].open_ring_buffer(self._on_record)
+            self.program.detach()
+            self.program.bpf.ring_buffer_consume()  # what a previous use left unread
+            self.program.clear(STATE_MAPS)
+            cfg = self.program["filter_cfg"]
+            leaf = cfg.Leaf()
+            for name, value in values.items():
+                setattr(leaf, name, value)
+            cfg[ct.c_int(0)] = leaf
+            self.program.sink.target = self._on_record
+            self.program.attach()
         except Exception:
-            self.program.close()
+            self.close()
             raise
+        # from asking to live probes: the preparation too when it was made here
+        self.attach_seconds = time.perf_counter() - started + (
+            self.program.prepare_seconds if self._owned else 0.0)
 
-    @property
-    def attach_seconds(self) -> float:
-        return self.program.attach_seconds
-
-    def _on_record(self, _ctx, data, size) -> int:
-        self._pending.append(decode_event(ct.string_at(data, size)))
-        return 0
+    def _on_record(self, raw: bytes) -> None:
+        self._pending.append(decode_event(raw))
 
     def poll(self, timeout_ms: int = 100) -> list[ProbeEvent]:
         self.program.bpf.ring_buffer_poll(timeout_ms)
@@ -111,7 +163,13 @@ class Tracer:
         return dict(zip(COUNTER_SLOTS, self.program.counters(), strict=True))
 
     def close(self) -> None:
-        self.program.close()
+        if self.program.bpf is None:
+            return
+        if self._owned:
+            self.program.close()
+            return
+        self.program.detach()
+        self.program.sink.target = None
 
     def __enter__(self) -> Tracer:
         return self

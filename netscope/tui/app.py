@@ -168,6 +168,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         if self._feed is not None:
             self._feed.stop()
         self.stop_drops()
+        self._backends.close()
 
     def run(self, *args, **kwargs):
         """As App.run; whatever ends the app (an error too), nothing stays attached."""
@@ -225,6 +226,10 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
 
     def _first_screen(self) -> None:
         self.first_screen_at = time.monotonic()
+        if self._feed is not None and not self._read_only:
+            # D and t attach in milliseconds if their programs are compiled ahead; after
+            # the first screen, so that the compile (a core for ~0.5 s) does not delay it
+            self._backends.warm()
 
     def watch_selected(self) -> None:
         self.update_marks()

@@ -15,6 +15,11 @@ instead of a result. What the TUI calls:
   (the exception class they raise) (netscope.actions.repair)
 - drops: `unavailable() -> reason | None` (bcc, BTF, headers, privileges), `open() ->` a
   DropCounter attached to skb:kfree_skb, `error` (netscope.trace.drops)
+
+`Backends.warm()` (the app calls it once its first screen is drawn, on a live host it may
+change) compiles the drop monitor and the journey tracer in the background
+(netscope.trace.warm): D and t then attach them in milliseconds. Closing the Backends
+closes them.
 """
 
 from __future__ import annotations
@@ -27,13 +32,13 @@ from netscope.model.journey import Journey, Packet
 TRACE_TIMEOUT_S = 15.0
 
 
-def _doctor():
+def _doctor(_backends: Backends):
     from netscope.analysis.doctor import run_doctor
 
     return SimpleNamespace(run_checks=run_doctor)
 
 
-def _trace_once(snapshot: Snapshot, flow: Packet) -> Journey | None:
+def _trace_once(backends: Backends, snapshot: Snapshot, flow: Packet) -> Journey | None:
     """Wait (up to TRACE_TIMEOUT_S) for one packet with `flow`'s addresses, protocol and
     port (the expected path's packet, so the two compare) and follow it."""
     from netscope.trace.places import Places
@@ -42,7 +47,8 @@ def _trace_once(snapshot: Snapshot, flow: Packet) -> Journey | None:
 
     flt = TraceFilter(src=flow.src, dst=flow.dst, proto=flow.proto,
                       port=flow.dport if flow.proto in ("tcp", "udp") else None)
-    result = run_trace(flt, Places(snapshot), count=1, timeout=TRACE_TIMEOUT_S)
+    result = run_trace(flt, Places(snapshot), count=1, timeout=TRACE_TIMEOUT_S,
+                       program=backends.warmed_program("journey"))
     forward = [j for j in result.journeys if not j.is_reply]
     return forward[0] if forward else None
 
@@ -59,14 +65,15 @@ def _ebpf_unavailable() -> str | None:
     return None
 
 
-def _trace():
+def _trace(backends: Backends):
     from netscope.trace.errors import ProbeError
 
-    return SimpleNamespace(unavailable=_ebpf_unavailable, trace_once=_trace_once,
-                           error=ProbeError)
+    return SimpleNamespace(unavailable=_ebpf_unavailable, error=ProbeError,
+                           trace_once=lambda snapshot, flow: _trace_once(backends, snapshot,
+                                                                         flow))
 
 
-def _labs():
+def _labs(_backends: Backends):
     from netscope.actions import labs
     from netscope.labs import catalog
 
@@ -78,7 +85,7 @@ def _labs():
     )
 
 
-def _repair():
+def _repair(_backends: Backends):
     from netscope.actions import repair
     from netscope.actions.plan import preview
 
@@ -96,7 +103,7 @@ def _repair():
     return SimpleNamespace(plan=plan, undo_last=undo_last, error=repair.RepairError)
 
 
-def _drops():
+def _drops(backends: Backends):
     from netscope.trace import drops
     from netscope.trace.errors import ProbeError
     from netscope.trace.events import COUNTER_SLOTS
@@ -108,7 +115,13 @@ def _drops():
         """netscope drops' in-kernel counters, attached on creation, read by the TUI."""
 
         def __init__(self) -> None:
-            self._program = Program(drops.DROP_FILES, drops.drop_settings())
+            warmed = backends.warmed_program("drops")
+            self._owned = warmed is None
+            if warmed is None:  # not compiled ahead (or it failed): compile it now
+                self._program = Program(drops.DROP_FILES, drops.drop_settings())
+            else:
+                self._program = warmed
+                drops.attach_drops(warmed)
             self.attach_s = self._program.attach_seconds
             self._reasons = drop_reason_names()
             self._symbols = KernelSymbols.load()
@@ -126,9 +139,21 @@ def _drops():
             return list(merged.values()), counters["drop_keys_full"]
 
         def close(self) -> None:
-            self._program.close()
+            if self._owned:
+                self._program.close()
+            else:
+                self._program.detach()  # kept compiled for the next D
 
     return SimpleNamespace(unavailable=_ebpf_unavailable, open=Counter, error=ProbeError)
+
+
+def _warm_programs():
+    """The programs D and t attach, to compile ahead (netscope.trace.warm)."""
+    from netscope.trace.drops import prepare_drops
+    from netscope.trace.tracer import prepare_journey
+    from netscope.trace.warm import Warmed
+
+    return Warmed({"drops": prepare_drops, "journey": prepare_journey})
 
 
 # feature -> the adapter, which imports what it needs
@@ -145,6 +170,30 @@ class Backends:
     def __init__(self, available: dict[str, object | None] | None = None) -> None:
         self._found: dict[str, object | None] = dict(available or {})
         self._why: dict[str, str] = {}
+        self._warmed = None
+
+    def warm(self) -> None:
+        """Compile the eBPF programs D and t attach, in the background (once; nothing when
+        eBPF cannot be used here, or the trace or drops features are absent)."""
+        if self._warmed is not None or self._found.get("drops", 1) is None:
+            return
+        try:
+            if _ebpf_unavailable() is not None:
+                return
+            self._warmed = _warm_programs()
+        except ImportError:
+            return
+        self._warmed.start()
+
+    def warmed_program(self, name: str):
+        """A program warm() compiled ahead ("drops", "journey"), or None."""
+        return self._warmed.get(name) if self._warmed is not None else None
+
+    def close(self) -> None:
+        """Close what warm() compiled (waits for a compile under way)."""
+        if self._warmed is not None:
+            self._warmed.close()
+            self._warmed = None
 
     @classmethod
     def none(cls) -> Backends:
@@ -156,7 +205,7 @@ class Backends:
         feature = "repair" if feature == "undo" else feature
         if feature not in self._found:
             try:
-                self._found[feature] = BACKENDS[feature]()
+                self._found[feature] = BACKENDS[feature](self)
             except ImportError as e:
                 self._found[feature] = None
                 self._why[feature] = f"cannot import {e.name or e}"

@@ -55,16 +55,18 @@ def test_missing_btf_is_named(monkeypatch, tmp_path):
 
 
 @pytest.mark.skipif(not os.access("/sys/kernel/btf/vmlinux", os.R_OK), reason="no BTF")
-def test_ebpf_view_shows_filters_and_btf_offsets_as_flags_without_loading():
+def test_ebpf_view_shows_the_filter_and_btf_offsets_as_flags_without_loading():
     done = subprocess.run([sys.executable, "-m", "netscope.cli.main", "trace", "--ebpf",
                            "--src", "10.1.2.3", "--proto", "tcp", "--port", "443"],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    first = done.stdout.splitlines()[0]
-    # 10.1.2.3 as a little-endian CPU loads its network-order bytes
-    assert "-DFILTER_SRC4=50462986U" in first and "-DFILTER_PROTO=6" in first
-    assert "-DFILTER_PORT=443" in first and "-DOFF_SKB_DEV=" in first
-    assert "RAW_TRACEPOINT_PROBE(kfree_skb)" in done.stdout
+    first, flags = done.stdout.splitlines()[:2]
+    # the filter is written into the filter_cfg map (one compiled program serves every
+    # filter); 10.1.2.3 as a little-endian CPU loads its network-order bytes
+    assert "filter_cfg" in first and "'src4': 50462986" in first and "'proto': 6" in first
+    assert "'port': 443" in first and "'set': 13" in first
+    assert "-DOFF_SKB_DEV=" in flags and "FILTER" not in flags
+    assert "NS_RAW_TP(kfree_skb)" in done.stdout
 
 
 def test_kfree_skb_format_gives_reason_names():
