@@ -14,6 +14,7 @@ from collections.abc import Container, Iterator
 
 from netscope.host import command
 from netscope.host.command import CommandFailed
+from netscope.model.made import maker
 from netscope.model.netfilter import (
     MARK_BITS,
     NfChain,
@@ -91,6 +92,7 @@ LOWER_FIELDS = {"ct_state", "ct_status", "ct_direction", "saddr_type", "daddr_ty
 SILENT_MODULES = {"tcp", "udp", "sctp", "dccp", "udplite", "icmp", "icmp6", "comment",
                   "nfacct"}
 
+_new_rule = maker(NfRule)  # tens of thousands per ruleset on a Kubernetes node
 _TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
 _UNESCAPE = re.compile(r"\\(.)")
 _COUNTERS = re.compile(r"\[(\d+):(\d+)\]")
@@ -134,6 +136,18 @@ def _words(args: str) -> tuple[list[str], frozenset[int] | set[int]]:
     """The words of a rule, and the indexes of those that were quoted (values, always)."""
     if '"' not in args:
         return args.split(), _NOTHING_QUOTED
+    if "\\" not in args:
+        # no escapes (kube-proxy's comments, on 30,000 rules): the quotes alone cut words,
+        # three times faster than the tokenizer
+        words: list[str] = []
+        quoted: set[int] = set()
+        for i, part in enumerate(args.split('"')):
+            if i % 2:
+                quoted.add(len(words))
+                words.append(part)
+            else:
+                words += part.split()
+        return words, quoted
     tokens = tokenize(args)
     return [w for w, _ in tokens], {i for i, (_, q) in enumerate(tokens) if q}
 
@@ -146,8 +160,26 @@ def _match_text(module: str | None, option: str, values: list[str], negated: boo
     return " ".join(parts)
 
 
+# matches made so far, by what they were made from: equal conditions recur across thousands
+# of rules (`-p tcp`, `-m tcp --dport 80`, kube-proxy's `-m mark ! --mark 0x4000/0x4000`),
+# and NfMatch is immutable, so one object serves them all
+_MATCHES: dict[tuple, NfMatch] = {}
+_MATCHES_MAX = 100_000
+
+
 def _option_match(module: str | None, option: str, values: list[str],
                   negated: bool) -> NfMatch:
+    key = (module, option, *values, negated)
+    got = _MATCHES.get(key)
+    if got is None:
+        if len(_MATCHES) >= _MATCHES_MAX:
+            _MATCHES.clear()
+        got = _MATCHES[key] = _new_option_match(module, option, values, negated)
+    return got
+
+
+def _new_option_match(module: str | None, option: str, values: list[str],
+                      negated: bool) -> NfMatch:
     text = _match_text(module, option, values, negated)
     field = CORE_OPTIONS.get(option) if module is None else MODULE_OPTIONS.get((module, option))
     if field is None:
@@ -326,10 +358,10 @@ def _rule(line: str, netns: str, key: str, family: str, table: str,
         return None
     chain, _, args = rest[3:].partition(" ")
     position = len(rules.get(chain, ())) + 1
-    parsed = parse_rule_args(args, chain_heads)
-    return NfRule(id=f"nfrule:{key}/{chain}/{position}", netns=netns, family=family,
-                  table=table, chain=chain, position=position, text=rest,
-                  packets=packets, bytes=nbytes, **parsed)
+    p = parse_rule_args(args, chain_heads)
+    return _new_rule(f"nfrule:{key}/{chain}/{position}", netns, family, table, chain, position,
+                     rest, p["action"], p["matches"], p["jump"], p["nat_to"], p["action_args"],
+                     packets, nbytes, p["comment"], None, p["set_mark"], None)
 
 
 def _table(netns: str, key: str, family: str, table: str, backend: str,
