@@ -22,14 +22,14 @@ def live_feed():
     from netscope.collect.runner import collect_snapshot
     from netscope.host.errors import HostError
     from netscope.tui.live import LiveFeed
-    from netscope.tui.refresh import refresh_namespaces, refresh_neighbours
+    from netscope.tui.refresh import refresh_kinds, refresh_namespaces, refresh_neighbours
 
     try:
         require_capabilities()
     except HostError as e:
         raise UserError(f"{e}; or open a saved one: netscope --snapshot FILE") from None
     return LiveFeed(collect_snapshot, refresh=refresh_namespaces,
-                    refresh_neighbours=refresh_neighbours)
+                    refresh_neighbours=refresh_neighbours, refresh_kinds=refresh_kinds)
 
 
 def build_app(args, feed=None):

@@ -139,7 +139,8 @@ def runnable_collectors(errors: list[CollectorError]) -> list[NamespaceCollector
 def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, list],
                      errors: list[CollectorError],
                      collectors: list[NamespaceCollector] | None = None,
-                     connections: bool = False) -> dict[int, dict[str, str]]:
+                     connections: bool = False, read_sysctls: bool = True
+                     ) -> dict[int, dict[str, str]]:
     """Read the namespaces `found` (all, or a subset) and resolve veth peers among them.
 
     Namespaces are entered by VISITORS worker threads, each going from one namespace
@@ -147,8 +148,8 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
     /proc/<pid>/ns/net shows the main thread's namespace, and tools that stop "every process
     in namespace X" (`ip netns pids X | xargs kill`) must never find netscope there while it
     visits. Objects go to `objects` by Snapshot field, in `found` order; returns the
-    namespace-wide sysctls by inode. `connections`: also read every namespace's TCP
-    connections."""
+    namespace-wide sysctls by inode (with `read_sysctls`; else they are not read and every
+    namespace gets {}). `connections`: also read every namespace's TCP connections."""
     if collectors is None:
         collectors = runnable_collectors(errors)
     for collector in collectors:
@@ -163,8 +164,8 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
         # tens of thousands of acyclic objects: cyclic GC passes over them cost ~10%
         with gc_paused(), concurrent.futures.ThreadPoolExecutor(
                 VISITORS, thread_name_prefix="netscope-netns") as pool:
-            done = pool.map(
-                lambda chunk: _visit_chunk(chunk, collectors, opened, home, connections), chunks)
+            done = pool.map(lambda chunk: _visit_chunk(chunk, collectors, opened, home,
+                                                       connections, read_sysctls), chunks)
             visits = {inode: visit for chunk in done for inode, visit in chunk.items()}
         sysctls = {}
         for inode, _ in items:
@@ -188,19 +189,19 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
 
 def _visit_chunk(items: list[tuple[int, netns.FoundNamespace]],
                  collectors: list[NamespaceCollector], opened: _Opened, home: int,
-                 connections: bool) -> dict:
+                 connections: bool, read_sysctls: bool) -> dict:
     """{inode: (objects by field, errors, sysctls or None when the namespace is gone)}."""
     out = {}
     try:
         for inode, ns in items:
-            out[inode] = _visit_one(inode, ns, collectors, opened, connections)
+            out[inode] = _visit_one(inode, ns, collectors, opened, connections, read_sysctls)
     finally:
         netns.setns(home)
     return out
 
 
 def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceCollector],
-               opened: _Opened, connections: bool = False):
+               opened: _Opened, connections: bool = False, read_sysctls: bool = True):
     objects: dict[str, list] = defaultdict(list)
     errors: list[CollectorError] = []
     try:

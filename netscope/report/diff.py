@@ -318,11 +318,13 @@ def _collapse_whole_namespaces(changes: list[Change]) -> list[Change]:
     return out
 
 
-def _differing_namespaces(before: Snapshot, after: Snapshot) -> tuple[set[str], set[str]]:
+def _differing_namespaces(before: Snapshot, after: Snapshot,
+                          touched: frozenset[str] | None = None) -> tuple[set[str], set[str]]:
     """Ids of the namespaces (before's, after's) to compare object by object: those whose
     namespace or per-namespace objects are not the same (the TUI's live updates carry the
     objects of untouched namespaces over as they were: mostly an identity check), and the
-    namespaces of the same names on the other side."""
+    namespaces of the same names on the other side. `touched`: the only namespaces whose
+    objects may differ (the TUI's partial re-reads say so), when known."""
     ga, gb = HostGraph.of(before), HostGraph.of(after)
 
     def same(xa, xb) -> bool:
@@ -332,11 +334,12 @@ def _differing_namespaces(before: Snapshot, after: Snapshot) -> tuple[set[str], 
     # namespaces holding an object the other side does not hold (by identity, cheaply)
     candidates = {ns for ns in ga.namespaces.keys() | gb.namespaces.keys()
                   if ga.namespaces.get(ns) != gb.namespaces.get(ns)}
-    for name in (*_PER_NS, "tables", "conntrack"):
+    for name in (*_PER_NS, "tables", "conntrack") if touched is None else ():
         xa, xb = getattr(before, name, ()), getattr(after, name, ())
         ia, ib = set(map(id, xa)), set(map(id, xb))
         candidates.update(x.netns for x in xa if id(x) not in ib)
         candidates.update(x.netns for x in xb if id(x) not in ia)
+    candidates |= touched or set()
     changed = set()
     for ns in candidates:
         if ga.namespaces.get(ns) != gb.namespaces.get(ns) or not all(
@@ -350,13 +353,15 @@ def _differing_namespaces(before: Snapshot, after: Snapshot) -> tuple[set[str], 
             {i for i, ns in gb.namespaces.items() if ns.name in names})
 
 
-def diff_snapshots(before: Snapshot, after: Snapshot, live: bool = False) -> SnapshotDiff:
+def diff_snapshots(before: Snapshot, after: Snapshot, live: bool = False,
+                   touched: frozenset[str] | None = None) -> SnapshotDiff:
     """Every difference between two snapshots, by namespace (see the module docstring).
 
     `live` is for the TUI's log of a host that changes under it: also neighbours that newly
     FAILED or are INCOMPLETE, and not the routes `netscope show` leaves out (the local table,
-    kernel-made IPv6 routes: they come and go with every address)."""
-    keep_a, keep_b = _differing_namespaces(before, after)
+    kernel-made IPv6 routes: they come and go with every address). `touched`: the ids of the
+    only namespaces whose objects can differ, when the caller knows (a partial re-read)."""
+    keep_a, keep_b = _differing_namespaces(before, after, touched)
     a, b = _Side(before, keep_a), _Side(after, keep_b)
     changes = (_namespace_changes(a, b) + _container_changes(a, b) + _link_changes(a, b)
                + _address_changes(a, b) + _route_changes(a, b, shown_only=live)

@@ -278,7 +278,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
                               f"{update.collect_ms:.0f} ms; following netlink notifications")
             changes: list[Change] = []
         else:
-            changes = diff_snapshots(before.snapshot, update.snapshot)
+            changes = diff_snapshots(before.snapshot, update.snapshot, update.refreshed)
             self._log_changes(changes, before, graph)
         self.graph = graph
         self.changed = frozenset(i for c in changes for i in c.ids)

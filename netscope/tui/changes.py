@@ -42,13 +42,15 @@ def sentence(c: SnapshotChange) -> str:
     return f"{text} {c.change}" + (f" ({c.detail})" if c.detail else "")
 
 
-def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
+def diff_snapshots(old: Snapshot, new: Snapshot,
+                   touched: frozenset[str] | None = None) -> list[Change]:
     """Every change a person would want to see, namespaces first: the one snapshot diff
-    (netscope.report.diff, what `netscope diff` prints), with neighbours that newly FAILED."""
+    (netscope.report.diff, what `netscope diff` prints), with neighbours that newly FAILED.
+    `touched`: the namespaces a partial re-read read again (the only ones that can differ)."""
     ids = {ns.name: ns.id for ns in old.namespaces}
     ids.update({ns.name: ns.id for ns in new.namespaces})
     return [Change(c.what, sentence(c), c.ids, ids.get(c.netns, ""))
-            for c in snapshot_diff(old, new, live=True).changes]
+            for c in snapshot_diff(old, new, live=True, touched=touched).changes]
 
 
 class HiddenChanges:

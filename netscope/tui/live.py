@@ -5,9 +5,13 @@ that posts a message. A notification burst is coalesced for COALESCE_S, and coll
 at least MIN_INTERVAL_S apart, so a storm costs a few collections per second at most. While
 nothing changes the thread sleeps in poll(): no periodic re-collection.
 
-A whole-host collection is ~120 ms at 200 namespaces (BENCHMARKS.md), fast enough to redo on
-each change inside the 500 ms budget, so changes are not merged piecemeal. On a host whose
-namespaces churn without pause, collections are spaced by twice their own duration.
+A change re-reads as little as it can: only what its kind of notification can change in
+the namespaces that reported it (a link going down re-reads that namespace's links), else
+those whole namespaces, else the whole host. Once the host has been quiet for QUIET_S, the
+namespaces partially re-read since are read once more, whole (a whole-host read only when
+too many were touched): at 1,000 namespaces a whole-host read is a core for ~0.7 s, and a
+burst must not cost one. On a host whose namespaces churn without pause, collections are
+spaced by twice their own duration.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from netscope.host.watch import HostChanges, NetworkWatcher
 from netscope.model import Snapshot
 
 Refresh = Callable[[Snapshot, set[int]], "Snapshot | None"]
+RefreshKinds = Callable[[Snapshot, set[int], set[str]], "Snapshot | None"]
 COALESCE_S = 0.03
 # at most this many namespaces are re-read on their own; more, and the whole host is
 PARTIAL_MAX = 16
@@ -34,11 +39,15 @@ BUSY_FACTOR = 2.0
 
 @dataclass(frozen=True)
 class Update:
-    """A fresh snapshot, why it was taken, and how long the collection took."""
+    """A fresh snapshot, why it was taken, and how long the collection took.
+
+    `refreshed`: the ids of the namespaces read again (the others are the previous snapshot's
+    objects, unchanged), or None after a whole-host read."""
 
     snapshot: Snapshot
     changes: HostChanges | None
     collect_ms: float
+    refreshed: frozenset[str] | None = None
 
 
 class LiveFeed:
@@ -47,12 +56,17 @@ class LiveFeed:
     def __init__(self, collect: Callable[[], Snapshot],
                  watcher_factory: Callable[[], NetworkWatcher] = NetworkWatcher,
                  refresh: Refresh | None = None,
-                 refresh_neighbours: Refresh | None = None) -> None:
+                 refresh_neighbours: Refresh | None = None,
+                 refresh_kinds: RefreshKinds | None = None) -> None:
         """`refresh` re-reads whole namespaces (netscope.tui.refresh.refresh_namespaces),
-        `refresh_neighbours` only their neighbour tables (refresh_neighbours)."""
+        `refresh_neighbours` only their neighbour tables (refresh_neighbours),
+        `refresh_kinds` only what the kinds of notification can change (refresh_kinds)."""
         self._collect = collect
         self._refresh = refresh
         self._refresh_neighbours = refresh_neighbours
+        self._refresh_kinds = refresh_kinds
+        # namespaces read partially since the last whole read of them
+        self._touched: set[int] = set()
         self._last: Snapshot | None = None
         # a partial refresh was published: collect fully once the host is quiet
         self._full_due = False
@@ -86,33 +100,64 @@ class LiveFeed:
 
     def _take(self, changes: HostChanges | None, publish: Callable[[Update], None]) -> None:
         started = time.perf_counter()
-        snapshot = None
-        if (self._refresh_neighbours is not None and self._last is not None
-                and changes is not None and changes.kinds == {"neighbour"}
-                and not changes.overflow and not changes.namespaces_changed):
-            # neighbour entries age in every namespace with traffic, dozens at a time
-            snapshot = self._refresh_neighbours(self._last, set(changes.namespaces))
-        if (snapshot is None and self._refresh is not None and self._last is not None
-                and changes is not None and len(changes.namespaces) <= PARTIAL_MAX
-                and not changes.overflow):
-            snapshot = self._refresh(self._last, set(changes.namespaces))
+        snapshot, refreshed = self._partial(changes)
         partial = snapshot is not None
         if snapshot is None:
             snapshot = self._collect()
-        # neighbour entries pair nothing: after them alone no settling full read is needed
-        # (a host with traffic flips them REACHABLE/STALE all the time)
-        settle = partial and changes is not None and bool(
-            changes.kinds - {"neighbour"} or changes.namespaces_changed)
-        self._full_due = settle or (partial and self._full_due)
+        settled = changes is not None and changes.kinds == {"settle"}
+        # neighbour entries pair nothing: after them alone no settling read is needed (a
+        # host with traffic flips them REACHABLE/STALE all the time)
+        if partial and not settled and changes is not None and (
+                changes.kinds - {"neighbour"} or changes.namespaces_changed):
+            self._touched |= refreshed
+        if not partial:
+            self._touched.clear()
+        elif settled:
+            self._touched -= refreshed
+        self._full_due = bool(self._touched)
         self._last = snapshot
         self._last_collect_s = time.perf_counter() - started
         if not partial:
             self._last_full_s = self._last_collect_s
-        publish(Update(snapshot, changes, self._last_collect_s * 1000))
+        ids = frozenset(f"ns:{i}" for i in refreshed) if partial else None
+        publish(Update(snapshot, changes, self._last_collect_s * 1000, ids))
         # namespaces only a process holds show up in a collection, not in a directory
         if self._watcher is not None and {
                 ns.inode for ns in snapshot.namespaces} != self._watcher.watched:
             self._watcher.sync()
+
+    def _partial(self, changes: HostChanges | None) -> tuple[Snapshot | None, set[int]]:
+        """(the last snapshot with what `changes` can have changed read again, the inodes
+        read), or (None, ...) when only a whole-host read answers."""
+        last = self._last
+        if last is None or changes is None or changes.overflow:
+            return None, set()
+        inodes = set(changes.namespaces)
+        if changes.kinds == {"settle"}:  # the quiet-time read of what was read partially
+            return (self._refresh(last, inodes) if self._refresh is not None else None), inodes
+        if not changes.namespaces_changed and changes.kinds == {"neighbour"} and \
+                self._refresh_neighbours is not None:
+            # neighbour entries age in every namespace with traffic, dozens at a time
+            snapshot = self._refresh_neighbours(last, inodes)
+            if snapshot is not None:
+                return snapshot, inodes
+        if len(inodes) > PARTIAL_MAX:
+            return None, set()
+        if not changes.namespaces_changed and self._refresh_kinds is not None:
+            snapshot = self._refresh_kinds(last, inodes, set(changes.kinds))
+            if snapshot is not None:
+                return snapshot, inodes
+        if self._refresh is not None:
+            return self._refresh(last, inodes), inodes
+        return None, set()
+
+    def _settling(self) -> HostChanges:
+        """What the quiet-time read re-reads: the namespaces read partially since their last
+        whole read, whole; the whole host when there are too many of them."""
+        touched = set(self._touched)
+        if self._refresh is None or not touched or len(touched) > PARTIAL_MAX:
+            return HostChanges(overflow=True)  # refresh_now() asks for the whole host
+        return HostChanges(namespaces=touched, kinds={"settle"})
 
     def prefetch(self) -> None:
         """Subscribe and take the first snapshot now, in a thread, while the UI starts."""
@@ -153,7 +198,7 @@ class LiveFeed:
                 if self._stopped:
                     break
                 if self._full_due and not pending and not self.paused:
-                    self._take(HostChanges(overflow=True), publish)  # the settling full read
+                    self._take(self._settling(), publish)
                     last = time.monotonic()
                     continue
                 if self.paused or not pending:

@@ -20,6 +20,10 @@ from netscope.model import CollectorError, Snapshot, ns_id
 # Snapshot fields whose objects each belong to one namespace (have `netns`)
 PER_NAMESPACE = ("links", "addresses", "routes", "rules", "neighbours", "fdb", "tables",
                  "conntrack", "dns", "sockets")
+# what a notification of each kind can change, by Snapshot field (links before the FDB,
+# whose collector reads them); policy rules send no notification
+KIND_FIELDS = {"link": ("links", "fdb"), "address": ("addresses",), "route": ("routes",),
+               "neighbour": ("neighbours",)}
 
 
 def _keep_known_peers(links: list, previous: Snapshot) -> list:
@@ -76,24 +80,63 @@ def refresh_namespaces(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
                    **merged)
 
 
+def _as_found(previous: Snapshot, inodes: set[int]):
+    """The namespaces `inodes` as `previous` found them (their paths), without walking /proc
+    and /run/netns again (~30 ms at 1,000 namespaces); None when one is not in it."""
+    from netscope.host import netns
+
+    by_inode = {ns.inode: ns for ns in previous.namespaces}
+    out = {}
+    for inode in inodes:
+        ns = by_inode.get(inode)
+        if ns is None:
+            return None
+        found = netns.FoundNamespace(inode, is_self=ns.is_self)
+        for origin in ns.origins:
+            if origin.kind == "named":
+                found.named.append(origin.path.rsplit("/", 1)[-1])
+            elif origin.kind == "docker":
+                found.docker.append(origin.path.rsplit("/", 1)[-1])
+            elif origin.kind == "proc" and origin.pid is not None:
+                found.pids.append((origin.pid, origin.comm or ""))
+        out[inode] = found
+    return out
+
+
+def refresh_kinds(previous: Snapshot, inodes: set[int], kinds: set[str]) -> Snapshot | None:
+    """`previous` with only what notifications of `kinds` can change (KIND_FIELDS) read
+    again in the namespaces `inodes`: a link going down in a namespace of a thousand veths
+    re-reads its links, not its routes, FDB-less neighbours, rulesets and sockets. None when
+    a kind has no such fields, a namespace is new or gone, or the read failed: the caller
+    re-reads whole namespaces then."""
+    from netscope.collect import runner
+    from netscope.collect.registry import NAMESPACE_COLLECTORS
+
+    if not kinds or kinds - KIND_FIELDS.keys():
+        return None
+    wanted = {f for kind in kinds for f in KIND_FIELDS[kind]}
+    found = _as_found(previous, inodes)
+    if found is None:
+        return None
+    collectors = [c for c in NAMESPACE_COLLECTORS if c.field in wanted]
+    objects: dict[str, list] = defaultdict(list)
+    errors: list[CollectorError] = []
+    runner.visit_namespaces(found, objects, errors, collectors, read_sysctls=False)
+    if errors:
+        return None
+    replaced = {ns_id(i) for i in inodes}
+    merged = {}
+    for name in wanted:
+        fresh = objects.get(name, [])
+        if name == "links":
+            fresh = _keep_known_peers(fresh, previous)
+        merged[name] = tuple([x for x in getattr(previous, name) if x.netns not in replaced]
+                             + list(fresh))
+    return replace(previous, **merged)
+
+
 def refresh_neighbours(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     """`previous` with the neighbour tables of namespaces `inodes` read again (nothing else:
     one dump each, so any number of namespaces); None when one of them is gone or new, or the
     read failed, and only a refresh of whole namespaces can answer."""
-    from netscope.collect import runner
-    from netscope.collect.registry import NAMESPACE_COLLECTORS
-    from netscope.host import netns
-
-    found = netns.discover()
-    known = {ns.inode for ns in previous.namespaces}
-    if not inodes <= known & set(found):
-        return None
-    collectors = [c for c in NAMESPACE_COLLECTORS if c.field == "neighbours"]
-    objects: dict[str, list] = defaultdict(list)
-    errors: list[CollectorError] = []
-    runner.visit_namespaces({i: found[i] for i in inodes}, objects, errors, collectors)
-    if errors or len(collectors) != 1:
-        return None
-    replaced = {ns_id(i) for i in inodes}
-    kept = [n for n in previous.neighbours if n.netns not in replaced]
-    return replace(previous, neighbours=tuple(kept + objects.get("neighbours", [])))
+    return refresh_kinds(previous, inodes, {"neighbour"})

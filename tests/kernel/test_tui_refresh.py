@@ -60,3 +60,22 @@ def test_a_namespace_gone_since_the_snapshot_asks_for_a_whole_read(pair):
     pair.names.remove(b)
     assert refresh_neighbours(before, {gone}) is None
     assert refresh_neighbours(before, {inode(a)}) is not None
+
+
+def test_a_link_going_down_is_found_by_re_reading_links_alone(pair):
+    from netscope.tui.refresh import refresh_kinds
+
+    a = pair.names[0]
+    before = collect_snapshot()
+    ns_a = ns_id(inode(a))
+    ip("link", "set", "eth0", "down", ns=a)
+    after = refresh_kinds(before, {inode(a)}, {"link"})
+    assert after is not None
+    eth0 = next(x for x in after.links if x.netns == ns_a and x.name == "eth0")
+    assert not eth0.up and eth0.operstate == "DOWN"
+    # the veth pair stays paired across namespaces; nothing but links (and the FDB) re-read
+    assert eth0.peer is not None and eth0.peer.link is not None
+    assert after.routes is before.routes and after.addresses is before.addresses
+    assert [x for x in after.links if x.netns != ns_a] == \
+        [x for x in before.links if x.netns != ns_a]
+    assert refresh_kinds(before, {inode(a)}, {"rule"}) is None  # no notification kind

@@ -195,7 +195,7 @@ def test_hidden_changes_are_counted_once():
     assert hidden.line() is None
 
 
-def test_neighbour_flips_cost_a_partial_read_and_no_settling_full_one(monkeypatch):
+def test_neighbour_flips_cost_a_partial_read_and_no_settling_one(monkeypatch):
     import threading
 
     import netscope.tui.live as live
@@ -221,7 +221,7 @@ def test_neighbour_flips_cost_a_partial_read_and_no_settling_full_one(monkeypatc
             watcher.pushed.put(HostChanges(namespaces={7}, kinds={"neighbour"}))
         elif len(taken) == 2:
             # well after the quiet time, a link change: its partial read is settled by one
-            # full read (after the neighbour flip there was none)
+            # read of that namespace, whole (after the neighbour flip there was none)
             threading.Timer(0.6, watcher.pushed.put,
                             [HostChanges(namespaces={7}, kinds={"link"})]).start()
         elif len(taken) == 4:
@@ -229,11 +229,38 @@ def test_neighbour_flips_cost_a_partial_read_and_no_settling_full_one(monkeypatc
 
     threading.Timer(3.0, feed.stop).start()  # a bound on the test, whatever happens
     feed.follow(publish)
-    assert partial == [{7}, {7}]
+    assert partial == [{7}, {7}, {7}]
     kinds = [u.changes.kinds if u.changes else None for u in taken]
-    # first read, neighbour (partial, no full read after it), link (partial), settling full
-    assert kinds[:3] == [None, {"neighbour"}, {"link"}] and taken[3].changes.overflow
-    assert len(full) == 2
+    # first read, neighbour (partial, nothing settles it), link (partial), the settling read
+    # of that namespace: never the whole host again
+    assert kinds == [None, {"neighbour"}, {"link"}, {"settle"}]
+    assert taken[3].changes.namespaces == {7} and taken[3].refreshed == frozenset({"ns:7"})
+    assert len(full) == 1
+
+
+def test_a_link_change_re_reads_only_what_links_can_change(monkeypatch):
+    import netscope.tui.live as live
+
+    monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
+    asked, taken = [], []
+    watcher = ScriptedWatcher()
+
+    def refresh_kinds(previous, inodes, kinds):
+        asked.append((set(inodes), set(kinds)))
+        return previous
+
+    feed = LiveFeed(lab, watcher_factory=lambda: watcher, refresh=lambda p, i: None,
+                    refresh_kinds=refresh_kinds)
+
+    def publish(update):
+        taken.append(update)
+        if len(taken) == 1:
+            watcher.pushed.put(HostChanges(namespaces={3}, kinds={"link", "route"}))
+        else:
+            feed.stop()
+    feed.follow(publish)
+    assert asked == [({3}, {"link", "route"})]
+    assert taken[1].refreshed == frozenset({"ns:3"})
 
 
 def test_neighbour_changes_in_many_namespaces_re_read_only_neighbour_tables(monkeypatch):
