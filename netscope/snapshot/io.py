@@ -35,14 +35,27 @@ def document_format(snapshot: Snapshot) -> tuple[str, int]:
     return name, FORMATS[name]
 
 
+def _fields(obj):
+    """json's `default` hook: a model object's fields, in declaration order (its __dict__:
+    model objects are plain frozen dataclasses whose __dict__ holds exactly their fields,
+    in that order, however they were made; tests compare with encode())."""
+    try:
+        return obj.__dict__
+    except AttributeError:
+        raise TypeError(f"{type(obj).__name__} is not JSON serializable") from None
+
+
 def dumps(snapshot: Snapshot, pretty: bool = False) -> str:
     """The snapshot as JSON text. Compact by default: json's C encoder does not indent, and
-    at 200 namespaces indenting costs ~100 ms against ~20 ms."""
+    at 200 namespaces indenting costs ~100 ms against ~20 ms. The C encoder walks the model
+    objects itself (asking _fields for each): at 1,000 namespaces building encode()'s dicts
+    first cost 285 ms of a 445 ms write."""
     name, version = document_format(snapshot)
-    body = {"format": name, "version": version, **encode(snapshot)}
     if pretty:
+        body = {"format": name, "version": version, **encode(snapshot)}
         return json.dumps(body, indent=1) + "\n"
-    return json.dumps(body, separators=(",", ":")) + "\n"
+    body = {"format": name, "version": version, **snapshot.__dict__}
+    return json.dumps(body, separators=(",", ":"), default=_fields) + "\n"
 
 
 def save(snapshot: Snapshot, path: str, pretty: bool = False) -> None:

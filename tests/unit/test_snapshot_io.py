@@ -107,3 +107,24 @@ def test_saving_to_a_device_writes_into_it_and_keeps_it(docker_like_lab, tmp_pat
     reader.join(timeout=10)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert received and received[0].startswith(b"{")
+
+
+@pytest.mark.parametrize("name", ["docker-like-lab.json", "lab-k8s-node-nft.json",
+                                  "sockets-reuseport.json", "flows-dns-lab.json"])
+def test_compact_text_is_the_encoded_model(name):
+    """dumps lets json's C encoder walk the model objects (their __dict__): the text must be
+    what encode() gives, for objects however made (loaded, made(), replaced())."""
+    from dataclasses import replace
+
+    from netscope.model.made import maker, replaced
+    from netscope.snapshot.codec import encode
+    from netscope.snapshot.io import document_format
+
+    snapshot = loads((FIXTURES / name).read_text())
+    link = snapshot.links[0]
+    remade = maker(type(link))(*(getattr(link, f) for f in type(link).__dataclass_fields__))
+    snapshot = replace(snapshot, links=(replaced(remade, mtu=1234), *snapshot.links[1:]))
+    kind, version = document_format(snapshot)
+    want = json.dumps({"format": kind, "version": version, **encode(snapshot)},
+                      separators=(",", ":")) + "\n"
+    assert dumps(snapshot) == want
