@@ -42,7 +42,13 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import gc
+
     from netscope.snapshot import dumps, save
+
+    # one short process making a hundred thousand acyclic objects (1,000 namespaces): cyclic
+    # GC would only walk them again and again (a quarter of reading and writing them)
+    gc.disable()
 
     if getattr(args, "snapshot", None):
         if args.note or args.host_root or args.connections:
