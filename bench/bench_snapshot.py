@@ -1,8 +1,9 @@
-"""Benchmark: full L2/L3 collection of a 200-namespace docker-like host.
+"""Benchmark: full L2/L3 collection of a docker-like host (200 namespaces, or --namespaces).
 
 netscope (in-process collect_snapshot, and the whole `netscope snapshot` process with its
 peak RSS) against the baseline a user would run: an `ip -j` loop over every namespace
-(link, addr, route -4/-6 table all, rule, neigh). Runs alternate; medians of --runs each.
+(link, addr, route -4/-6 table all, rule, neigh). Runs alternate; medians of --runs each,
+with the load average of each run (these VMs are shared: see bench_scale.py for CPU times).
 
     sudo .venv/bin/python bench/bench_snapshot.py [--namespaces 200] [--runs 5]
 """
@@ -78,7 +79,7 @@ def main() -> int:
     names = scale_lab.up(args.namespaces)
     print(f"  built in {time.perf_counter() - t:.1f} s")
     try:
-        inproc, l2l3, proc, loop, rss, seen = [], [], [], [], [], 0
+        inproc, l2l3, proc, loop, rss, seen, loads = [], [], [], [], [], 0, []
         netscope_in_process()  # warm caches once, both sides see a warm kernel
         for _ in range(args.runs):
             l2l3.append(netscope_l2l3())
@@ -88,9 +89,14 @@ def main() -> int:
             elapsed, peak = netscope_process()
             proc.append(elapsed)
             rss.append(peak)
+            loads.append(os.getloadavg()[0])
+            print(f"  run: L2/L3 {l2l3[-1] * 1000:.0f} ms, whole {inproc[-1] * 1000:.0f} ms, "
+                  f"process {proc[-1] * 1000:.0f} ms, ip -j loop {loop[-1] * 1000:.0f} ms, "
+                  f"load {loads[-1]:.2f}", flush=True)
         ns_in = statistics.median(l2l3)
         base = statistics.median(loop)
-        print(f"namespaces seen by netscope: {seen}; load average {os.getloadavg()[0]:.2f}")
+        print(f"namespaces seen by netscope: {seen}; load average {min(loads):.2f}-"
+              f"{max(loads):.2f}")
         print(f"netscope L2/L3 collection      : {ns_in * 1000:8.1f} ms (median of {args.runs})")
         print(f"netscope whole snapshot        : {statistics.median(inproc) * 1000:8.1f} ms "
               "(all collectors, in process)")
@@ -98,6 +104,7 @@ def main() -> int:
               f"peak RSS {max(rss):.0f} MB")
         print(f"baseline ip -j loop            : {base * 1000:8.1f} ms (median of {args.runs})")
         print(f"ratio baseline / netscope L2/L3: {base / ns_in:8.1f}x")
+        print(f"ratio baseline / whole process : {base / statistics.median(proc):8.1f}x")
     finally:
         scale_lab.down()
     return 0
