@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 PREFIX = f"nsb{os.getpid() % 10000:04d}"
 BRIDGE = f"{PREFIX}br0"
@@ -15,8 +16,9 @@ BRIDGE = f"{PREFIX}br0"
 
 def _batch(lines: list[str], ns: str | None = None) -> None:
     argv = ["ip", *(["-n", ns] if ns else []), "-batch", "-"]
-    subprocess.run(argv, input="\n".join(lines) + "\n", text=True, check=True,
-                   capture_output=True)
+    done = subprocess.run(argv, input="\n".join(lines) + "\n", text=True, capture_output=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()[:500]}")
 
 
 def namespace_names(count: int) -> list[str]:
@@ -49,3 +51,9 @@ def down() -> None:
     if lines:
         subprocess.run(["ip", "-force", "-batch", "-"], input="\n".join(lines) + "\n",
                        text=True, capture_output=True)
+    # a namespace's devices go with it a little later (the kernel's cleanup work runs
+    # after the last reference): wait, so that the next up() can reuse their names
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and any(
+            name.startswith(PREFIX) for name in os.listdir("/sys/class/net")):
+        time.sleep(0.2)
