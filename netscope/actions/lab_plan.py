@@ -14,15 +14,9 @@ import sys
 from pathlib import Path
 
 from netscope.actions.ops import Ip, Iptables, IptablesPolicy, NetnsAdd, Nft, Op, Spawn, Sysctl
-from netscope.labs.topology import Link, Topology
+from netscope.labs.topology import PREFIX, Link, Topology, ns_name  # noqa: F401 (re-exported)
 
-PREFIX = "nsl-"
 SERVE_SCRIPT = str(Path(__file__).resolve().parents[1] / "labs" / "serve.py")
-
-
-def ns_name(instance: str, node: str) -> str:
-    """The namespace of `node` in lab instance `instance`."""
-    return f"{PREFIX}{instance}-{node}"
 
 
 def lab_plan(topo: Topology, instance: str, log_dir: str | None = None) -> list[Op]:

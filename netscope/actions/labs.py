@@ -94,7 +94,7 @@ def up(topo: Topology, instance: str | None = None, progress: Progress | None = 
     path = journal_path(instance)
     ops = plan_up(topo, instance)
     names = [op.name for op in ops if isinstance(op, NetnsAdd)]
-    with _locked(path, names, f"lab up {instance}"):
+    with locked(path, names, f"lab up {instance}"):
         existing = _load(path)
         if existing is not None:
             return _already_up(existing, topo, instance)
@@ -148,7 +148,7 @@ def down(instance: str, progress: Progress | None = None) -> list[str]:
     check_instance(instance)
     path = journal_path(instance)
     before = _load(path)
-    with _locked(path, _namespaces_of(before), f"lab down {instance}"):
+    with locked(path, _namespaces_of(before), f"lab down {instance}"):
         journal = _load(path)
         if journal is None:
             done = _down_without_journal(instance, progress)
@@ -265,7 +265,7 @@ def _namespaces_of(journal: jr.Journal | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def _locked(path: Path, namespaces: list[str], owner: str) -> Iterator[None]:
+def locked(path: Path, namespaces: list[str], owner: str) -> Iterator[None]:
     """The instance's journal and the namespaces it creates, locked (repairs in a lab's
     namespaces take the same locks); temporary journal files a killed netscope left are
     removed first."""

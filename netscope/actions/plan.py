@@ -61,6 +61,22 @@ def apply(journal: Journal, progress: Progress | None = None) -> None:
     journal.save()
 
 
+def apply_more(journal: Journal, ops: list[Op]) -> None:
+    """Run `ops` as the next part of an applied journal (a lesson's next step): they are
+    added to its plan and journaled as `apply` journals, but a failure rolls nothing back:
+    what ran stays recorded (the journal tells the truth) and everything goes when the
+    journal is undone. Raises ActionFailed or KeyboardInterrupt."""
+    journal.plan.extend(ops)
+    journal.save()
+    saver = _Saver(journal)
+    try:
+        with sigterm_interrupts():
+            run_ops(ops, journal.done, after_group=saver, before_group=saver.before)
+    finally:
+        # an operation interrupted while running stays pending: undo checks the host for it
+        journal.save()
+
+
 class _Saver:
     """Journal before and after operations that deleting the plan's namespaces would not
     undo (a change elsewhere, a started process): before, as pending with their undo; after,

@@ -21,6 +21,13 @@ BUILTIN_CHAINS = {
 CHECK_PROTOS = ("icmp", "tcp", "udp", "arp")
 # What a reachability check can observe; `duplicate` only for arp.
 CHECK_OUTCOMES = ("ok", "timeout", "refused", "unreachable", "duplicate")
+# every namespace a lab instance (or a lesson) creates is called nsl-<instance>-<node>
+PREFIX = "nsl-"
+
+
+def ns_name(instance: str, node: str) -> str:
+    """The namespace of `node` in lab instance `instance`."""
+    return f"{PREFIX}{instance}-{node}"
 
 
 @dataclass(frozen=True)
