@@ -120,8 +120,9 @@ def run_step_check(lesson: Lesson, check: Check) -> CheckResult:
         good = res.outcome == r.expect
         ok &= good
         what = f"{r.proto}" + (f"/{r.port}" if r.port else "")
+        detail = f" - {res.detail}" if res.detail else ""
         lines.append(f"{'ok ' if good else 'NO '} {what} from {r.src} to {r.dst}: "
-                     f"{res.outcome} (expected {r.expect}){f' - {res.detail}' if res.detail else ''}")
+                     f"{res.outcome} (expected {r.expect}){detail}")
     if check.path is not None:
         good, line = _path(snapshot, lesson, check.path)
         ok &= good
