@@ -8,6 +8,7 @@ else runs one command at a time, argv lists only, never through a shell.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from netscope.actions import procs, state
 from netscope.actions.ops import (
+    Cni,
     Ip,
     Iptables,
     IptablesPolicy,
@@ -34,6 +36,8 @@ from netscope.host import netns as host_netns
 COMMAND_TIMEOUT_S = 60
 BATCH_MAX = 4000
 _BATCH_SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=,-]+$")
+# where CNI plugins are installed (Debian's containernetworking-plugins; the upstream tarball)
+CNI_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 _BATCH_FAILED = re.compile(r"Command failed \S*:(\d+)")
 # Messages that mean "what the undo removes is already gone".
 _GONE = ("Cannot find device", "does not exist", "No such file or directory",
@@ -134,6 +138,8 @@ def undo_of(op: Op) -> Op | None:
         return Iptables(op.netns, op.table, op.undo)
     if isinstance(op, Nft) and op.undo is not None:
         return Nft(op.netns, op.undo)
+    if isinstance(op, Cni) and op.command == "ADD":
+        return op.with_command("DEL")
     return None
 
 
@@ -173,6 +179,9 @@ def apply_one(op: Op) -> Op | None:
     if isinstance(op, Stop):
         procs.stop(op.pid, op.start_time)
         return None
+    if isinstance(op, Cni):
+        _run_cni(op)
+        return undo_of(op)
     stdin = op.script if isinstance(op, Nft) else None
     _check(op, _run(op.argv(), stdin, op))
     return undo_of(op)
@@ -199,6 +208,29 @@ def _first_error(stderr: str) -> str:
     useful = [line for line in lines if not line.startswith("Command failed")]
     return "; ".join(useful[:2]) or (lines[0] if lines else "")
 
+
+def _run_cni(op: Cni) -> None:
+    """Run a CNI plugin; its error (a JSON object on standard output, CNI's contract) is
+    the message of ActionFailed."""
+    plugin = os.path.realpath(op.plugin)
+    if os.path.dirname(plugin) not in CNI_DIRS or not os.path.isfile(plugin):
+        raise ActionFailed(op, f"{op.plugin} is not a CNI plugin in {' or '.join(CNI_DIRS)} "
+                           "(apt-get install containernetworking-plugins)")
+    result = _run(op.argv(), op.config, op)
+    if result.returncode != 0:
+        raise ActionFailed(op, _cni_error(result.stdout) or _first_error(result.stderr)
+                           or f"exit status {result.returncode}")
+
+
+def _cni_error(stdout: str) -> str:
+    try:
+        error = json.loads(stdout)
+    except ValueError:
+        return ""
+    if not isinstance(error, dict):
+        return ""
+    words = [str(error.get(k)) for k in ("msg", "details") if error.get(k)]
+    return "; ".join(words) + (f" (CNI error {error['code']})" if "code" in error else "")
 
 def _apply_sysctl(op: Sysctl) -> Sysctl:
     fd = home = None

@@ -26,6 +26,8 @@ from netscope.labs import catalog
 from netscope.labs.topology import Topology
 
 INSTANCE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+# the instances lessons use (netscope.actions.lessons): all of nsl-lessonN-* is theirs
+LESSON_INSTANCE_RE = re.compile(r"^lesson[0-9]{1,2}$")
 Progress = plan.Progress
 
 
@@ -87,9 +89,13 @@ def plan_up(topo: Topology, instance: str) -> list[Op]:
     return lab_plan(topo, check_instance(instance), str(labs_dir() / instance))
 
 
-def up(topo: Topology, instance: str | None = None, progress: Progress | None = None) -> LabUp:
+def up(topo: Topology, instance: str | None = None, progress: Progress | None = None, *,
+       title: str | None = None, extra: dict | None = None) -> LabUp:
     """Create the lab, or find it already up. Raises LabError, plan.PlanFailed or
-    KeyboardInterrupt (after rolling back)."""
+    KeyboardInterrupt (after rolling back).
+
+    `title` replaces the lab's name where `lab status` shows it (a drill puzzle does not
+    name its fault); `extra` is added to the journal's meta (the puzzle's number)."""
     instance = check_instance(instance or topo.name)
     path = journal_path(instance)
     ops = plan_up(topo, instance)
@@ -103,8 +109,8 @@ def up(topo: Topology, instance: str | None = None, progress: Progress | None = 
             raise LabError(f"namespace {taken[0]} already exists and no journal records it: "
                            f"run `netscope lab down {instance}` to remove the leftovers")
         (labs_dir() / instance).mkdir(parents=True, exist_ok=True)
-        journal = jr.Journal(path, kind="lab", title=topo.ref, plan=ops, meta=_meta(
-            topo, instance))
+        journal = jr.Journal(path, kind="lab", title=title or topo.ref, plan=ops,
+                             meta={**_meta(topo, instance), **(extra or {})})
         plan.apply(journal, progress)
         late = settle.wait_settled(settle.expected_carrier(carrier_expected(topo, instance)))
         return LabUp(instance, topo.ref, ops, no_carrier=tuple(
@@ -172,20 +178,20 @@ def down(instance: str, progress: Progress | None = None) -> list[str]:
 def _down_without_journal(instance: str, progress: Progress | None) -> list[str]:
     """No journal: remove the namespaces the lab file of that name implies, if any exist.
 
-    An instance that is not a lab name and has no journal is not up: nothing to remove.
+    A lesson's instance (`lesson<N>`) owns every `nsl-lesson<N>-*` namespace: a learner may
+    have typed a step's commands before netscope wrote a journal. An instance that is
+    neither and has no journal is not up: nothing to remove.
     """
-    try:
-        lab = catalog.find_lab(instance)
-    except LookupError:
-        return []
-    except catalog.TopologyError as e:
-        raise LabError(str(e)) from None
-    nodes = set(lab.doc.get("nodes", {}))
-    for variant in lab.doc.get("variants", {}).values():
-        nodes |= set(variant.get("set", {}).get("nodes", {}))
+    if LESSON_INSTANCE_RE.match(instance):
+        try:
+            named = os.listdir(NAMED_NETNS)
+        except OSError:
+            named = []
+        names = sorted(n for n in named if n.startswith(ns_name(instance, "")))
+    else:
+        names = sorted(ns_name(instance, node) for node in _lab_nodes(instance))
     removed = []
-    for node in sorted(nodes):
-        name = ns_name(instance, node)
+    for name in names:
         if os.path.lexists(os.path.join(NAMED_NETNS, name)):
             op = NetnsDel(name)
             if progress:
@@ -193,6 +199,21 @@ def _down_without_journal(instance: str, progress: Progress | None) -> list[str]
             apply_one(op)
             removed.append(op.shell())
     return removed
+
+
+def _lab_nodes(instance: str) -> set[str]:
+    """The nodes the lab file named `instance` (and its variants) declare; none when no lab
+    has that name."""
+    try:
+        lab = catalog.find_lab(instance)
+    except LookupError:
+        return set()
+    except catalog.TopologyError as e:
+        raise LabError(str(e)) from None
+    nodes = set(lab.doc.get("nodes", {}))
+    for variant in lab.doc.get("variants", {}).values():
+        nodes |= set(variant.get("set", {}).get("nodes", {}))
+    return nodes
 
 
 def topology_of(instance: str) -> Topology:

@@ -207,8 +207,44 @@ class Stop(Op):
         return ["kill", str(self.pid)]
 
 
+@dataclass(frozen=True)
+class Cni(Op):
+    """Run a CNI plugin as a container runtime does: inside `netns` (the node whose bridge
+    and rules it makes), with the CNI_* environment naming the container's namespace
+    (`target`, a namespace file) and interface, and the network configuration on its
+    standard input. The undo of an ADD is the DEL of the same container, interface and
+    configuration (CNI's contract: DEL releases what ADD allocated, and may run twice)."""
+
+    netns: str
+    plugin: str                   # the plugin's path (/usr/lib/cni/bridge)
+    command: str                  # ADD or DEL
+    container_id: str
+    target: str                   # CNI_NETNS
+    ifname: str
+    config: str                   # the network configuration (JSON)
+    cni_args: str = ""            # CNI_ARGS (K=V;K=V), as runtimes pass pod names
+    tag: ClassVar[str] = "cni"
+    contained: ClassVar[bool] = False   # its DEL runs on undo: host-local's files, rules
+
+    def env(self) -> list[str]:
+        env = [f"CNI_COMMAND={self.command}", f"CNI_CONTAINERID={self.container_id}",
+               f"CNI_NETNS={self.target}", f"CNI_IFNAME={self.ifname}",
+               f"CNI_PATH={self.plugin.rpartition('/')[0] or '/'}"]
+        return env + ([f"CNI_ARGS={self.cni_args}"] if self.cni_args else [])
+
+    def argv(self) -> list[str]:
+        return _in_ns(self.netns, ["env", *self.env(), self.plugin])
+
+    def shell(self) -> str:
+        return f"{shlex.join(self.argv())} <<'EOF'\n{self.config.strip()}\nEOF"
+
+    def with_command(self, command: str) -> Cni:
+        return Cni(self.netns, self.plugin, command, self.container_id, self.target,
+                   self.ifname, self.config, self.cni_args)
+
+
 OP_TYPES: dict[str, type[Op]] = {t.tag: t for t in (
-    NetnsAdd, NetnsDel, Ip, Sysctl, Iptables, IptablesPolicy, Nft, Spawn, Stop)}
+    NetnsAdd, NetnsDel, Ip, Sysctl, Iptables, IptablesPolicy, Nft, Spawn, Stop, Cni)}
 
 
 def op_from_dict(data: dict) -> Op:

@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 
-from netscope.actions.ops import Ip, Iptables, IptablesPolicy, Op, Sysctl, ip_argv
+from netscope.actions.ops import Cni, Ip, Iptables, IptablesPolicy, Op, Sysctl, ip_argv
 from netscope.host import netns as host_netns
 
 PROBE_TIMEOUT_S = 20
@@ -151,4 +151,21 @@ def effect_present(op: Op) -> bool | None:
             return None
     if isinstance(op, Ip):
         return _link_effect(op) if op.args[:1] == ("link",) else _route_effect(op)
+    if isinstance(op, Cni):
+        return _cni_effect(op)
     return None
+
+
+def _cni_effect(op: Cni) -> bool | None:
+    """A CNI ADD shows as its interface in the container's namespace (a DEL as its absence);
+    None when that namespace cannot be entered."""
+    if not os.path.exists(op.target):
+        return None
+    p = _run(ip_argv(op.target, ["-j", "link", "show"]))
+    if p is None or p.returncode != 0:
+        return None
+    try:
+        names = {link.get("ifname") for link in json.loads(p.stdout or "[]")}
+    except (ValueError, AttributeError):
+        return None
+    return (op.ifname in names) == (op.command == "ADD")

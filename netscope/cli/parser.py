@@ -31,6 +31,7 @@ SUBCOMMANDS = (
     "netscope.cli.probes_cmd",
     # learn and compare
     "netscope.cli.lab_cmd",
+    "netscope.cli.learn_cmd",
     "netscope.cli.demo_cmd",
     "netscope.cli.netdex_cmd",
     # report

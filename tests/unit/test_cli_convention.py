@@ -127,7 +127,8 @@ def test_a_command_that_changes_the_host_refuses_read_only(name, parser, monkeyp
 @pytest.mark.parametrize("argv", [
     ["repair", "ip_forward_off@host"], ["undo"], ["lab", "up", "docker-bridge"],
     ["trace", "any", "10.0.0.1", "--rules"], ["check", "a", "b"],
-    ["flows", "--enable-accounting"],
+    ["flows", "--enable-accounting"], ["learn", "1", "--do"], ["learn", "1", "--end"],
+    ["learn", "drills", "--step", "1", "--do"],
 ])
 def test_changes_made_only_with_some_options_are_refused_read_only(argv, tmp_path,
                                                                    monkeypatch):

@@ -1,0 +1,136 @@
+"""Judge a lesson step's check on the live host: a fresh snapshot (namespaces, devices, the
+static walk, the doctor) and real traffic between the lesson's namespaces (as `lab check`
+sends it). Changes nothing; needs root (it enters every namespace)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netscope.actions.probe import run_check
+from netscope.labs.lessons import Check, Lesson, PathCheck, Reach
+from netscope.labs.topology import Check as LabCheck
+from netscope.model import Snapshot
+from netscope.model.journey import Journey
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Whether a step's check passed, one line per thing it looked at (starting "ok " or
+    "NO "), the walk when the check has a path (its hops shown to the learner, the NAT
+    or drop hop highlighted) and the snapshot it judged."""
+
+    passed: bool
+    lines: tuple[str, ...]
+    journey: Journey | None = None
+    snapshot: Snapshot | None = None
+
+
+def _mark(good: bool) -> str:
+    return "ok " if good else "NO "
+
+
+def run_step_check(lesson: Lesson, check: Check, timeout: float = 1.0) -> CheckResult:
+    """Look at the host (a fresh snapshot, real traffic) and judge the check."""
+    lines: list[str] = []
+    ok = True
+    snapshot = journey = None
+    if check.reads_host:
+        from netscope.collect.runner import collect_snapshot
+
+        snapshot = collect_snapshot()
+    for ref in check.exists:
+        found = _exists(snapshot, lesson, ref)
+        ok &= found
+        lines.append(f"{_mark(found)} {_ref_text(lesson, ref)} exists")
+    for ref in check.absent:
+        gone = not _exists(snapshot, lesson, ref)
+        ok &= gone
+        lines.append(f"{_mark(gone)} {_ref_text(lesson, ref)} is gone")
+    for r in check.reach:
+        good, line = _reach(lesson, r, timeout)
+        ok &= good
+        lines.append(line)
+    if check.path is not None:
+        good, line, journey = _path(snapshot, lesson, check.path)
+        ok &= good
+        lines.append(line)
+    if check.doctor or check.healthy:
+        found = _findings(snapshot, lesson)
+        for name in check.doctor:
+            hit = [f for f in found if f.check == name]
+            ok &= bool(hit)
+            lines.append(f"{_mark(bool(hit))} doctor reports {name}"
+                         + (f": {hit[0].summary}" if hit else ""))
+        for name in check.healthy:
+            hit = [f for f in found if f.check == name]
+            ok &= not hit
+            lines.append(f"{_mark(not hit)} doctor does not report {name}"
+                         + (f" (it does: {hit[0].summary})" if hit else ""))
+    return CheckResult(ok, tuple(lines), journey, snapshot)
+
+
+def _reach(lesson: Lesson, r: Reach, timeout: float) -> tuple[bool, str]:
+    res = run_check(LabCheck(key="lesson", src=r.src, dst=r.dst, proto=r.proto,
+                             expect=r.expect, port=r.port, reply=r.reply,
+                             reply_all=r.reply_all, peer=r.peer, payload=r.payload),
+                    lesson.netns(r.src), timeout=timeout)
+    good = res.outcome == r.expect
+    detail = f": {res.detail}" if res.detail else ""
+    described = r.describe().replace(f" from {r.src} ", f" from {lesson.netns(r.src)} ", 1)
+    return good, (f"{_mark(good)} {described}: {res.outcome} (expected {r.expect})"
+                  f"{detail}")
+
+
+def _ref_text(lesson: Lesson, ref: str) -> str:
+    name, _, dev = ref.partition(":")
+    return lesson.netns(name) + (f" device {dev}" if dev else "")
+
+
+def _exists(snapshot, lesson: Lesson, ref: str) -> bool:
+    name, _, dev = ref.partition(":")
+    ns = next((n for n in snapshot.namespaces if n.name == lesson.netns(name)), None)
+    if ns is None:
+        return False
+    return not dev or any(lk.netns == ns.id and lk.name == dev for lk in snapshot.links)
+
+
+def _path(snapshot, lesson: Lesson, want: PathCheck) -> tuple[bool, str, Journey | None]:
+    from netscope.analysis.path import EndpointError, path
+
+    what = f"path {lesson.netns(want.src)} -> {want.dst}"
+    if want.port:
+        what += f" {want.proto}/{want.port}"
+    try:
+        journey = path(snapshot, lesson.netns(want.src), want.dst, want.proto, want.port,
+                       want.size)
+    except (EndpointError, ValueError) as e:
+        return False, f"NO  {what} cannot be walked: {e}", None
+    hops = [*journey.hops, *(journey.reply.hops if journey.reply else ())]
+    places = {h.netns_name for h in hops} | {f"{h.netns_name}:{h.device}" for h in hops}
+    missing = [v for v in want.via if lesson.place(v) not in places]
+    lacking = [s for s in want.steps if s not in {h.step for h in hops}]
+    reply = journey.reply.verdict.value if journey.reply else None
+    reply_ok = want.reply is None or reply == want.reply
+    says_ok = not want.says or want.says in journey.summary
+    good = (journey.verdict.value == want.end and not missing and not lacking and reply_ok
+            and says_ok)
+    line = (f"{_mark(good)} {what}: {journey.verdict.words} (expected "
+            f"{want.end.replace('_', ' ')}): {journey.summary}")
+    if want.reply is not None:
+        line += f"; the reply: {reply or 'not walked'} (expected {want.reply})"
+    if missing:
+        line += f"; it does not cross {', '.join(missing)}"
+    if lacking:
+        line += f"; no {', '.join(lacking)} step"
+    if not says_ok:
+        line += f"; it does not say {want.says!r}"
+    return good, line, journey
+
+
+def _findings(snapshot, lesson: Lesson):
+    """Doctor findings about the lesson's namespaces."""
+    from netscope.analysis.doctor import run_doctor
+
+    mine = set(lesson.all_netns)
+    return [f for f in run_doctor(snapshot)
+            if any(ns in f.id or ns in f.summary for ns in mine)]
