@@ -12,6 +12,8 @@ from netscope.labs.topology import Check as LabCheck
 from netscope.model import Snapshot
 from netscope.model.journey import Journey
 
+OK_TIMEOUT_S = 3.0
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -70,6 +72,10 @@ def run_step_check(lesson: Lesson, check: Check, timeout: float = 1.0) -> CheckR
 
 
 def _reach(lesson: Lesson, r: Reach, timeout: float) -> tuple[bool, str]:
+    # an answer comes as soon as it comes: waiting longer for one costs nothing when things
+    # work, and a first packet over a new path (ARP, a VXLAN FDB) may take most of a second
+    if r.expect not in ("timeout", "unreachable"):
+        timeout = max(timeout, OK_TIMEOUT_S)
     res = run_check(LabCheck(key="lesson", src=r.src, dst=r.dst, proto=r.proto,
                              expect=r.expect, port=r.port, reply=r.reply,
                              reply_all=r.reply_all, peer=r.peer, payload=r.payload),
@@ -105,19 +111,29 @@ def _path(snapshot, lesson: Lesson, want: PathCheck) -> tuple[bool, str, Journey
                        want.size)
     except (EndpointError, ValueError) as e:
         return False, f"NO  {what} cannot be walked: {e}", None
-    hops = [*journey.hops, *(journey.reply.hops if journey.reply else ())]
-    places = {h.netns_name for h in hops} | {f"{h.netns_name}:{h.device}" for h in hops}
+    # a random choice (a service's endpoints) splits the walk: judge every way it can go
+    outcomes = journey.outcomes()
+    hops_of = [[*j.hops, *(j.reply.hops if j.reply else ())] for _, j in outcomes]
+    places = {p for hops in hops_of for h in hops
+              for p in (h.netns_name, f"{h.netns_name}:{h.device}")}
     missing = [v for v in want.via if lesson.place(v) not in places]
-    lacking = [s for s in want.steps if s not in {h.step for h in hops}]
-    reply = journey.reply.verdict.value if journey.reply else None
-    reply_ok = want.reply is None or reply == want.reply
+    lacking = [s for s in want.steps if not all(s in {h.step for h in hops}
+                                                 for hops in hops_of)]
+    replies = sorted({j.reply.verdict.value if j.reply else "none" for _, j in outcomes})
+    reply_ok = want.reply is None or replies == [want.reply]
     says_ok = not want.says or want.says in journey.summary
+    count_ok = want.branches is None or len(outcomes) == want.branches
     good = (journey.verdict.value == want.end and not missing and not lacking and reply_ok
-            and says_ok)
+            and says_ok and count_ok)
     line = (f"{_mark(good)} {what}: {journey.verdict.words} (expected "
             f"{want.end.replace('_', ' ')}): {journey.summary}")
+    if len(outcomes) > 1 or want.branches is not None:
+        shares = ", ".join(f"{p:.0%}" for p, _ in outcomes)
+        line += f"; {len(outcomes)} ways ({shares})"
+        if not count_ok:
+            line += f", expected {want.branches}"
     if want.reply is not None:
-        line += f"; the reply: {reply or 'not walked'} (expected {want.reply})"
+        line += f"; the reply: {'/'.join(replies)} (expected {want.reply})"
     if missing:
         line += f"; it does not cross {', '.join(missing)}"
     if lacking:

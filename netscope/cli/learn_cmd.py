@@ -145,14 +145,16 @@ def run_list(args) -> int:
 
 
 def _lesson_json(lesson, done: list[int], applied: list[int]) -> dict:
-    from netscope.actions.lesson_plan import step_ops
+    from netscope.actions.lesson_plan import fill_state, step_ops
 
     return {"number": lesson.number, "id": lesson.id, "title": lesson.title,
             "summary": lesson.summary, "instance": lesson.instance,
             "namespaces": {n: lesson.netns(n) for n in lesson.namespaces},
-            "steps": [{"number": s.number, "title": s.title, "text": s.text,
+            "steps": [{"number": s.number, "title": s.title,
+                       "text": fill_state(s.text, lesson),
                        "commands": [op.shell() for op in step_ops(lesson, s)],
-                       "show": [lesson.place(x) for x in s.show], "after": s.after,
+                       "show": [lesson.place(x) for x in s.show],
+                       "after": fill_state(s.after, lesson),
                        "done": s.number in done, "ran": s.number in applied}
                       for s in lesson.steps]}
 
@@ -163,12 +165,12 @@ def _doc(lesson, done, applied, **more) -> dict:
 
 
 def print_step(lesson, step, ran: bool = False) -> None:
-    from netscope.actions.lesson_plan import step_ops
+    from netscope.actions.lesson_plan import fill_state, step_ops
 
     print(f"lesson {lesson.number}: {lesson.title}")
     print(f"step {step.number} of {len(lesson.steps)}: {step.title}")
     print()
-    for line in wrap(step.text):
+    for line in wrap(fill_state(step.text, lesson)):
         print(line)
     ops = step_ops(lesson, step)
     if ops:
@@ -288,6 +290,7 @@ def _path_json(journey) -> dict | None:
 
 
 def print_check(lesson, step, result) -> None:
+    from netscope.actions.lesson_plan import fill_state
     from netscope.cli.journey_text import render_path
 
     if step.check.empty:
@@ -302,7 +305,7 @@ def print_check(lesson, step, result) -> None:
             print(f"    {line}" if line else "")
     print()
     if result.passed:
-        print("passed." + (f" {step.after}" if step.after else ""))
+        print("passed." + (f" {fill_state(step.after, lesson)}" if step.after else ""))
         if step.number < len(lesson.steps):
             print(f"next: `netscope learn {lesson.number} --step {step.number + 1}`")
         else:

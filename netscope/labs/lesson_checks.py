@@ -21,7 +21,7 @@ PATH_ENDS = ("delivered", "refused", "dropped", "no_route", "left_host", "uncert
              "unknown")
 PATH_STEPS = ("output-route", "input-route", "route", "forward", "netfilter", "nat", "queue",
               "xmit", "veth", "bridge", "receive", "deliver", "refuse", "consume", "connect",
-              "drop", "encap", "decap")
+              "drop", "encap", "decap", "macvlan", "underlay", "choice")
 PATH_PROTOS = ("icmp", "tcp", "udp")
 
 
@@ -55,8 +55,9 @@ class Reach:
 @dataclass(frozen=True)
 class PathCheck:
     """The static walk from `src` to `dst`: how it must end (and its reply, when given),
-    places it must cross (`ns` or `ns:dev`), steps it must show (`nat`, `encap` ...) and
-    words its end must say (`says`: the chain that drops it)."""
+    places it must cross (`ns` or `ns:dev`; in any of its ways when a random choice splits
+    it), steps it must show in every way (`nat`, `encap` ...), words its end must say
+    (`says`: the chain that drops it) and how many ways it splits into (`branches`)."""
 
     src: str
     dst: str
@@ -68,6 +69,7 @@ class PathCheck:
     reply: str | None = None
     says: str = ""
     size: int = 0
+    branches: int | None = None     # ways a random choice splits it (a service's endpoints)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,14 @@ def _port(value, where: str) -> int | None:
     return value
 
 
+def _count(value, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 64:
+        raise LessonError(f"{where}: a count, 1-64")
+    return value
+
+
 def _choice(value, allowed: tuple[str, ...], where: str) -> str:
     if value not in allowed:
         raise LessonError(f"{where}: one of {', '.join(allowed)}")
@@ -162,7 +172,7 @@ def _reach(raw, names, where: str) -> Reach:
 
 def _path(raw, names, where: str) -> PathCheck:
     t = table(raw, where, {"from", "to", "proto", "port", "end", "via", "steps", "reply",
-                           "says", "size"})
+                           "says", "size", "branches"})
     if "from" not in t or "to" not in t:
         raise LessonError(f"{where}: needs from and to")
     proto = _choice(t.get("proto", "icmp"), PATH_PROTOS, f"{where}.proto")
@@ -182,7 +192,8 @@ def _path(raw, names, where: str) -> PathCheck:
         tuple(name_ref(v, names, f"{where}.via") for v in strs(t.get("via", []),
                                                                  f"{where}.via")),
         steps, None if reply is None else _choice(reply, PATH_ENDS, f"{where}.reply"),
-        _text(t.get("says", ""), f"{where}.says"), size)
+        _text(t.get("says", ""), f"{where}.says"), size, _count(t.get("branches"),
+                                                                 f"{where}.branches"))
 
 
 def parse_check(raw, names: tuple[str, ...], where: str) -> Check:

@@ -91,3 +91,36 @@ def test_a_lesson_typed_by_hand_is_removed_by_lab_down(tmp_path):
         assert len(leftovers(lesson.instance)) == 3
         removed = labs.down(lesson.instance)
         assert len(removed) == 3 and not leftovers(lesson.instance)
+
+
+def test_the_cli_catches_up_runs_a_step_and_prints_the_dnat_hop(tmp_path):
+    """`learn 3 --step 4 --do` on a fresh host: steps 1-3 run first, step 4's check passes
+    and prints the walk with its DNAT hop; --json says the same; --end removes it all."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.kernel.lesson_support import leftovers
+
+    def learn(*args):
+        return subprocess.run([sys.executable, "-m", "netscope", "learn", "3", *args],
+                              capture_output=True, text=True, timeout=120, env=os.environ)
+
+    with lesson_env(tmp_path, 3) as lesson:
+        done = learn("--step", "4", "--do")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "steps 1, 2, 3 ran first" in done.stdout
+        dnat = [line for line in done.stdout.splitlines() if " nat " in line and "DNAT" in line
+                and "iptables" not in line]
+        assert dnat and "DNAT tcp 10.150.103.2 -> 10.150.103.1 40000->8080 => " \
+            "tcp 10.150.103.2 -> 10.150.3.2 40000->80" in dnat[0], done.stdout
+        assert "passed." in done.stdout
+        again = learn("--step", "4", "--json")
+        doc = json.loads(again.stdout)
+        assert again.returncode == 0 and doc["check"]["passed"] and doc["step"] == 4
+        assert [s["done"] for s in doc["lesson"]["steps"]] == [False, False, False, True, False]
+        assert "nat" in [h["step"] for h in doc["check"]["path"]["hops"]]
+        ended = learn("--end")
+        assert ended.returncode == 0 and "lesson 3 ended" in ended.stdout
+        assert not leftovers(lesson.instance)

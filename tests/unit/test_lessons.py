@@ -4,7 +4,9 @@ operations inside the lesson's own namespaces; a broken file says where in one l
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -28,8 +30,8 @@ def lessons():
 
 def test_the_lessons_are_numbered_one_to_ten_and_load():
     found = lessons()
-    numbers = [x.number for x in found]
-    assert numbers == sorted(set(numbers)) and {1, 2, 10} <= set(numbers)
+    assert [x.number for x in found] == list(range(1, 11))
+    assert [x.number for x in found if x.drills] == [10]
     for lesson in found:
         assert lesson.instance == f"lesson{lesson.number}"
         assert all(ns.startswith(f"nsl-lesson{lesson.number}-") for ns in lesson.all_netns)
@@ -77,6 +79,62 @@ def test_every_broken_variant_of_the_labs_has_a_look_hint():
     for lab in catalog.load_all():
         for v in lab.base.variants:
             assert v.fault in look, f"{lab.name}/{v.key}: [look] {v.fault} is missing"
+
+
+def _iptables_lines(lesson, table: str) -> list[str]:
+    """The lesson's iptables commands in `table`, as `-N C` / `-A C rule` / `-I C N rule`."""
+    out = []
+    for step in lesson.steps:
+        for op in step_ops(lesson, step):
+            if isinstance(op, Iptables) and op.table == table:
+                out.append(shlex.join(op.args))
+    return out
+
+
+def test_the_service_lesson_writes_kube_proxys_exact_rules():
+    """Lesson 8's nat rules are what netscope.labs.kube_proxy (checked against kubernetes'
+    own tests) writes for default/web with two endpoints, in kube-proxy's order."""
+    from netscope.labs.kube_proxy import BUILTIN, Endpoint, Service, iptables_rules
+
+    web = Service("default", "web", "http", "10.150.108.10", 80,
+                  (Endpoint("10.150.8.3", 8080), Endpoint("10.150.8.4", 8080)))
+    nat = iptables_rules([web], "10.150.8.0/24", nfacct=False)["nat"]
+    want = [f"-N {c}" for c in nat if c not in BUILTIN]
+    want += [shlex.join(["-A", c, *shlex.split(r)]) for c, rules in nat.items() for r in rules]
+    got = _iptables_lines(find("service"), "nat")
+    assert sorted(got) == sorted(want)
+    for chain in nat:  # within a chain, in kube-proxy's order (across chains it does not matter)
+        assert [x for x in got if x.startswith(f"-A {chain} ")] == \
+            [x for x in want if x.startswith(f"-A {chain} ")]
+    assert any("--probability 0.5000000000" in line for line in got)
+
+
+def test_the_policy_lesson_writes_kube_routers_rules_and_kube_proxys():
+    import importlib.util
+
+    from netscope.labs.kube_proxy import BUILTIN, Endpoint, Service, iptables_rules
+
+    lesson = find("policy")
+    web = Service("default", "web", "http", "10.150.109.10", 80,
+                  (Endpoint("10.150.9.3", 8080), Endpoint("10.150.9.4", 8080)))
+    nat = iptables_rules([web], "10.150.9.0/24", nfacct=False)["nat"]
+    want = [f"-N {c}" for c in nat if c not in BUILTIN]
+    want += [shlex.join(["-A", c, *shlex.split(r)]) for c, rules in nat.items() for r in rules]
+    assert sorted(_iptables_lines(lesson, "nat")) == sorted(want)
+    generator = Path(catalog.topology_dir()) / "generate_k8s_node.py"
+    spec = importlib.util.spec_from_file_location("generate_k8s_node", generator)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    chains, rules = module.kube_router("web-1", "10.150.9.3")
+    filter_lines = _iptables_lines(lesson, "filter")
+    for lines in chains.values():
+        chain = lines[2].split(" = ", 1)[1].strip('"')
+        assert f"-N {chain}" in filter_lines
+    for lines in rules.values():
+        fields = dict(x.split(" = ", 1) for x in lines)
+        chain, rule = json.loads(fields["chain"]), json.loads(fields["rule"])
+        where = ["-I", chain, fields["position"]] if "position" in fields else ["-A", chain]
+        assert shlex.join([*where, *shlex.split(rule)]) in filter_lines, rule
 
 
 def test_find_by_number_and_id():

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from netscope.analysis.path.delivery import deliver
 from netscope.analysis.path.stops import Fork
 from netscope.analysis.path.stops import Stop as _Stop
-from netscope.analysis.path.walk_l2 import L2Stages
+from netscope.analysis.path.walk_l2 import MACVLAN_KINDS, L2Stages
 from netscope.analysis.path.walk_nf import NetfilterStages
 from netscope.graph.host import HostGraph
 from netscope.graph.routing import Lookup
@@ -158,7 +158,10 @@ class Walker(NetfilterStages, L2Stages):
             self.hop(netns, link.name, "xmit", f"neighbour {nexthop} is {'/'.join(neigh.state)}",
                      f"The last ARP/ND attempt for {nexthop} on {link.name} got no answer.",
                      pkt, (neigh.id,))
-        if link.kind == "veth":
+        self.parent_to_macvlan(pkt, link, nexthop)
+        if link.kind in MACVLAN_KINDS:
+            self.macvlan_out(pkt, link, nexthop)
+        elif link.kind == "veth":
             self.hop(netns, link.name, "xmit", f"sent on {link.name} to {nexthop}",
                      f"The packet leaves {self.g.ns_name(netns)} by {link.name}, a veth: "
                      "whatever enters one end comes out of the other.", pkt, (link.id,))
@@ -264,6 +267,11 @@ class Walker(NetfilterStages, L2Stages):
         master = self.g.bridge_of(link)
         if master is not None:
             self.bridge_in(pkt, master, link, nexthop)
+            return
+        child = None if self.g.is_local(link.netns, nexthop) else \
+            self.macvlan_child(link, nexthop)
+        if child is not None:
+            self.macvlan_from_wire(pkt, link, child)
             return
         if not self.g.is_local(link.netns, nexthop) and self.proxy_arp(pkt, link, nexthop):
             self.ip_receive(pkt, link)

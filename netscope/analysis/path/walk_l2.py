@@ -1,5 +1,7 @@
 """The path walk's layer-2 stages: Linux bridges (with br_netfilter's pass through the IP
-hooks when bridge-nf-call-iptables is on) and VXLAN encapsulation to a remote VTEP."""
+hooks when bridge-nf-call-iptables is on), VXLAN encapsulation to a remote VTEP, and macvlan
+(children of one parent: from the wire, between siblings, and the parent that cannot reach
+them)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from netscope.model.journey import Packet
 from netscope.model.journey import Verdict as End
 
 VXLAN_OVERHEAD = 50
+MACVLAN_KINDS = ("macvlan", "macvtap")
 
 
 class L2Stages:
-    """Mixin of the Walker (netscope.analysis.path.walk): what bridges and tunnels do."""
+    """Mixin of the Walker (netscope.analysis.path.walk): what bridges, tunnels and macvlans
+    do."""
 
     # ------------------------------------------------------------------ bridges
 
@@ -129,3 +133,76 @@ class L2Stages:
             self.hop(far.netns, far.name, "decap", f"VXLAN {vni} decapsulated",
                      f"{far.name} unwraps the inner frame.", pkt, (far.id,))
             self.receive_frame(pkt, far, nexthop)
+
+    # ------------------------------------------------------------------ macvlan
+
+    def macvlan_child(self, parent: Link, nexthop: str, but: Link | None = None
+                      ) -> Link | None:
+        """The macvlan child of `parent` (other than `but`) whose namespace owns `nexthop`."""
+        for child in self.g.uppers(parent):
+            if child.kind in MACVLAN_KINDS and child is not but and \
+                    self.g.is_local(child.netns, nexthop):
+                return child
+        return None
+
+    def macvlan_from_wire(self, pkt: Packet, parent: Link, child: Link) -> None:
+        """A frame that arrived on `parent` for the MAC of one of its macvlan children."""
+        if not child.up:
+            self.stop(child.netns, child.name, End.DROPPED, f"{child.name} is down", pkt,
+                      f"The frame is for {self.g.link_label(child.id)}, a macvlan of "
+                      f"{parent.name}, which is down.", (child.id,))
+        self.hop(child.netns, child.name, "macvlan", f"handed to macvlan {child.name}",
+                 f"The frame arrives on {parent.name} for the MAC address of "
+                 f"{self.g.link_label(child.id)}, one of its macvlan children: the parent "
+                 "hands it straight up, with no bridge and no routing on the way.", pkt,
+                 (parent.id, child.id))
+        self.ip_receive(pkt, child)
+
+    def parent_to_macvlan(self, pkt: Packet, parent: Link, nexthop: str) -> None:
+        """The parent itself sends to one of its children: that never arrives."""
+        child = self.macvlan_child(parent, nexthop)
+        if child is not None:
+            self.stop(parent.netns, parent.name, End.DROPPED,
+                      f"{parent.name} cannot reach its macvlan {self.g.link_label(child.id)}",
+                      pkt, f"{nexthop} belongs to {self.g.link_label(child.id)}, a macvlan "
+                      f"child of {parent.name}. A macvlan parent passes frames from the wire "
+                      "up to its children, but what the parent itself sends goes to the wire "
+                      "only and never comes back up: the host cannot reach its own macvlan "
+                      "containers through the parent (give the host a macvlan of its own).",
+                      (parent.id, child.id))
+
+    def macvlan_out(self, pkt: Packet, link: Link, nexthop: str) -> None:
+        """Sent on a macvlan: to a sibling (switched inside the parent in bridge mode) or out
+        of the parent's wire."""
+        parent = self.g.lower(link)
+        if parent is None:
+            self.stop(link.netns, link.name, End.LEFT_HOST, f"leaves the host by {link.name} "
+                      f"towards {nexthop}", pkt, f"{link.name} is a macvlan whose parent is "
+                      "not in the snapshot: the packet leaves what netscope sees.", (link.id,))
+        sibling = self.macvlan_child(parent, nexthop, but=link)
+        if sibling is not None:
+            modes = {link.details.get("mode", "vepa"), sibling.details.get("mode", "vepa")}
+            if modes != {"bridge"}:
+                named = "/".join(sorted(str(m) for m in modes))
+                self.stop(link.netns, link.name, End.DROPPED, f"macvlan mode {named} does "
+                          "not switch between siblings", pkt,
+                          f"{nexthop} is {self.g.link_label(sibling.id)}, another macvlan "
+                          f"of {parent.name}; only bridge mode switches frames between "
+                          "children inside the kernel (vepa needs a hairpinning switch, "
+                          "private never).", (link.id, sibling.id))
+            self.hop(link.netns, link.name, "xmit", f"sent on {link.name} to {nexthop}",
+                     f"{link.name} is a macvlan of {self.g.link_label(parent.id)} in bridge "
+                     f"mode: {nexthop} is a sibling's, so the parent switches the frame to it "
+                     "without putting it on the wire.", pkt, (link.id, parent.id))
+            self.macvlan_from_wire(pkt, parent, sibling)
+            return
+        self.hop(link.netns, link.name, "xmit", f"sent on {link.name} out of {parent.name}",
+                 f"{link.name} is a macvlan: its frames leave by its parent, "
+                 f"{self.g.link_label(parent.id)}, with the macvlan's own MAC address.", pkt,
+                 (link.id, parent.id))
+        if parent.kind == "veth":
+            self.cross_veth(pkt, parent, nexthop)
+            return
+        self.stop(parent.netns, parent.name, End.LEFT_HOST, f"leaves the host by "
+                  f"{parent.name} towards {nexthop}", pkt, f"{parent.name} is a "
+                  f"{parent.kind} device: the frame leaves this host.", (parent.id,))
