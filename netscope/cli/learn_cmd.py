@@ -9,17 +9,13 @@ labs' broken variants into puzzles (netscope.cli.learn_drills).
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import textwrap
 
 from netscope.cli import values
 from netscope.cli.convention import add_command, refuse_read_only
 from netscope.cli.errors import UserError
+from netscope.cli.learn_text import FORMAT, VERSION, dump, require_root, wrap
 
-FORMAT, VERSION = "netscope-learn", 1
-WIDTH = 88
 EPILOG = """\
 Lessons build small networks from namespaces named nsl-lesson<N>-<name> (nothing else on the
 host is touched) and check each step with real traffic, the static walk and the doctor.
@@ -50,37 +46,6 @@ def add_parser(sub) -> None:
                    help="drills: the next hint for the puzzle that is up")
     p.add_argument("--answer", metavar="FAULT",
                    help="drills: name the fault (a fault id of `netscope lab list NAME`)")
-
-
-# ---------------------------------------------------------------------- helpers
-
-def require_root(what: str) -> None:
-    from netscope.collect.privileges import CAP_NET_ADMIN, CAP_SYS_ADMIN, effective_caps
-
-    caps = effective_caps()
-    if os.geteuid() != 0 or not (caps >> CAP_SYS_ADMIN & 1 and caps >> CAP_NET_ADMIN & 1):
-        raise UserError(f"{what} needs root (it enters the lesson's network namespaces): "
-                        "run it with sudo")
-
-
-def wrap(text: str, indent: str = "  ") -> list[str]:
-    """Paragraphs re-filled; lines that start with a space or `$` (commands) kept as is."""
-    out: list[str] = []
-    for para in text.strip().split("\n\n"):
-        lines = para.splitlines()
-        if any(line.startswith((" ", "$")) for line in lines):
-            out += [indent + line for line in lines]
-        else:
-            out += textwrap.wrap(" ".join(para.split()), WIDTH, initial_indent=indent,
-                                 subsequent_indent=indent, break_on_hyphens=False)
-        out.append("")
-    return out[:-1]
-
-
-def dump(doc: dict, code: int = 0) -> int:
-    json.dump(doc, sys.stdout, indent=1)
-    print()
-    return code
 
 
 def _load(ref: str):

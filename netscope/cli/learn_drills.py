@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from netscope.cli.convention import refuse_read_only
 from netscope.cli.errors import UserError
-from netscope.cli.learn_cmd import FORMAT, VERSION, dump, require_root, wrap
+from netscope.cli.learn_text import FORMAT, VERSION, dump, require_root, wrap
 
 
 def _drills():
@@ -27,9 +27,7 @@ def run_drills(args, lesson) -> int:
         if args.end:
             if args.step or args.do or args.hint or args.answer:
                 raise UserError("--end removes the puzzle that is up: give it alone")
-            from netscope.cli.learn_cmd import run_end
-
-            return run_end(args, lesson)
+            return _end(args, lesson)
         if args.answer is not None:
             return _answer(args, lesson)
         if args.hint:
@@ -39,6 +37,24 @@ def run_drills(args, lesson) -> int:
         return _list(args, lesson)
     except (drills.DrillError, LookupError) as e:
         raise UserError(str(e)) from None
+
+
+def _end(args, lesson) -> int:
+    from netscope.actions import lessons
+
+    refuse_read_only(args, "learn --end removes the puzzle's namespaces")
+    require_root("learn --end")
+    try:
+        removed = lessons.end(lesson)
+    except lessons.LessonRunError as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        return dump(_doc(lesson, removed=removed))
+    for line in removed:
+        print(line)
+    print(f"lesson {lesson.number} ended: "
+          + ("the puzzle's lab is removed" if removed else "no puzzle was up"))
+    return 0
 
 
 def _doc(lesson, **more) -> dict:
