@@ -11,6 +11,7 @@ from netscope.actions.execute import Done
 from netscope.actions.labs import LabError, check_instance
 from netscope.actions.ops import (
     OP_TYPES,
+    Cni,
     Ip,
     Iptables,
     IptablesPolicy,
@@ -35,6 +36,8 @@ EXAMPLES = [
     Nft("nsl-t-a", "table ip x {\n}\n", "delete table ip x"),
     Spawn("nsl-t-a", "web", ("python3", "serve.py", "--name", "web")),
     Stop(123, 456, "web", "nsl-t-a"),
+    Cni("nsl-t-a", "/usr/lib/cni/bridge", "ADD", "pod1", "/run/netns/nsl-t-b", "eth0",
+        '{"cniVersion": "1.0.0", "type": "bridge"}', "K8S_POD_NAME=web"),
 ]
 
 
