@@ -31,15 +31,24 @@ class Comparison:
                 "difference": self.difference}
 
 
+def taken_outcome(expected: Journey, observed: Journey | None) -> Journey:
+    """The outcome of a walk with random choices (Journey.outcomes) the observed packet
+    took: the one sharing the longest run of namespaces with it (the first outcome when
+    nothing was seen). A walk without choices is its own outcome."""
+    if not expected.branches:
+        return expected
+    seen = observed.namespaces() if observed is not None else []
+    return max((j for _, j in expected.outcomes()),
+               key=lambda j: _common_prefix(j.namespaces(), seen))
+
+
 def compare(expected: Journey, observed: Journey | None, graph: HostGraph,
             observed_end: Verdict | None = None) -> Comparison:
     """Compare an expected journey with the observed one (None: nothing was seen).
     `observed_end` overrides how the observed journey ended (a refused TCP connection
     was delivered, though its SYN died in the stack)."""
     seen = observed.namespaces() if observed is not None else []
-    if expected.branches:  # a random choice: compare with the outcome the packet took
-        expected = max((j for _, j in expected.outcomes()),
-                       key=lambda j: _common_prefix(j.namespaces(), seen))
+    expected = taken_outcome(expected, observed)
     want = expected.namespaces()
     if observed_end is None:
         observed_end = observed.verdict if observed is not None else Verdict.UNKNOWN

@@ -16,6 +16,7 @@ from netscope.model.journey import Journey
 from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import (
     JourneyView,
+    branch_note,
     expected_view,
     observed_view,
     parse_target,
@@ -109,10 +110,14 @@ class TraceKeys:
                 self.call_from_thread(self.notice, f"walk {what}: {e}")
                 return
             self.call_from_thread(self.show_journey, expected_view(walk))
+            note = branch_note(walk)
             why = self._no_trace()
             if why:
-                self.call_from_thread(self.notice, f"expected path only: {why}")
+                self.call_from_thread(self.notice, f"expected path only: {why}"
+                                      + (f"; {note}" if note else ""))
                 return
+            if note:
+                self.call_from_thread(self.notice, note)
             tracer = self._backends.get("trace")
             self.call_from_thread(self.notice, f"tracing {what}: send a packet now (e.g. a "
                                                "ping); waiting up to 15 s")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from netscope.analysis.compare import Comparison, compare
+from netscope.analysis.compare import Comparison, compare, taken_outcome
 from netscope.graph.host import HostGraph
 from netscope.model.journey import Journey
 from netscope.snapshot.codec import DecodeError, decode, encode
@@ -37,7 +37,19 @@ class JourneyView:
 
 
 def expected_view(walk: Journey) -> JourneyView:
-    return JourneyView(walk, EXPECTED)
+    """The walk as the strip shows it: a walk that splits at a random choice (a service's
+    endpoints) shows its first option whole (`branch_note` says which)."""
+    return JourneyView(taken_outcome(walk, None), EXPECTED)
+
+
+def branch_note(walk: Journey) -> str:
+    """What the strip leaves out of a walk with random choices ("" when it has none)."""
+    if not walk.branches:
+        return ""
+    outcomes = walk.outcomes()
+    first = walk.branches[0]
+    return (f"the walk splits at a random choice into {len(outcomes)} outcomes: shown "
+            f"{first.choice} (p={outcomes[0][0]:.2f}); `netscope path` lists them all")
 
 
 def recorded_view(journey: Journey) -> JourneyView:
@@ -49,6 +61,7 @@ def observed_view(observed: Journey, walk: Journey | None, graph: HostGraph) -> 
     if walk is None:
         return JourneyView(observed, OBSERVED)
     comparison = compare(walk, observed, graph)
+    walk = taken_outcome(walk, observed)
     return JourneyView(observed, OBSERVED, walk, comparison, _parting_hop(observed, comparison))
 
 

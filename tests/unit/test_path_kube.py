@@ -145,3 +145,20 @@ def test_flannel_vxlan_is_recognised_with_its_remote_nodes():
              if "flannel.1  vxlan" in line]
     assert len(lines) == 2 and all("dstport 8472  [flannel VXLAN, 1 remote node]" in line
                                    for line in lines), lines
+
+
+def test_the_tui_strip_shows_one_whole_outcome_of_a_split_walk(node):
+    from netscope.analysis.compare import taken_outcome
+    from netscope.tui.journey import branch_note, expected_view
+
+    result = path(node, CLIENT, "10.96.0.10", "tcp", 80)
+    view = expected_view(result)
+    assert view.journey.hops[0] == result.hops[0] and not view.journey.branches
+    assert view.journey.end_netns == result.branches[0].journey.end_netns
+    assert view.journey.reply is not None
+    note = branch_note(result)
+    assert "2 outcomes" in note and "p=0.50" in note and "10.244.0.3:8080" in note
+    other = result.outcomes()[1][1]
+    assert taken_outcome(result, other) is not None
+    assert taken_outcome(result, other).end_netns == other.end_netns
+    assert branch_note(path(node, CLIENT, "10.96.0.20", "tcp", 80)) == ""
