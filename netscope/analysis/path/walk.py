@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from netscope.analysis.path.delivery import deliver
 from netscope.analysis.path.stops import Fork
 from netscope.analysis.path.stops import Stop as _Stop
+from netscope.analysis.path.walk_dp import DatapathStages
+from netscope.analysis.path.walk_end import branch_summary, last_packet, unanswered
 from netscope.analysis.path.walk_l2 import MACVLAN_KINDS, L2Stages
 from netscope.analysis.path.walk_nf import NetfilterStages
 from netscope.graph.host import HostGraph
@@ -27,7 +29,7 @@ from netscope.model.journey import Verdict as End
 MAX_HOPS = 200
 
 
-class Walker(NetfilterStages, L2Stages):
+class Walker(NetfilterStages, L2Stages, DatapathStages):
     """One walk (and its reply) over one snapshot, with the random choices in `decisions`
     taken (rule id -> option; see netscope.analysis.path.netfilter.Choice)."""
 
@@ -216,44 +218,6 @@ class Walker(NetfilterStages, L2Stages):
                  (peer.id,))
         self.receive_frame(pkt, peer, nexthop)
 
-    def proxy_arp(self, pkt: Packet, link: Link, nexthop: str) -> bool:
-        """Whether `link` answers ARP for an address not its own (proxy_arp = 1: the kernel
-        answers when it routes `nexthop` out of another interface), as Calico's workload
-        veths do for the pods' gateway 169.254.1.1."""
-        if pkt.family != "inet" or link.sysctls.get("ipv4.proxy_arp") != "1":
-            return False
-        lk = self.g.route_lookup(link.netns, pkt.family, "0.0.0.0", nexthop)
-        if lk.route is None or lk.kind != "unicast" or any(
-                h.link == link.id for h in lk.route.nexthops):
-            return False
-        self.hop(link.netns, link.name, "receive", f"proxy ARP: {link.name} answers for "
-                 f"{nexthop}", f"{link.name} has proxy_arp = 1: the kernel answers ARP for "
-                 f"{nexthop} with {link.name}'s own MAC (it routes {nexthop} elsewhere), so "
-                 "the sender's frames come to this namespace, which routes them (a Calico "
-                 "node's workload interface).", pkt, (link.id,))
-        return True
-
-    def bpf_decides(self, pkt: Packet, link: Link, ingress: bool) -> None:
-        """Stop where a BPF program on the datapath (XDP, tc, tcx) takes the packet first:
-        it may pass, drop or redirect it past routing and netfilter, and its code is not
-        something the walk can evaluate (an eBPF datapath such as Cilium's)."""
-        progs = [b for b in self.g.bpf_programs_on(link) if b.ingress == ingress]
-        if not progs:
-            return
-        first = progs[0]
-        more = f" (then {', '.join(f'{b.hook} {b.label}' for b in progs[1:])})" \
-            if len(progs) > 1 else ""
-        where = "arriving on" if ingress else "leaving by"
-        self.stop(link.netns, link.name, End.UNCERTAIN,
-                  f"decided by eBPF program {first.label} on {link.name} ({first.hook}): "
-                  "netfilter does not apply here", pkt,
-                  f"A BPF program is attached to {self.g.link_label(link.id)} at {first.hook}"
-                  f"{more}: every packet {where} it runs through it first, and its code "
-                  "decides whether the packet passes, is dropped or is redirected elsewhere, "
-                  "past routing and the netfilter rules. The static walk cannot evaluate "
-                  "that code: `netscope trace` shows where real packets go.",
-                  tuple(b.id for b in progs))
-
     def receive_frame(self, pkt: Packet, link: Link, nexthop: str) -> None:
         key = ("frame", link.id, pkt.src, pkt.dst, pkt.ct_state)
         if key in self.seen:
@@ -397,11 +361,11 @@ def _walk(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool,
     except Fork as fork:
         return _branches(graph, pkt, netns, with_reply, w, walker, fork, answers)
     if answers is not None and end == End.DELIVERED and w.final is not None:
-        end, reason = _unanswered(graph, w, answers, end, reason)
+        end, reason = unanswered(graph, w, answers, end, reason)
     hops = tuple(w.hops)
     reply = None
     if with_reply and end == End.DELIVERED and end_ns is not None:
-        seen_at_dst = _last_packet(w, pkt)
+        seen_at_dst = last_packet(w, pkt)
         back = Packet(pkt.family, seen_at_dst.dst, seen_at_dst.src, pkt.proto,
                       seen_at_dst.dport, seen_at_dst.sport, 0, "established",
                       seen_at_dst.ct_status,
@@ -430,43 +394,5 @@ def _branches(graph: HostGraph, pkt: Packet, netns: str, with_reply: bool, w: Wa
         tail = dataclasses.replace(whole, hops=whole.hops[len(prefix) - 1:])
         branches.append(Branch(outcome.probability, words, tail))
     verdict = branches_verdict(tuple(branches))
-    return Journey(pkt.describe(), prefix, verdict, _branch_summary(branches), None, None,
+    return Journey(pkt.describe(), prefix, verdict, branch_summary(branches), None, None,
                    flow=pkt, branches=tuple(branches))
-
-
-def _branch_summary(branches: list[Branch]) -> str:
-    ends = {b.journey.exchange_verdict for b in branches}
-    if len(ends) == 1:
-        return f"all {len(branches)} outcomes of the random choice: {ends.pop().words}"
-    return "; ".join(f"{b.probability:.0%} ({b.choice}): {b.journey.exchange_verdict.words}"
-                     for b in branches)
-
-
-def _unanswered(graph: HostGraph, w: Walker, request: Packet, end: End,
-                reason: str) -> tuple[End, str]:
-    """A delivered reply whose source is not what the request was sent to: the sender's
-    socket does not take it (TCP answers with a reset, the ping is not matched)."""
-    got = w.final
-    if (got.src, got.sport) == (request.dst, request.dport):
-        return end, reason
-    untranslated = [ns for ns, kind, _, _ in w.nat if kind in ("dnat", "redirect")]
-    why = "nothing translated it back"
-    if any(graph.sysctl(ns, "net.bridge.bridge-nf-call-iptables") == "0"
-           for ns in untranslated):
-        why = ("it was bridged past the netfilter of the namespace that DNATed the request "
-               "(bridge-nf-call-iptables = 0 there), so conntrack never undid the DNAT")
-    ports = f":{got.sport}" if got.sport is not None else ""
-    wanted = f":{request.dport}" if request.dport is not None else ""
-    words = (f"the reply comes from {got.src}{ports}, not from {request.dst}{wanted} where the "
-             f"request went: {why}")
-    last = w.hops[-1]
-    w.hops[-1] = dataclasses.replace(last, step="drop", decision=words, explain=(
-        f"{words}. The sender's socket waits for an answer from {request.dst}{wanted} and "
-        "drops this one (TCP answers it with a reset)."))
-    return End.DROPPED, words
-
-
-def _last_packet(w: Walker, original: Packet) -> Packet:
-    """The packet as it reached its destination: after the last NAT rewrite, if any."""
-    inner = [after for _, _, _, after in w.nat if after.proto == original.proto]
-    return inner[-1] if inner else original
