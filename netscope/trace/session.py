@@ -71,11 +71,13 @@ def run_trace(flt: TraceFilter, places: Places, count: int | None = None,
                        else nftables_namespaces(places.graph.snapshot))
         listener = stack.enter_context(NfTraceListener(targets, flt))
         started = time.monotonic()
-        if on_attached:
-            on_attached(tracer.attach_seconds)
         deadline = started + timeout if timeout else None
         stop_at = None
         try:
+            # inside the try: a Ctrl-C or SIGTERM right after the attach message (a person
+            # who reads it and stops at once) ends the trace as one during it does
+            if on_attached:
+                on_attached(tracer.attach_seconds)
             while True:
                 events = tracer.poll(100)
                 n_events += len(events)
