@@ -31,12 +31,17 @@ def _mark(good: bool) -> str:
     return "ok " if good else "NO "
 
 
-def run_step_check(lesson: Lesson, check: Check, timeout: float = 1.0) -> CheckResult:
-    """Look at the host (a fresh snapshot, real traffic) and judge the check."""
+def run_step_check(lesson: Lesson, check: Check, timeout: float = 1.0,
+                   snapshot: Snapshot | None = None, traffic: bool = True) -> CheckResult:
+    """Look at the host (a fresh snapshot, real traffic) and judge the check.
+
+    With `snapshot` (a saved one, the TUI offline), the parts that read the host judge it
+    instead; without `traffic` the real-traffic parts are skipped (a line says so, and the
+    result does not pass: it was not all checked)."""
     lines: list[str] = []
     ok = True
-    snapshot = journey = None
-    if check.reads_host:
+    journey = None
+    if check.reads_host and snapshot is None:
         from netscope.collect.runner import collect_snapshot
 
         snapshot = collect_snapshot()
@@ -49,6 +54,10 @@ def run_step_check(lesson: Lesson, check: Check, timeout: float = 1.0) -> CheckR
         ok &= gone
         lines.append(f"{_mark(gone)} {_ref_text(lesson, ref)} is gone")
     for r in check.reach:
+        if not traffic:
+            ok = False
+            lines.append(f"--  {r.describe()}: not sent (real traffic needs the live host)")
+            continue
         good, line = _reach(lesson, r, timeout)
         ok &= good
         lines.append(line)

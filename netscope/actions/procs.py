@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
+import selectors
 import signal
 import subprocess
 import time
@@ -38,14 +38,17 @@ def spawn_ready(argv: list[str], log_path: str | None) -> tuple[int, int]:
     assert proc.stdout is not None
     line = b""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    while not line.endswith(b"\n") and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        chunk = os.read(proc.stdout.fileno(), 256)
-        if not chunk:
-            break
-        line += chunk
+    # poll, not select: a process that holds a socket per namespace (the TUI at 1,000
+    # namespaces) has descriptors above 1024, which select() cannot watch
+    with selectors.DefaultSelector() as waiting:
+        waiting.register(proc.stdout, selectors.EVENT_READ)
+        while not line.endswith(b"\n") and time.monotonic() < deadline:
+            if not waiting.select(max(0.0, deadline - time.monotonic())):
+                break
+            chunk = os.read(proc.stdout.fileno(), 256)
+            if not chunk:
+                break
+            line += chunk
     proc.stdout.close()
     if line.strip() != b"ready":
         _kill_child(proc)

@@ -30,11 +30,13 @@ from netscope.model import Snapshot
 from netscope.model.safe_text import safe
 from netscope.tui.app_drops import DropKeys
 from netscope.tui.app_host import HostKeys
+from netscope.tui.app_lessons import LessonKeys
 from netscope.tui.app_trace import TraceKeys
 from netscope.tui.backends import Backends
 from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
 from netscope.tui.journey import JourneyView
+from netscope.tui.lesson_view import LessonView, lesson_ids
 from netscope.tui.live import LiveFeed, Update
 from netscope.tui.screens.help import HelpScreen
 from netscope.tui.topology_layout import Marks
@@ -42,6 +44,7 @@ from netscope.tui.view_state import marks_for, visible_namespaces
 from netscope.tui.widgets.detail_panel import DetailPanel
 from netscope.tui.widgets.event_log import EventLog
 from netscope.tui.widgets.filter_bar import FilterBar
+from netscope.tui.widgets.lesson_panel import LessonPanel
 from netscope.tui.widgets.ns_tree import NamespaceTree
 from netscope.tui.widgets.status_bar import StatusBar
 from netscope.tui.widgets.topology import TopologyView
@@ -52,7 +55,7 @@ HIGHLIGHT_S = 2.0
 HIDDEN_SAY_S = 10.0
 
 
-class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
+class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "netscope"
     BINDINGS = [
@@ -67,6 +70,14 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         Binding("s", "save", "save"),
         Binding("p", "pause", "pause"),
         Binding("D", "count_drops", "count drops"),
+        Binding("L", "lessons", "lessons", show=False),  # in ? and the palette
+        Binding("x", "lesson_do", "run step", show=False),
+        Binding("c", "lesson_check", "check step", show=False),
+        Binding("n", "lesson_move(1)", "next step", show=False),
+        Binding("b", "lesson_move(-1)", "previous step", show=False),
+        Binding("E", "lesson_end", "end lesson", show=False),
+        Binding("h", "lesson_hint", "hint", show=False),
+        Binding("a", "lesson_answer", "answer", show=False),
         Binding("question_mark", "help", "help"),
         Binding("escape", "close_trace", "close trace", show=False),
         Binding("q", "quit", "quit"),
@@ -85,6 +96,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         ("pause", "Pause live updates", "pause or resume following the host (p)"),
         ("count_drops", "Count drops", "attach or detach the drop monitor: drops per device "
                                        "on the topology, in the Drops tab and the log (D)"),
+        ("lessons", "Lessons", "learn container networking step by step, each step checked "
+                               "live and shown on the topology; troubleshooting drills (L)"),
         ("help", "Keys", "every key and what it does (?)"),
     )
 
@@ -100,6 +113,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
     marks: var[Marks] = var(Marks)
     mode: var[str] = var("")
     extras: var[dict[str, object]] = var(dict, always_update=True)
+    lesson_view: var[LessonView | None] = var(None)
+    lesson_commands: var[tuple[str, ...]] = var(())
 
     class SnapshotArrived(Message):
         def __init__(self, update: Update) -> None:
@@ -122,6 +137,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
         self._hidden = HiddenChanges()
         self._hidden_timer = None
         self._init_drops(live=feed is not None, read_only=read_only)
+        self._init_lessons()
         self.first_screen_at: float | None = None
 
     def compose(self) -> ComposeResult:
@@ -137,6 +153,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
                 yield TopologyView(id="topology").data_bind(app.graph, app.marks)
                 yield TraceBar(id="trace").data_bind(app.graph, app.journey, app.hop)
             yield DetailPanel(id="details").data_bind(app.graph, app.selected, app.extras)
+            yield LessonPanel(id="lesson").data_bind(view=app.lesson_view,
+                                                     commands=app.lesson_commands)
         yield EventLog(clock=self._clock, id="log")
         yield Footer()
 
@@ -169,6 +187,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
             self._feed.stop()
         self.stop_drops()
         self._backends.close()
+        self.end_lessons_on_exit()
 
     def run(self, *args, **kwargs):
         """As App.run; whatever ends the app (an error too), nothing stays attached."""
@@ -206,6 +225,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
 
     def watch_graph(self, graph: HostGraph | None) -> None:
         self._filter_changed()
+        if self.lesson_view is not None:  # what the step is about may exist now
+            self.update_marks()
         if self.first_screen_at is None and graph is not None:
             self.call_after_refresh(self._first_screen)
 
@@ -252,8 +273,11 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, App[None]):
     def update_marks(self) -> None:
         """Work the highlights out again (cheap: the widgets bound to them redraw once,
         after this turn's other changes are in)."""
+        # what a lesson step is about, unless a journey (its check's walk) is drawn
+        lesson = lesson_ids(self.graph, self.lesson_view) if self.journey is None else None
+        changed = self.changed | lesson if lesson else self.changed
         self.marks = marks_for(self.journey, self.hop, selected=self.selected,
-                               changed=self.changed, visible=self.shown_namespaces,
+                               changed=changed, visible=self.shown_namespaces,
                                expanded=self.expanded, drops=self._drops.per_id(),
                                alerts=self._drops.alerts())
 

@@ -13,6 +13,12 @@ instead of a result. What the TUI calls:
   `lab_up(name)`, `lab_down(name)` (netscope.actions.labs)
 - repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`, `error`
   (the exception class they raise) (netscope.actions.repair)
+- lessons: `catalogue()`, `done(id)`, `ran(lesson)`, `commands(lesson, step)`,
+  `fill(text, lesson)`, `do_step(lesson, n)`, `check(lesson, n, snapshot=None)`,
+  `end(lesson)`, `started(lesson)`, `puzzles()`, `current_puzzle(lesson)`,
+  `start_puzzle(lesson, n)`, `symptoms(lesson, puzzle)`, `take_hint(lesson, puzzle)`,
+  `judge(lesson, puzzle, answer)`, `error` (a tuple of exception classes)
+  (netscope.actions.lessons, lesson_check, drills, lesson_progress)
 - drops: `unavailable() -> reason | None` (bcc, BTF, headers, privileges), `open() ->` a
   DropCounter attached to skb:kfree_skb, `error` (netscope.trace.drops)
 
@@ -147,6 +153,48 @@ def _drops(backends: Backends):
     return SimpleNamespace(unavailable=_ebpf_unavailable, open=Counter, error=ProbeError)
 
 
+def _lessons(_backends):
+    from netscope.actions import drills, labs, lesson_progress, lessons
+    from netscope.actions.lesson_check import run_step_check
+    from netscope.actions.lesson_plan import fill_state, step_ops
+    from netscope.actions.plan import PlanFailed
+    from netscope.labs import lessons as catalogue
+    from netscope.labs.lessons import LessonError
+
+    def check(lesson, number: int, snapshot=None):
+        """Step `number`'s check on the live host (with `snapshot`: on it, no traffic);
+        a live pass is kept as progress."""
+        result = run_step_check(lesson, lesson.step(number).check, snapshot=snapshot,
+                                traffic=snapshot is None)
+        if result.passed and snapshot is None:
+            lesson_progress.mark_done(lesson.id, number)
+        return result
+
+    def take_hint(lesson, puzzle) -> tuple[str, ...]:
+        """One more hint of `puzzle` (at most drills.HINTS); every hint shown so far."""
+        key = puzzle.key(lesson)
+        if lesson_progress.hints_taken(key) < drills.HINTS:
+            lesson_progress.take_hint(key)
+        taken = lesson_progress.hints_taken(key)
+        return tuple(drills.hint(lesson, puzzle, n) for n in range(1, taken + 1))
+
+    def judge(lesson, puzzle, answer: str) -> bool:
+        right = drills.judge(puzzle, answer)
+        if right:
+            lesson_progress.mark_done(lesson.id, puzzle.number)
+        return right
+
+    return SimpleNamespace(
+        catalogue=catalogue.load_all, done=lesson_progress.done_steps,
+        ran=lessons.applied_steps, commands=lambda lesson, step: [
+            op.shell() for op in step_ops(lesson, step)], fill=fill_state,
+        do_step=lessons.do_step, check=check, end=lessons.end, started=lessons.is_started,
+        puzzles=drills.puzzles, current_puzzle=drills.current, start_puzzle=drills.start,
+        symptoms=drills.symptoms, take_hint=take_hint, judge=judge,
+        error=(lessons.LessonRunError, drills.DrillError, LessonError, labs.LabError,
+               PlanFailed, LookupError))
+
+
 def _warm_programs():
     """The programs D and t attach, to compile ahead (netscope.trace.warm)."""
     from netscope.trace.drops import prepare_drops
@@ -158,10 +206,10 @@ def _warm_programs():
 
 # feature -> the adapter, which imports what it needs
 BACKENDS = {"doctor": _doctor, "trace": _trace, "labs": _labs, "repair": _repair,
-            "drops": _drops}
+            "drops": _drops, "lessons": _lessons}
 # what a person calls each feature in a notice
 FEATURE_WORDS = {"doctor": "the doctor", "trace": "tracing", "labs": "labs",
-                 "repair": "repair and undo", "drops": "drop counting"}
+                 "repair": "repair and undo", "drops": "drop counting", "lessons": "lessons"}
 
 
 class Backends:

@@ -25,6 +25,9 @@ KEYS = (
     ("p", "pause or resume live updates", False),
     ("D", "count drops: attach the eBPF drop monitor (D again detaches it); drops per "
           "device on the topology, in the Drops tab and the log", True),
+    ("L", "lessons: container networking step by step; in a lesson x runs the step's "
+          "commands and checks it, c checks again, n / b next and previous step, E ends the "
+          "lesson; in the drills x brings a puzzle up, h hint, a answer", True),
     ("e", "expand or collapse groups of quiet namespaces in the topology", False),
     ("tab", "move between tree, topology, details and log", False),
     ("ctrl+p", "command palette: every action by name", False),
