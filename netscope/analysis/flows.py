@@ -12,8 +12,10 @@ Classification, seen from the namespace that forwards the flow (the container ho
 - north-south: one end is not an address of this host, or is reached through the uplink, or
   the flow came in from outside through a published port (DNAT to a container).
 
-Bytes are conntrack's: IP bytes, headers included (`payload()` estimates the application's
-share); None when accounting was off when the connection started (net.netfilter.
+Bytes are conntrack's: IP bytes, headers included (`payload()` estimates the TCP/UDP data
+they carried, retransmissions included: conntrack counts every packet that crosses, and
+cannot tell a segment sent again, so the application's own bytes are not knowable from it);
+None when accounting was off when the connection started (net.netfilter.
 nf_conntrack_acct counts only connections created after it was turned on).
 """
 
@@ -38,9 +40,12 @@ HEADER_BYTES = {("ipv4", "tcp"): 52, ("ipv6", "tcp"): 72, ("ipv4", "udp"): 28,
 
 
 def payload(nbytes: int | None, packets: int | None, family: str, proto: str) -> int | None:
-    """Application bytes in `nbytes` IP bytes of `packets` packets (TCP, UDP), else None.
-    The acknowledgements of a bulk transfer the other way are mostly header: 10 MB one way
-    sends ~50-75 KB of pure ACKs back, 5-7% of a 1 MB answer."""
+    """The TCP/UDP data in `nbytes` IP bytes of `packets` packets, else None: what the
+    transport carried, retransmissions included (measured on a veth lab: one 64 KiB
+    segment-offload burst sent again added 65,160 bytes to a 10 MB transfer, 0.65%, and
+    6.5% to a 1 MB one; conntrack cannot tell them apart). The pure ACKs of a bulk transfer
+    the other way are header only and subtract out; those carrying SACK blocks (12 more
+    bytes) are counted as a few data bytes."""
     header = HEADER_BYTES.get((family, proto))
     if header is None or nbytes is None or packets is None:
         return None

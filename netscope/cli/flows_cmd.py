@@ -15,9 +15,11 @@ it on in for this run], "flows": [flow], "rows": [{"netns", "name", "role", "pee
 "proto", "state", "client", "server", "dialled", "nat", "direction", "why", "tracked_in",
 "to_server_packets", "to_server_bytes", "to_client_packets", "to_client_bytes", "family",
 "to_server_payload", "to_client_payload"} and an end {"address", "port", "netns", "name",
-"outside"}; bytes are IP bytes as conntrack counts them, payload the application's bytes
-estimated from them (TCP/UDP: bytes minus one header a packet); rows also carry
-"sent_payload" and "received_payload"; counters are null when not counted.
+"outside"}; bytes are IP bytes as conntrack counts them, payload the TCP/UDP data they
+carried (bytes minus one header a packet): the application's bytes plus whatever TCP sent
+again (a retransmitted segment is counted each time it crosses), so never less than the
+application's; rows also carry "sent_payload" and "received_payload"; counters are null when
+not counted.
 """
 
 from __future__ import annotations
@@ -180,8 +182,8 @@ def source_text(srcs, enabled: list[str]) -> str:
     counting = [s.name for s in srcs if s.active and s.accounting]
     blind = [s.name for s in srcs if s.active and not s.accounting]
     idle = [s.name for s in srcs if not s.active]
-    lines = ["source: conntrack (bytes are IP bytes, headers included; data: the "
-             "application's bytes, estimated)"]
+    lines = ["source: conntrack (bytes are IP bytes, headers included; data: what TCP/UDP "
+             "carried, retransmissions included)"]
     if counting:
         how = " (turned on by netscope for this run)" if enabled else ""
         lines.append(f"  accounting on{how}: {', '.join(counting)}")

@@ -7,9 +7,14 @@ Standard library only: it runs as a script by path, like the labs' serve.py.
         request/response round trips of B bytes on one connection -> JSON summary
     endpoint.py connect --host H --port P --seconds S [--max N]
         connections opened and closed one after another (to serve's P+1) -> JSON summary
-    endpoint.py sink --port P --reply B      read each connection to EOF, answer B bytes
+    endpoint.py sink --port P --reply B      read each connection to EOF, answer B bytes;
+        prints {"port", "wire_sent"} for each connection once its answer is acknowledged
     endpoint.py send --host H --port P --bytes N
-        send N bytes, half-close, read the answer to EOF -> JSON {"sent", "received"}
+        send N bytes, half-close, read the answer to EOF -> JSON {"sent", "received",
+        "sport", "wire_sent"}
+
+wire_sent is what TCP put on the wire (tcpi_bytes_sent: retransmissions included), read
+once everything sent is acknowledged: what a counter of the traffic (conntrack) sees.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -36,10 +42,30 @@ def _listener(port: int, host: str = "0.0.0.0") -> socket.socket:
     return s
 
 
-def _ready() -> None:
+def _ready(reports: bool = False) -> None:
+    """Say "ready"; stdout then goes nowhere unless the mode reports on it (nobody reads it,
+    and a full pipe would block the server)."""
     print("ready", flush=True)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
+    if not reports:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+
+
+# struct tcp_info (linux/tcp.h): tcpi_unacked at 24, tcpi_bytes_sent at 200 (kernel 4.19+)
+_TCP_INFO_LEN, _UNACKED, _BYTES_SENT = 232, 24, 200
+
+
+def wire_sent(s: socket.socket, wait_s: float = 5.0) -> int | None:
+    """The data bytes TCP sent on `s`, retransmissions included, once nothing is left
+    unacknowledged (or after wait_s); None on a kernel without tcpi_bytes_sent."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
+        if len(info) < _BYTES_SENT + 8:
+            return None
+        if struct.unpack_from("I", info, _UNACKED)[0] == 0 or time.monotonic() > deadline:
+            return struct.unpack_from("Q", info, _BYTES_SENT)[0]
+        time.sleep(0.01)
 
 
 def serve(port: int) -> int:
@@ -128,6 +154,7 @@ def connections(host: str, port: int, seconds: float, limit: int) -> dict:
 
 def _drain_then_answer(conn: socket.socket, reply: int) -> None:
     with conn:
+        port = conn.getpeername()[1]
         while conn.recv(CHUNK):
             pass
         block = b"r" * min(reply, CHUNK)
@@ -135,12 +162,14 @@ def _drain_then_answer(conn: socket.socket, reply: int) -> None:
         while left > 0:
             conn.sendall(block[:left])
             left -= min(left, len(block))
+        conn.shutdown(socket.SHUT_WR)
+        print(json.dumps({"port": port, "wire_sent": wire_sent(conn)}), flush=True)
 
 
 def sink(port: int, reply: int) -> int:
     """Read every connection to EOF, then answer `reply` bytes and close."""
     listener = _listener(port)
-    _ready()
+    _ready(reports=True)
     while True:
         conn, _ = listener.accept()
         threading.Thread(target=_drain_then_answer, args=(conn, reply), daemon=True).start()
@@ -162,7 +191,8 @@ def send(host: str, port: int, count: int) -> dict:
                 break
             received += len(chunk)
         sport = s.getsockname()[1]
-    return {"sent": count, "received": received, "sport": sport}
+        wire = wire_sent(s)
+    return {"sent": count, "received": received, "sport": sport, "wire_sent": wire}
 
 
 def main(argv: list[str] | None = None) -> int:
