@@ -116,8 +116,8 @@ def whole_process() -> tuple[float, float, float]:
 
 
 def measure(size: int, runs: int) -> dict:
-    scale_lab.up(size)
     try:
+        scale_lab.up(size)
         collect_snapshot()  # a warm kernel and a warm process for every contender
         times: dict[str, list[tuple[float, float]]] = defaultdict(list)
         rss = 0.0

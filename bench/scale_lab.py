@@ -12,6 +12,13 @@ import time
 
 PREFIX = f"nsb{os.getpid() % 10000:04d}"
 BRIDGE = f"{PREFIX}br0"
+# a Linux bridge takes at most 1,024 ports (BR_MAX_PORTS): namespace i is a port of bridge
+# i // PORTS, each bridge with a /16 of its own (10.199/16, 10.198/16, ...)
+PORTS = 1000
+
+
+def _bridge(k: int) -> str:
+    return f"{PREFIX}br{k}"
 
 
 def _batch(lines: list[str], ns: str | None = None) -> None:
@@ -26,19 +33,30 @@ def namespace_names(count: int) -> list[str]:
 
 
 def up(count: int) -> list[str]:
-    """Create the lab; returns the namespace names."""
+    """Create the lab; returns the namespace names. A lab that fails half-built is removed."""
     down()
+    try:
+        return _up(count)
+    except BaseException:
+        down()
+        raise
+
+
+def _up(count: int) -> list[str]:
     names = namespace_names(count)
-    root = [f"link add {BRIDGE} type bridge", f"addr add 10.199.0.1/16 dev {BRIDGE}",
-            f"link set {BRIDGE} up"]
+    root = []
+    for k in range((count + PORTS - 1) // PORTS or 1):
+        root += [f"link add {_bridge(k)} type bridge",
+                 f"addr add 10.{199 - k}.0.1/16 dev {_bridge(k)}", f"link set {_bridge(k)} up"]
     for i, ns in enumerate(names):
         root += [f"netns add {ns}",
                  f"link add {PREFIX}v{i} type veth peer name eth0 netns {ns}",
-                 f"link set {PREFIX}v{i} master {BRIDGE} up"]
+                 f"link set {PREFIX}v{i} master {_bridge(i // PORTS)} up"]
     _batch(root)
     for i, ns in enumerate(names):
-        _batch(["link set lo up", f"addr add 10.199.{i // 250}.{i % 250 + 2}/16 dev eth0",
-                "link set eth0 up", "route add default via 10.199.0.1"], ns=ns)
+        net, j = 199 - i // PORTS, i % PORTS
+        _batch(["link set lo up", f"addr add 10.{net}.{j // 250}.{j % 250 + 2}/16 dev eth0",
+                "link set eth0 up", f"route add default via 10.{net}.0.1"], ns=ns)
     return names
 
 
@@ -47,7 +65,9 @@ def down() -> None:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     lines = [f"netns del {line.split()[0]}" for line in out.splitlines()
              if line.startswith(PREFIX + "-")]
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
+    for name in os.listdir("/sys/class/net"):
+        if name.startswith(f"{PREFIX}br"):
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
     if lines:
         subprocess.run(["ip", "-force", "-batch", "-"], input="\n".join(lines) + "\n",
                        text=True, capture_output=True)
