@@ -10,7 +10,7 @@
 - drop monitor (`D`): from the key to "counting drops" on screen, the attach time the app
   reports, then idle CPU and RSS of the process with the probe attached (polled every second).
 - Flows and DNS tabs: their per-snapshot work (prepare_flows, prepare_dns, done in a worker)
-  on a snapshot of this host, in-process.
+  and the tab drawn for one namespace, on a snapshot of this host, in-process.
 - update work: in-process, what one live update costs the UI (the app's handling of a new
   snapshot: what changed, the host graph, tree, topology and details redrawn) on a 160x50
   headless app holding this host's snapshot, one port toggled down/up per update; baseline:
@@ -161,22 +161,37 @@ def drop_monitor(idle: float) -> None:
 
 
 def tab_work(runs: int) -> None:
-    """The Flows and DNS tabs' per-snapshot work on this host, in-process, medians."""
+    """The Flows and DNS tabs' work on this host, in-process, medians: per snapshot
+    (prepare, done in a worker) plus the tab drawn for one lab namespace (what a user
+    waits for); for DNS also every namespace's rows at once, for reference."""
+    from netscope.analysis.dns import dns_rows
     from netscope.collect.runner import collect_snapshot
-    from netscope.tui.detail_dns import prepare_dns
-    from netscope.tui.detail_flows import prepare_flows
+    from netscope.graph.host import HostGraph
+    from netscope.tui.detail_common import Selection
+    from netscope.tui.detail_dns import dns_tab, prepare_dns
+    from netscope.tui.detail_flows import flows_tab, prepare_flows
 
     snapshot = collect_snapshot()
-    for name, prepare in (("flows", prepare_flows), ("dns", prepare_dns)):
+    graph = HostGraph.of(snapshot)
+    shown = next(n.id for n in snapshot.namespaces if n.name.endswith("-007"))
+    entries = sum(len(t.entries) for t in snapshot.conntrack)
+    for name, prepare, tab in (("flows", prepare_flows, flows_tab), ("dns", prepare_dns, dns_tab)):
         times = []
         for _ in range(runs):
             started = time.perf_counter()
-            prepare(snapshot)
+            tab(graph, Selection(shown), prepare(snapshot))
             times.append(time.perf_counter() - started)
-        print(f"{name} tab work, {len(snapshot.namespaces)} namespaces, "
-              f"{sum(len(t.entries) for t in snapshot.conntrack)} conntrack entries: median "
+        print(f"{name} tab work (prepare + one namespace's tab), {len(snapshot.namespaces)} "
+              f"namespaces, {entries} conntrack entries: median "
               f"{statistics.median(times) * 1000:.0f} ms (runs "
               f"{', '.join(f'{x * 1000:.0f}' for x in times)})")
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        dns_rows(graph, idle=True)
+        times.append(time.perf_counter() - started)
+    print(f"  for reference, every namespace's DNS rows at once: median "
+          f"{statistics.median(times) * 1000:.0f} ms")
 
 
 def _toggled(snapshot, name: str, down: bool):

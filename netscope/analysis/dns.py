@@ -232,10 +232,11 @@ def _routed_view(graph: HostGraph, netns: str, nameserver: str,
 
 
 def dns_rows(graph: HostGraph | Snapshot, idle: bool = True,
-             inherited: bool = True) -> list[DnsRow]:
-    """Every resolver of every namespace with where its nameservers' queries go; without
-    `idle` only those processes use, without `inherited` not those that are the host's own
-    file seen from another namespace. For the TUI's DNS tab: `dns_rows(graph, idle=False)`."""
+             inherited: bool = True, netns: str | None = None) -> list[DnsRow]:
+    """Every resolver of every namespace (or only of `netns`) with where its nameservers'
+    queries go; without `idle` only those processes use, without `inherited` not those that
+    are the host's own file seen from another namespace. For the TUI's DNS tab:
+    `dns_rows(graph, idle=False)`."""
     if not isinstance(graph, HostGraph):
         graph = HostGraph.of(graph)
     snapshot = graph.snapshot
@@ -243,7 +244,7 @@ def dns_rows(graph: HostGraph | Snapshot, idle: bool = True,
     listeners_of = {d.netns: d.listeners for d in snapshot.dns}
     rows = []
     for view in snapshot.dns:
-        if view.netns not in graph.namespaces:
+        if view.netns not in graph.namespaces or (netns is not None and view.netns != netns):
             continue
         for resolver in view.resolvers:
             home = graph.namespaces[view.netns].is_self

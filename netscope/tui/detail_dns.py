@@ -2,14 +2,13 @@
 search, ndots, options), where each nameserver's queries really go and whether something
 answers there, and its /etc/hosts entries.
 
-Pure (Rich, no Textual). `prepare_dns` (every namespace's resolvers, with a path walk per
-routed nameserver) runs once per snapshot in a worker; `dns_tab` picks the selection's rows.
+Pure (Rich, no Textual). `prepare_dns` (the snapshot's DNS view) runs once per snapshot in a
+worker; `dns_tab` asks it for the selection's rows (a path walk per routed nameserver, made
+when a namespace is first shown).
 Namespaces where no process runs show the file `ip netns exec` would read, marked as such.
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 from rich.console import Group, RenderableType
 from rich.padding import Padding
@@ -21,20 +20,32 @@ from netscope.graph.host import HostGraph
 from netscope.model import Snapshot
 from netscope.tui.detail_common import Selection, nothing
 
-DnsView = dict[str, list[DnsRow]]
 VERDICT = {True: ("answers", "green"), False: ("UNREACHABLE", "bold red"),
            None: ("cannot say", "yellow")}
 PROCESSES_SHOWN = 4
 
 
+class DnsView:
+    """Every namespace's resolvers (those processes use first), by namespace id, each
+    namespace's worked out when first asked: a path walk per routed nameserver is ~0.4 ms,
+    and the tab shows one namespace at a time (all of 1,000 namespaces: ~400 ms)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._graph = HostGraph.of(snapshot)
+        self._rows: dict[str, list[DnsRow]] = {}
+
+    def get(self, netns: str, default: list[DnsRow] | None = None) -> list[DnsRow] | None:
+        rows = self._rows.get(netns)
+        if rows is None:
+            rows = dns_rows(self._graph, idle=True, netns=netns)
+            rows.sort(key=lambda r: not r.resolver.pids)
+            self._rows[netns] = rows
+        return rows or default
+
+
 def prepare_dns(snapshot: Snapshot) -> DnsView:
-    """Every namespace's resolvers (those processes use first), by namespace id."""
-    out: DnsView = defaultdict(list)
-    for row in dns_rows(snapshot, idle=True):
-        out[row.netns].append(row)
-    for rows in out.values():
-        rows.sort(key=lambda r: not r.resolver.pids)
-    return dict(out)
+    """The DNS view of `snapshot` (its rows made as namespaces are shown)."""
+    return DnsView(snapshot)
 
 
 def _indented(text: RenderableType) -> Padding:
