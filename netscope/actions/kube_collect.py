@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,16 +74,18 @@ class Kubectl:
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 60) -> str:
         """kubectl's standard output; KubeError with its last line of stderr on failure."""
-        if self.cancelled.is_set():
-            raise Cancelled()
-        try:
-            proc = subprocess.Popen(self.argv(*args), stdin=subprocess.PIPE if stdin else
-                                    subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        except FileNotFoundError:
-            raise KubeError(f"{self.base[0]} not found: install kubectl (or give its path with "
-                            "--kubectl) and a kubeconfig for the cluster") from None
+        # started and recorded under the lock cancel() takes: a kubectl started while the run
+        # is being cancelled would otherwise be missed by it, and wait out its whole timeout
         with self._lock:
+            if self.cancelled.is_set():
+                raise Cancelled()
+            try:
+                proc = subprocess.Popen(self.argv(*args), stdin=subprocess.PIPE if stdin else
+                                        subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+            except FileNotFoundError:
+                raise KubeError(f"{self.base[0]} not found: install kubectl (or give its path "
+                                "with --kubectl) and a kubeconfig for the cluster") from None
             self._running.add(proc)
         try:
             out, err = proc.communicate(stdin, timeout=timeout)
@@ -99,13 +102,14 @@ class Kubectl:
             raise KubeError(_last_line(err))
         return out
 
-    def cancel(self) -> None:
-        """Stop every kubectl this object runs now, and refuse new ones."""
-        self.cancelled.set()
+    def cancel(self, kill: bool = False) -> None:
+        """Stop every kubectl this object runs now (SIGTERM, or SIGKILL with `kill`), and
+        refuse new ones."""
         with self._lock:
+            self.cancelled.set()
             for proc in self._running:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
+                    proc.kill() if kill else proc.terminate()
 
 
 def list_nodes(kubectl: Kubectl, selector: str | None) -> list[str]:
@@ -225,15 +229,20 @@ def collect_nodes(kubectl: Kubectl, nodes: list[str], namespace: str, image: str
                 progress(result, len(results), len(nodes))
 
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="kube-node")
+    futures = []
     try:
-        futures = [pool.submit(work, node) for node in nodes]
+        futures += [pool.submit(work, node) for node in nodes]
         for f in futures:
             while not f.done():  # a timed wait keeps Ctrl-C deliverable to this thread
                 with contextlib.suppress(TimeoutError):
                     f.result(timeout=0.2)
     except BaseException as e:
         kubectl.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)
+        # a kubectl that outlives SIGTERM (its own children hold the pipes) is killed
+        if futures_wait(futures, timeout=5).not_done:
+            kubectl.cancel(kill=True)
+        pool.shutdown(wait=True)
         cleaner = Kubectl()
         cleaner.base = kubectl.base
         _remove_run(cleaner, namespace, run, record)
