@@ -24,7 +24,10 @@ def _read(path) -> dict:
 
 
 def _write(path, data) -> None:
-    Path(path).write_text(json.dumps(data))
+    """Whole or not at all: a kubectl killed mid-write (Ctrl-C tests) leaves the old table."""
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
 
 
 def main() -> int:

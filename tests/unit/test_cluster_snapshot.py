@@ -98,10 +98,15 @@ def test_nodes_are_collected_in_parallel(fake, tmp_path):
     assert p.returncode == 0, p.stderr
 
 
-def _wait_for_exec(paths, timeout=30):
+def _wait_for_exec(paths, node=None, timeout=30):
+    """Until kubectl exec ran (on `node`'s pod, when given)."""
+    suffix = "-" + snapshot_pod(node, "run", "ns", "image")["metadata"]["name"].rsplit("-")[-1] \
+        if node else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if paths["log"].exists() and any(c[0] == "exec" for c in _calls(paths)):
+        if paths["log"].exists() and any(
+                c[0] == "exec" and any(a.endswith(suffix) for a in c)
+                for c in _calls(paths)):
             return
         time.sleep(0.05)
     raise AssertionError("netscope never ran kubectl exec")
@@ -110,13 +115,21 @@ def _wait_for_exec(paths, timeout=30):
 def test_ctrl_c_deletes_the_pods(fake, tmp_path):
     scenario, env, paths = fake
     scenario(nodes=["n1", "n2"], hang_exec=["n2"])
-    proc = subprocess.Popen(_cmd("-o", str(tmp_path / "c.json")), env=env,
+    # a run that does not end is made to dump its threads' stacks (SIGABRT with
+    # faulthandler on): the failure then says where it waits
+    proc = subprocess.Popen(_cmd("-o", str(tmp_path / "c.json")),
+                            env={**env, "PYTHONFAULTHANDLER": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_exec(paths)
+        _wait_for_exec(paths, "n2")  # the exec that hangs has started
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
+        try:
+            _out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"Ctrl-C did not end the run; its threads:\n{err}") from None
     finally:
         proc.kill()
     assert proc.returncode == 130, err
