@@ -114,7 +114,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
     mode: var[str] = var("")
     extras: var[dict[str, object]] = var(dict, always_update=True)
     lesson_view: var[LessonView | None] = var(None)
-    lesson_commands: var[tuple[str, ...]] = var(())
+    lesson_words: var[tuple[str, tuple[str, ...], str] | None] = var(None)
 
     class SnapshotArrived(Message):
         def __init__(self, update: Update) -> None:
@@ -154,7 +154,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
                 yield TraceBar(id="trace").data_bind(app.graph, app.journey, app.hop)
             yield DetailPanel(id="details").data_bind(app.graph, app.selected, app.extras)
             yield LessonPanel(id="lesson").data_bind(view=app.lesson_view,
-                                                     commands=app.lesson_commands)
+                                                     words=app.lesson_words)
         yield EventLog(clock=self._clock, id="log")
         yield Footer()
 

@@ -34,7 +34,7 @@ FOCUS_STEPS = ("nat", "drop", "choice", "encap", "macvlan")
 class LessonKeys:
     """Needs from the app: notice, snapshot, graph, filter_text, show_journey, hop,
     _follow_hop, _backends, _feed, _read_only and the reactives lesson_view and
-    lesson_commands; Textual's run_worker, call_from_thread, push_screen, query_one."""
+    lesson_words; Textual's run_worker, call_from_thread, push_screen, query_one."""
 
     def _init_lessons(self) -> None:
         self._lessons_run: dict[int, object] = {}  # lessons this session changed the host for
@@ -133,11 +133,10 @@ class LessonKeys:
     def watch_lesson_view(self) -> None:
         view, backend = self.lesson_view, self._backends.get("lessons")
         self.query_one("#main").set_class(view is not None, "-lesson")
-        commands: tuple[str, ...] = ()
+        words = None
         if view is not None and not view.lesson.drills and backend is not None:
-            step = view.lesson.step(view.step)
-            commands = tuple(backend.commands(view.lesson, step))
-        self.lesson_commands = commands
+            words = backend.words(view.lesson, view.lesson.step(view.step))
+        self.lesson_words = words
         self.update_marks()
 
     def end_lessons_on_exit(self) -> None:

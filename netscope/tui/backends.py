@@ -13,8 +13,9 @@ instead of a result. What the TUI calls:
   `lab_up(name)`, `lab_down(name)` (netscope.actions.labs)
 - repair: `plan(finding) -> (shell lines, apply callable)`, `undo_last() -> str`, `error`
   (the exception class they raise) (netscope.actions.repair)
-- lessons: `catalogue()`, `done(id)`, `ran(lesson)`, `commands(lesson, step)`,
-  `fill(text, lesson)`, `do_step(lesson, n)`, `check(lesson, n, snapshot=None)`,
+- lessons: `catalogue()`, `done(id)`, `ran(lesson)`, `words(lesson, step) -> (text, shell
+  commands, after)` (the lesson's directory filled in), `do_step(lesson, n)`,
+  `check(lesson, n, snapshot=None)`,
   `end(lesson)`, `started(lesson)`, `puzzles()`, `current_puzzle(lesson)`,
   `start_puzzle(lesson, n)`, `symptoms(lesson, puzzle)`, `take_hint(lesson, puzzle)`,
   `judge(lesson, puzzle, answer)`, `error` (a tuple of exception classes)
@@ -186,8 +187,9 @@ def _lessons(_backends):
 
     return SimpleNamespace(
         catalogue=catalogue.load_all, done=lesson_progress.done_steps,
-        ran=lessons.applied_steps, commands=lambda lesson, step: [
-            op.shell() for op in step_ops(lesson, step)], fill=fill_state,
+        ran=lessons.applied_steps, words=lambda lesson, step: (
+            fill_state(step.text, lesson), tuple(op.shell() for op in step_ops(lesson, step)),
+            fill_state(step.after, lesson)),
         do_step=lessons.do_step, check=check, end=lessons.end, started=lessons.is_started,
         puzzles=drills.puzzles, current_puzzle=drills.current, start_puzzle=drills.start,
         symptoms=drills.symptoms, take_hint=take_hint, judge=judge,

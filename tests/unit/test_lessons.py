@@ -285,3 +285,34 @@ def test_progress_is_kept_and_a_damaged_file_is_empty(tmp_path, monkeypatch):
 
 def test_every_fault_the_drills_judge_is_known():
     assert all(v.fault in FAULTS for lab in catalog.load_all() for v in lab.base.variants)
+
+
+def test_every_puzzle_has_its_first_two_hints_and_does_not_give_itself_away():
+    """The hints that need no host (where to look, what to look at) for every broken variant
+    of the labs; the symptom the learner is shown never names the fault."""
+    from netscope.actions import drills
+
+    lesson = find("drills")
+    found = drills.puzzles()
+    assert len(found) == sum(len(lab.base.variants) for lab in catalog.load_all())
+    for p in found:
+        where = drills.hint(lesson, p, 1)
+        assert f"nsl-lesson10-{p.target.partition(':')[0]}" in where
+        what = drills.hint(lesson, p, 2)
+        assert what.startswith(lesson.look[p.fault]) and "`netscope path nsl-lesson10-" in what
+        report = p.report.lower()
+        assert p.fault not in report and p.fault.replace("_", " ") not in report, p.ref
+        assert p.fault not in p.ref.partition("/")[0]
+
+
+def test_the_lessons_directory_is_filled_in_where_a_learner_reads_it(tmp_path, monkeypatch):
+    """{state} in a step's words becomes the lesson's directory, in the CLI's and the TUI's
+    text alike (the lessons backend), and in the CNI configuration a command reads."""
+    from netscope.tui.backends import Backends
+
+    monkeypatch.setenv("NETSCOPE_STATE_DIR", str(tmp_path))
+    lesson = find("cni")
+    text, commands, after = Backends().get("lessons").words(lesson, lesson.step(2))
+    assert "{state}" not in text + after + "".join(commands)
+    assert f"{tmp_path}/labs/lesson7/ipam" in after
+    assert f'"dataDir": "{tmp_path}/labs/lesson7/ipam"' in commands[0]

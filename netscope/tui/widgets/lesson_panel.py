@@ -4,8 +4,9 @@ the last check line by line; for the drills, the puzzle, its symptoms, the hints
 verdict. Keys (the App's, shown at the bottom): x run the step, c check it, n / b next and
 previous step, E end the lesson; drills: x brings the puzzle up, h hint, a answer.
 
-Attributes down: the app binds `view` (a LessonView, None hides the panel) and `commands`
-(the shown step's shell commands, worked out by the lessons backend). Every text shown comes
+Attributes down: the app binds `view` (a LessonView, None hides the panel) and `words` (the
+shown step's text, shell commands and closing words, with the lesson's directory filled in
+by the lessons backend). Every text shown comes
 from a lesson file or the host: it goes through the sanitiser.
 """
 
@@ -54,7 +55,7 @@ class LessonPanel(VerticalScroll):
     """
 
     view: reactive[LessonView | None] = reactive(None, init=False)
-    commands: reactive[tuple[str, ...]] = reactive((), init=False)
+    words: reactive[tuple[str, tuple[str, ...], str] | None] = reactive(None, init=False)
 
     def compose(self):
         yield Static(id="lesson-body")
@@ -69,7 +70,7 @@ class LessonPanel(VerticalScroll):
         elif new is not None and (old is None or old.step != new.step):
             self.scroll_home(animate=False)
 
-    def watch_commands(self) -> None:
+    def watch_words(self) -> None:
         self._show()
 
     def _show(self) -> None:
@@ -90,11 +91,12 @@ class LessonPanel(VerticalScroll):
         head = Text(f"lesson {lesson.number}: {lesson.title}\n", style="bold")
         head.append(f"step {step.number} of {len(lesson.steps)}  {marks}\n", style="dim")
         head.append(step.title, style="bold cyan")
-        parts: list = [head, Text(""), _paragraphs(step.text)]
-        if self.commands:
+        text, commands, after = self.words or (step.text, (), step.after)
+        parts: list = [head, Text(""), _paragraphs(text)]
+        if commands:
             ran = "ran" if step.number in view.ran else "x runs them"
             parts += [Text(f"\ncommands ({ran}):", style="bold"),
-                      Text("\n".join(self.commands), style="cyan")]
+                      Text("\n".join(commands), style="cyan")]
         if step.show:
             parts.append(Text("\nlook at: " + ", ".join(lesson.place(x) for x in step.show),
                               style="yellow"))
@@ -102,8 +104,8 @@ class LessonPanel(VerticalScroll):
         if check is not None:
             parts += [Text(f"\ncheck of step {step.number}:", style="bold"),
                       _check_lines(check.lines, check.passed)]
-            if check.passed and step.after:
-                parts.append(_paragraphs(step.after, "green"))
+            if check.passed and after:
+                parts.append(_paragraphs(after, "green"))
         return parts
 
     def _drill(self, view: LessonView) -> list:
