@@ -136,16 +136,17 @@ def test_the_tui_opens_a_snapshot(installed):
         tmux.wait_for("nsl-nstui-c1", timeout=30)
         # q once the whole screen is up (the footer is drawn last): a key pressed while the
         # app still mounts is not a person's use of it
-        screen = tmux.wait_for("q quit", timeout=30)
+        screen = tmux.wait_for("palette", timeout=30)
         kernel = json.loads(FIXTURE.read_text())["header"]["kernel"]
         assert f"kernel {kernel}" in screen  # the snapshot's header, read offline
         tmux.keys("q")
         deadline = time.monotonic() + 15
-        while tmux.tmux("display", "-p", "-t", "tui", "#{pane_dead}").strip() != "1":
-            assert time.monotonic() < deadline, "q did not end the TUI"
+        # tmux marks the pane dead when its terminal closes and learns the exit status a
+        # moment later, when it reaps the process: wait for the status itself
+        while not (ended := tmux.tmux("display", "-p", "-t", "tui",
+                                      "#{pane_dead_status} #{pane_dead_signal}").split()):
+            assert time.monotonic() < deadline, f"q did not end the TUI:\n{tmux.screen()}"
             time.sleep(0.1)
-        ended = tmux.tmux("display", "-p", "-t", "tui",
-                          "#{pane_dead_status} #{pane_dead_signal}").split()
         assert ended == ["0"], f"exit status and signal: {ended}; screen:\n{tmux.screen()}"
     finally:
         tmux.kill()
