@@ -7,6 +7,7 @@ tear down each other's lab; `ip netns list | grep ^nsb` finds leftovers of a cra
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 
@@ -32,8 +33,25 @@ def namespace_names(count: int) -> list[str]:
     return [f"{PREFIX}-{i:03d}" for i in range(count)]
 
 
+def others() -> list[str]:
+    """Namespaces of other scale labs (another run, or one that crashed before its down())."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [n for n in (line.split()[0] for line in out.splitlines() if line.strip())
+            if re.match(r"nsb\d{4}-", n) and not n.startswith(PREFIX + "-")]
+
+
 def up(count: int) -> list[str]:
-    """Create the lab; returns the namespace names. A lab that fails half-built is removed."""
+    """Create the lab; returns the namespace names. A lab that fails half-built is removed.
+
+    Refuses while another scale lab's namespaces are on the host: every figure per
+    namespace would count them too (a crashed run left 1,001 of them here once, and a
+    whole curve was measured over them before anyone noticed)."""
+    if found := others():
+        raise RuntimeError(
+            f"{len(found)} namespaces of another scale lab are on this host "
+            f"({found[0][:7]}-...): a bench running now, or one that crashed. Remove them: "
+            "ip netns list | grep -E '^nsb[0-9]{4}-' | sed 's/^/netns del /' | "
+            "ip -force -batch -")
     down()
     try:
         return _up(count)
