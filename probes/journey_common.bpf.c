@@ -143,6 +143,10 @@ static __always_inline int ns_filter(struct ns_tuple *t)
         fwd &= t->dport == c->port;
         rev &= t->sport == c->port;
     }
+    /* both ways at once: a packet to its own address (src == dst, 127.0.0.1 included) has
+     * no side the addresses can tell; an ICMP echo reply is the answer */
+    if (fwd && rev && (t->proto == 1 || t->proto == 58))
+        return t->icmp_type == 0 || t->icmp_type == 129 ? NS_DIR_REPLY : NS_DIR_FORWARD;
     return fwd ? NS_DIR_FORWARD : (rev ? NS_DIR_REPLY : 0);
 }
 

@@ -96,3 +96,15 @@ def test_open_tcp_port_is_delivered(lab):
     finally:
         server.kill()
         server.wait()
+
+
+@pytest.mark.parametrize("to", ["own", "127.0.0.1"])
+def test_a_check_to_a_local_address_sees_the_kernel_answer(lab, to):
+    """The packet and its answer have the same addresses (src == dst): the probes tell them
+    apart by what they are (an echo reply answers), not by their ends."""
+    dst = lab.addr(1) if to == "own" else "127.0.0.1"
+    done = check(lab.a, dst, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["verdict"] == "delivered", result["answer"]
+    assert f"reply came back to {lab.a}" in result["answer"], result["answer"]
