@@ -126,7 +126,7 @@ def test_tui_shows_the_namespaces_follows_changes_traces_and_quits(lab, tmux, tm
     screen = tmux.screen()
     assert "Traceback" not in screen and "Error" not in screen
     # the pane's shell and the app in it are gone: nothing left running or attached
-    assert tmux.tmux("display", "-p", "-t", "tui", "#{pane_dead}").strip() == "1"
+    assert tmux.ended()
 
 
 def _tracer_unavailable() -> str | None:

@@ -81,7 +81,11 @@ def main() -> int:
                     return 1
                 time.sleep(0.05)
         if node in scen.get("hang_exec", []):
-            time.sleep(600)
+            # as long as netscope runs (a test that SIGKILLs it must not leave this behind)
+            parent, deadline = os.getppid(), time.monotonic() + 600
+            while os.getppid() == parent and time.monotonic() < deadline:
+                time.sleep(0.1)
+            return 1
         if node in scen.get("fail_exec", {}):
             print(scen["fail_exec"][node], file=sys.stderr)
             return 1

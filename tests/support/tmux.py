@@ -41,6 +41,24 @@ class Tmux:
                 raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{screen}")
             time.sleep(0.1)
 
+    def ended(self) -> bool:
+        """The app in the pane has ended (the pane stays: remain-on-exit)."""
+        return self.tmux("display", "-p", "-t", "tui", "#{pane_dead}").strip() == "1"
+
+    def quit(self, key: str = "q", timeout: float = 15.0) -> list[str]:
+        """Press `key` and wait for the app's exit: ["0"] for a clean exit, [status] or
+        [status, signal] otherwise. tmux marks the pane dead when its terminal closes and
+        learns the status a moment later, when it reaps the process: this waits for that."""
+        self.keys(key)
+        deadline = time.monotonic() + timeout
+        while not (ended := self.tmux("display", "-p", "-t", "tui",
+                                      "#{pane_dead_status} #{pane_dead_signal}").split()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{key} did not end the app after {timeout} s:\n"
+                                     f"{self.screen()}")
+            time.sleep(0.1)
+        return ended
+
     def alive(self) -> bool:
         return sh("tmux", "-L", self.socket, "has-session", "-t", "tui", check=False
                   ).returncode == 0
