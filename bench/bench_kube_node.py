@@ -27,23 +27,19 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
+
+from bench_common import Entered, alternate
 
 from netscope.actions import labs
 from netscope.actions.lab_plan import ns_name
 from netscope.analysis.path import path
-from netscope.collect.base import NsContext
 from netscope.collect.netfilter import NetfilterCollector
 from netscope.collect.registry import NAMESPACE_COLLECTORS
 from netscope.collect.runner import collect_snapshot
 from netscope.graph.host import HostGraph
-from netscope.host import netns
-from netscope.host.netlink import RtnlSocket
 from netscope.labs.kube_proxy import Endpoint, Service, iptables_rules, nft_script, restore_text
 from netscope.snapshot import load, save
 
@@ -65,39 +61,8 @@ def services(count: int) -> list[Service]:
     return out
 
 
-class Entered:
-    """The calling thread inside a named namespace, with a context for collectors."""
-
-    def __init__(self, name: str) -> None:
-        self.fd = os.open(f"{netns.NAMED_DIR}/{name}", os.O_RDONLY)
-        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
-        self.inode = os.fstat(self.fd).st_ino
-
-    def __enter__(self) -> Entered:
-        netns.setns(self.fd)
-        return self
-
-    def context(self) -> NsContext:
-        return NsContext(self.inode, self.fd, RtnlSocket())
-
-    def __exit__(self, *exc) -> None:
-        netns.setns(self.home)
-        os.close(self.fd)
-        os.close(self.home)
-
-
 def run_quiet(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True)
-
-
-def alternate(runs: int, contenders: dict[str, Callable[[], object]]) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    for _ in range(runs):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * 1000)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def all_collectors(entered: Entered) -> None:

@@ -21,19 +21,15 @@ alternate, --runs each, medians. Namespaces are named nsnf<random>-*, removed at
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
-from netscope.collect.base import NsContext
+from bench_common import Entered, alternate
+
 from netscope.collect.conntrack import ConntrackCollector
 from netscope.collect.netfilter import NetfilterCollector
-from netscope.host import netns, nft, nftnl
-from netscope.host.netlink import RtnlSocket
+from netscope.host import nft, nftnl
 
 PORTS = 400
 
@@ -76,41 +72,12 @@ def run_quiet(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True)
 
 
-class Entered:
-    """The calling thread inside a named namespace, with a context for collectors."""
-
-    def __init__(self, name: str) -> None:
-        self.fd = os.open(f"{netns.NAMED_DIR}/{name}", os.O_RDONLY)
-        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
-        self.inode = os.fstat(self.fd).st_ino
-
-    def __enter__(self) -> NsContext:
-        netns.setns(self.fd)
-        self.sock = RtnlSocket()
-        return NsContext(self.inode, self.fd, self.sock)
-
-    def __exit__(self, *exc) -> None:
-        self.sock.close()
-        netns.setns(self.home)
-        os.close(self.fd)
-        os.close(self.home)
-
-
-def alternate(runs: int, contenders: dict[str, Callable[[], object]]) -> dict[str, float]:
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    for _ in range(runs):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * 1000)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def big_ruleset(tag: str, runs: int) -> None:
     ns = f"{tag}-big"
     sh("ip", "netns", "add", ns)
     sh("ip", "netns", "exec", ns, "iptables-restore", stdin=iptables_restore_text())
-    with Entered(ns) as ctx:
+    with Entered(ns) as entered:
+        ctx = entered.context()
         tables = NetfilterCollector().collect(ctx)
         rules = sum(len(c.rules) for t in tables for c in t.chains)
         print(f"1. iptables ruleset: {rules} rules in {len(tables)} tables")
@@ -128,7 +95,8 @@ def big_ruleset(tag: str, runs: int) -> None:
     ns = f"{tag}-nft"
     sh("ip", "netns", "add", ns)
     sh("ip", "netns", "exec", ns, "nft", "-f", "-", stdin=nft_text())
-    with Entered(ns) as ctx:
+    with Entered(ns) as entered:
+        ctx = entered.context()
         collector = NetfilterCollector()
         tables = collector.collect(ctx)
         rules = sum(len(c.rules) for t in tables for c in t.chains)
@@ -161,7 +129,8 @@ def many_namespaces(tag: str, count: int, runs: int) -> None:
 
         def netscope_all() -> None:
             for name in names:
-                with Entered(name) as ctx:
+                with Entered(name) as entered:
+                    ctx = entered.context()
                     for c in collectors:
                         ctx.results[c.field] = c.collect(ctx)
 
