@@ -16,8 +16,7 @@ from netscope.actions.lesson_check import run_step_check
 from netscope.actions.ops import NAMED_NETNS
 from netscope.collect.runner import collect_snapshot
 from netscope.labs.lessons import Lesson, find
-from tests.kernel.test_labs_lifecycle import diff, others_namespace
-from tests.kernel.test_labs_support import host_state
+from tests.kernel.test_labs_lifecycle import host_changes
 
 
 def leftovers(instance: str) -> list[str]:
@@ -68,21 +67,6 @@ def run_every_step(lesson: Lesson, timeout: float = 1.0) -> list[tuple[int, floa
                                f"({step.title}):\n" + "\n".join(result.lines))
         times.append((step.number, round(time.monotonic() - started, 2)))
     return times
-
-
-def host_changes(before, after, instance: str) -> list[str]:
-    """What differs on the host between two snapshots, as the labs' lifecycle test judges
-    it (other suites' namespaces compared by existence only)."""
-    old, new = host_state(before), host_state(after)
-    changes = [f"namespace {name} changed: {diff(old[name], new[name])}"
-               for name in sorted(old.keys() & new.keys())
-               if old[name] != new[name] and not others_namespace(name, instance)]
-    vanished = [n for n in old.keys() - new.keys()
-                if not others_namespace(n, instance) and not n.endswith("]")]
-    changes += [f"namespace {n} disappeared" for n in sorted(vanished)]
-    changes += [f"{n} is left over" for n in new.keys() - old.keys()
-                if n.startswith(f"nsl-{instance}-")]
-    return changes
 
 
 def lesson_end_to_end(lesson: Lesson) -> tuple[list[tuple[int, float]], list[str]]:

@@ -57,6 +57,22 @@ def diff(old: dict[str, list[str]], new: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
+def host_changes(before, after, instance: str) -> list[str]:
+    """What differs on the host between two snapshots, as the labs' lifecycle test judges
+    it (other suites' namespaces compared by existence only)."""
+    old, new = host_state(before), host_state(after)
+    changes = [f"namespace {name} changed: {diff(old[name], new[name])}"
+               for name in sorted(old.keys() & new.keys())
+               if old[name] != new[name] and not others_namespace(name, instance)]
+    # Namespaces held only by a process ("comm[pid]") come and go with their processes.
+    vanished = [n for n in old.keys() - new.keys()
+                if not others_namespace(n, instance) and not n.endswith("]")]
+    changes += [f"namespace {n} disappeared" for n in sorted(vanished)]
+    changes += [f"{n} is left over" for n in new.keys() - old.keys()
+                if n.startswith(f"nsl-{instance}-")]
+    return changes
+
+
 def server_pids(instance: str) -> list[int]:
     journal = jr.load(labs.journal_path(instance))
     assert journal is not None
@@ -90,18 +106,9 @@ def _up_down_changes(instances, ref: str) -> list[str]:
         "the comparison sees the lab while it is up"
     if ref not in ("macvlan", "overlay-vxlan"):
         assert any(t.netns in lab_ns for t in during.tables), "and its rules"
-    old, new = host_state(before), host_state(after)
     host = next(ns.name for ns in after.namespaces if ns.is_self)
-    assert host in old and host in new
-    changes = [f"namespace {name} changed: {diff(old[name], new[name])}"
-               for name in sorted(old.keys() & new.keys())
-               if old[name] != new[name] and not others_namespace(name, instance)]
-    # Namespaces held only by a process ("comm[pid]") come and go with their processes.
-    vanished = [n for n in old.keys() - new.keys()
-                if not others_namespace(n, instance) and not n.endswith("]")]
-    changes += [f"namespace {n} disappeared" for n in sorted(vanished)]
-    appeared = new.keys() - old.keys()
-    changes += [f"{n} is left over" for n in appeared if n.startswith(f"nsl-{instance}-")]
+    assert host in host_state(before) and host in host_state(after)
+    changes = host_changes(before, after, instance)
     held = {n for n, p in proc_pids(after).items() if p & set(pids)}
     changes += [f"lab servers still hold namespace {n}" for n in held]
     return changes
