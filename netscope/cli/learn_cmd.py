@@ -14,7 +14,7 @@ import sys
 from netscope.cli import values
 from netscope.cli.convention import add_command, refuse_read_only
 from netscope.cli.errors import UserError
-from netscope.cli.learn_text import FORMAT, VERSION, dump, require_root, wrap
+from netscope.cli.learn_text import FORMAT, VERSION, dump, end_lesson, require_root, wrap
 
 EPILOG = """\
 Lessons build small networks from namespaces named nsl-lesson<N>-<name> (nothing else on the
@@ -282,14 +282,7 @@ def print_check(lesson, step, result) -> None:
 
 
 def run_end(args, lesson) -> int:
-    from netscope.actions import lessons
-
-    refuse_read_only(args, "learn --end removes the lesson's namespaces")
-    require_root("learn --end")
-    try:
-        removed = lessons.end(lesson)
-    except lessons.LessonRunError as e:
-        raise UserError(str(e)) from None
+    removed = end_lesson(args, lesson, "lesson's")
     if args.json:
         from netscope.actions import lesson_progress
 

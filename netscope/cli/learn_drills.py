@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from netscope.cli.convention import refuse_read_only
 from netscope.cli.errors import UserError
-from netscope.cli.learn_text import FORMAT, VERSION, dump, require_root, wrap
+from netscope.cli.learn_text import FORMAT, VERSION, dump, end_lesson, require_root, wrap
 
 
 def _drills():
@@ -40,14 +40,7 @@ def run_drills(args, lesson) -> int:
 
 
 def _end(args, lesson) -> int:
-    from netscope.actions import lessons
-
-    refuse_read_only(args, "learn --end removes the puzzle's namespaces")
-    require_root("learn --end")
-    try:
-        removed = lessons.end(lesson)
-    except lessons.LessonRunError as e:
-        raise UserError(str(e)) from None
+    removed = end_lesson(args, lesson, "puzzle's")
     if args.json:
         return dump(_doc(lesson, removed=removed))
     for line in removed:

@@ -41,3 +41,17 @@ def dump(doc: dict, code: int = 0) -> int:
     json.dump(doc, sys.stdout, indent=1)
     print()
     return code
+
+
+def end_lesson(args, lesson, whose: str) -> list[str]:
+    """`learn --end` for a lesson or a puzzle (`whose` namespaces, for the refusal): what it
+    removed, one line each."""
+    from netscope.actions import lessons
+    from netscope.cli.convention import refuse_read_only
+
+    refuse_read_only(args, f"learn --end removes the {whose} namespaces")
+    require_root("learn --end")
+    try:
+        return lessons.end(lesson)
+    except lessons.LessonRunError as e:
+        raise UserError(str(e)) from None
