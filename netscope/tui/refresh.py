@@ -12,12 +12,14 @@ merged, `refresh_namespaces` returns None and the caller collects fully.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import fields, replace
 
 from netscope.model import CollectorError, Snapshot, ns_id
 
 
+@functools.cache
 def per_namespace() -> tuple[str, ...]:
     """Snapshot fields whose objects each belong to one namespace (have `netns`): those the
     namespace collectors fill. Asked of the registry, not listed here: a hand list missed
