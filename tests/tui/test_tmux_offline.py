@@ -36,7 +36,9 @@ def test_t_on_a_saved_snapshot_shows_the_expected_path(tmux, tmp_path):
     tmux.keys("Down")  # into the list of namespaces: nsl-nstui-c2 first
     time.sleep(0.3)
     tmux.keys("Enter")
-    screen = tmux.wait_for("expected path (static walk, nothing sent)")
+    tmux.wait_for("expected path (static walk, nothing sent)")
+    # the notice comes after the path is drawn (the same worker, one call later): wait for it
+    screen = tmux.wait_for("expected path only:")
     flat = " ".join(screen.replace("│", " ").split())
     # the walk says what the recorded trace of this lab saw: FORWARD's policy drops it
     assert "icmp 10.217.0.2 -> 10.217.0.3" in flat
