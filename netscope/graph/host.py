@@ -62,7 +62,13 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
     Netfilter relations (DNAT targets, published ports) come from NetfilterRelations;
     containers and pods <-> namespaces and workload names from WorkloadRelations."""
 
-    _cache: dict[int, HostGraph] = {}
+    # graphs by id(snapshot): every graph someone holds (weak), and the last few built
+    # (strong), so that asking twice in a row does not build twice. Never only a strong map
+    # with a finalizer on the snapshot: the graph holds its snapshot, so neither would ever
+    # be freed (the live TUI leaked one snapshot and graph per update that way).
+    _cache: weakref.WeakValueDictionary[int, HostGraph] = weakref.WeakValueDictionary()
+    _recent: list[HostGraph] = []
+    RECENT = 4
     _cache_lock = threading.Lock()
 
     def __init__(self, snapshot: Snapshot) -> None:
@@ -98,7 +104,8 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> HostGraph:
-        """The graph of `snapshot`, built on first request and kept while the snapshot lives."""
+        """The graph of `snapshot`: the one already built while it is held (by anyone) or
+        among the last RECENT built, else a new one."""
         key = id(snapshot)
         graph = cls._cache.get(key)
         if graph is not None and graph.snapshot is snapshot:
@@ -106,7 +113,7 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
         graph = cls(snapshot)
         with cls._cache_lock:
             cls._cache[key] = graph
-        weakref.finalize(snapshot, cls._cache.pop, key, None)
+            cls._recent = [graph, *cls._recent[:cls.RECENT - 1]]
         return graph
 
     def collected(self, collector: str) -> bool:
