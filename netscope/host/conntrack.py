@@ -26,7 +26,6 @@ from netscope.host.netlink import (
     parse_attrs,
 )
 from netscope.host.nfnl import NFNL_SUBSYS_CTNETLINK, nfgen, nfnl_socket
-from netscope.model.made import maker
 from netscope.model.netfilter import ConntrackEntry, CtTuple
 
 IPCTNL_MSG_CT_GET = 1
@@ -80,25 +79,28 @@ _COMMON = struct.Struct(">4xI4xI4xI8x4xI")
 
 # The whole of the commonest entry, ORIG{...} REPLY{...} STATUS MARK ID USE TIMEOUT: its
 # attribute headers checked in one step (the entry's bytes as one number, masked, against
-# the headers this shape must have), then its values in two unpacks (addresses and protocol
-# in host order; ports and the 4-byte values in network order). Any other entry goes the
-# general path below.
+# the headers this shape must have), then its values in one unpack (addresses as bytes, the
+# protocol a byte, ports and the 4-byte values in network order), each tuple read from its
+# nest header: ORIG 0, IP 4, SRC 8 (value 12), DST 16 (20), PROTO 24, NUM 28 (32), SPORT 36
+# (40), DPORT 44 (48), 52 bytes. Any other entry goes the general path below.
 _V4_TUPLE_HOST = "HHHHHH4sHH4sHHHHB3xHH4xHH4x"
-_V4_ENTRY_HOST = struct.Struct("=4x" + _V4_TUPLE_HOST + _V4_TUPLE_HOST + "HH4x" * 5)
-_V4_TUPLE_VALUES = "8x4s4x4s8xB3x16x"
-_V4_ENTRY_VALUES = struct.Struct("=4x" + _V4_TUPLE_VALUES + _V4_TUPLE_VALUES)
-_V4_TUPLE_NET = "40xH2x4xH2x"
-_V4_ENTRY_NET = struct.Struct(">4x" + _V4_TUPLE_NET + _V4_TUPLE_NET + "4xI4xI4xI8x4xI")
-_V4_VALUE_AT = (6, 9, 14, 25, 28, 33)  # orig src, dst, protocol number; reply src, dst, -
+_V4_ENTRY_HOST = struct.Struct("=B3x" + _V4_TUPLE_HOST + _V4_TUPLE_HOST + "HH4x" * 5)
+_V4_TUPLE_AT = "12x4s4x4s8xB3x4xH2x4xH2x"
+_V4_ENTRY = struct.Struct(">4x" + _V4_TUPLE_AT + _V4_TUPLE_AT + "4xI4xI4xI8x4xI")
+_V4_VALUE_AT = (7, 10, 15, 26, 29, 34)  # orig src, dst, protocol number; reply src, dst, -
 
 
 def _header_template() -> tuple[int, int]:
-    """(mask, expected): the header bytes of the shape, as one little-endian number."""
-    shape = iter((*_V4_PAIR_SHAPE, *_COMMON_SHAPE))
+    """(mask, expected): the family and header bytes of the shape, as one little-endian
+    number."""
+    shape = iter((socket.AF_INET, *_V4_PAIR_SHAPE, *_COMMON_SHAPE))
     heads: list = []
     ones: list = []
-    for i in range(48):
-        if i in (14, 33):  # the protocol number (B)
+    for i in range(49):
+        if i == 0:  # the family (B)
+            heads.append(next(shape))
+            ones.append(0xFF)
+        elif i in (15, 34):  # the protocol number (B)
             heads.append(0)
             ones.append(0)
         elif i in _V4_VALUE_AT:  # an address (4s)
@@ -117,7 +119,6 @@ _V4_MASK, _V4_EXPECTED = _header_template()
 # per field (a third of the parse time at 10,000 entries); every field is always given, so
 # the objects are the same as the constructor's (tests compare them).
 _new = object.__new__
-_new_tuple, _new_entry = maker(CtTuple), maker(ConntrackEntry)
 
 
 class ConntrackUnreadable(OSError):
@@ -217,31 +218,49 @@ def _v4_pair(data: bytes, off: int, end: int, cache: dict[bytes, str]
 
 def _v4_entry(data: bytes, off: int, end: int, inode: int, cache: dict[bytes, str]
               ) -> ConntrackEntry | None:
-    """The commonest entry (see _V4_ENTRY_HOST) read in two unpacks, or None."""
-    if end - off != _V4_ENTRY_HOST.size or \
+    """The commonest entry (see _V4_ENTRY_HOST) read in one unpack, or None."""
+    if end - off != 148 or \
             int.from_bytes(data[off:end], "little") & _V4_MASK != _V4_EXPECTED:
         return None
-    osrc, odst, num, rsrc, rdst, _ = _V4_ENTRY_VALUES.unpack_from(data, off)
-    osp, odp, rsp, rdp, bits, mark, ct_id, timeout = _V4_ENTRY_NET.unpack_from(data, off)
+    (osrc, odst, num, osp, odp, rsrc, rdst, _, rsp, rdp, bits, mark, ct_id,
+     timeout) = _V4_ENTRY.unpack_from(data, off)
     get = cache.get
-    orig = _new_tuple(get(osrc) or _ntop(socket.AF_INET, osrc, cache),
-                      get(odst) or _ntop(socket.AF_INET, odst, cache), osp, odp,
-                      None, None, None)
-    reply = _new_tuple(get(rsrc) or _ntop(socket.AF_INET, rsrc, cache),
-                       get(rdst) or _ntop(socket.AF_INET, rdst, cache), rsp, rdp,
-                       None, None, None)
-    return _new_entry(f"ct:{inode}/{ct_id}", "ipv4", PROTO_NAMES.get(num) or str(num), orig,
-                      reply, _status_cache.get(bits) or status_names(bits), None, timeout,
-                      mark, 0, None, None, None, None)
+    # each __dict__ filled item by item: faster than model.made.maker's update from a dict
+    # display (0.20 against 0.32 us a tuple on Python 3.11), the same objects and memory
+    orig = _new(CtTuple)
+    d = orig.__dict__
+    d["src"] = get(osrc) or _ntop(socket.AF_INET, osrc, cache)
+    d["dst"] = get(odst) or _ntop(socket.AF_INET, odst, cache)
+    d["sport"], d["dport"] = osp, odp
+    d["icmp_type"] = d["icmp_code"] = d["icmp_id"] = None
+    reply = _new(CtTuple)
+    d = reply.__dict__
+    d["src"] = get(rsrc) or _ntop(socket.AF_INET, rsrc, cache)
+    d["dst"] = get(rdst) or _ntop(socket.AF_INET, rdst, cache)
+    d["sport"], d["dport"] = rsp, rdp
+    d["icmp_type"] = d["icmp_code"] = d["icmp_id"] = None
+    entry = _new(ConntrackEntry)
+    d = entry.__dict__
+    d["id"] = f"ct:{inode}/{ct_id}"
+    d["family"] = "ipv4"
+    d["proto"] = PROTO_NAMES.get(num) or str(num)
+    d["orig"], d["reply"] = orig, reply
+    d["status"] = _status_cache.get(bits) or status_names(bits)
+    d["state"] = None
+    d["timeout"], d["mark"], d["zone"] = timeout, mark, 0
+    d["orig_packets"] = d["orig_bytes"] = d["reply_packets"] = d["reply_bytes"] = None
+    return entry
 
 
 def parse_entry(data: bytes, off: int, end: int, inode: int,
                 cache: dict[bytes, str]) -> ConntrackEntry:
     """The IPCTNL_MSG_CT_NEW message in data[off:end] (nfgenmsg + attributes)."""
-    if data[off] == socket.AF_INET:
-        entry = _v4_entry(data, off, end, inode, cache)
-        if entry is not None:
-            return entry
+    return _v4_entry(data, off, end, inode, cache) or _entry(data, off, end, inode, cache)
+
+
+def _entry(data: bytes, off: int, end: int, inode: int, cache: dict[bytes, str]
+           ) -> ConntrackEntry:
+    """parse_entry's general path: any shape, attribute by attribute."""
     family = data[off]
     pair = _v4_pair(data, off + 4, end, cache)
     if pair is not None:
@@ -335,6 +354,7 @@ def dump_entries(inode: int, limit: int, sock: RtnlSocket | None = None
     view = memoryview(buf)
     unpack = NLMSG_HDR.unpack_from
     append = entries.append
+    v4_entry, entry = _v4_entry, _entry
     # tens of thousands of acyclic objects: cyclic GC passes over them would cost ~15%
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -358,7 +378,8 @@ def dump_entries(inode: int, limit: int, sock: RtnlSocket | None = None
                         return entries, False
                     if len(entries) >= limit:
                         return entries, True
-                    append(parse_entry(data, off + 16, off + mlen, inode, cache))
+                    append(v4_entry(data, off + 16, off + mlen, inode, cache) or
+                           entry(data, off + 16, off + mlen, inode, cache))
                 off += (mlen + 3) & ~3
     finally:
         if gc_was_enabled:
