@@ -20,8 +20,8 @@ from netscope.host.netlink import (
     NLMSG_DONE,
     NLMSG_ERROR,
     NLMSG_HDR,
-    RECV_SIZE,
     NetlinkError,
+    ReadAhead,
     RtnlSocket,
     parse_attrs,
 )
@@ -344,14 +344,15 @@ def dump_entries(inode: int, limit: int, sock: RtnlSocket | None = None
     socket must be closed, since the rest of the dump is still queued on it.
 
     The receive loop is RtnlSocket.request's, inlined: entries are parsed straight from the
-    receive buffer, without a copy or a generator step per message (a third of the time).
+    received chunks, without a generator step per message (a third of the time); chunks
+    after the first are received ahead by a second thread (netlink.ReadAhead), so that the
+    kernel makes the next one while this one is parsed (10,000 entries: the kernel's ~22 ms
+    and the parse's ~25 ms, one after the other without it).
     """
     own = sock is None
     sock = sock or nfnl_socket()
     entries: list[ConntrackEntry] = []
     cache: dict[bytes, str] = {}
-    buf = bytearray(RECV_SIZE)
-    view = memoryview(buf)
     unpack = NLMSG_HDR.unpack_from
     append = entries.append
     v4_entry, entry = _v4_entry, _entry
@@ -360,27 +361,27 @@ def dump_entries(inode: int, limit: int, sock: RtnlSocket | None = None
     gc.disable()
     try:
         seq = _send_dump(sock)
-        while True:
-            n = sock.sock.recv_into(buf)
-            data = bytes(view[:n])
-            off = 0
-            while off + 16 <= n:
-                mlen, mtype, _, mseq, _ = unpack(data, off)
-                if mlen < 16:
-                    return entries, False
-                if mseq == seq:
-                    if mtype == NLMSG_DONE:
+        with ReadAhead(sock.sock, seq) as chunks:
+            for data in chunks:
+                n, off = len(data), 0
+                while off + 16 <= n:
+                    mlen, mtype, _, mseq, _ = unpack(data, off)
+                    if mlen < 16:
                         return entries, False
-                    if mtype == NLMSG_ERROR:
-                        code = -struct.unpack_from("=i", data, off + 16)[0]
-                        if code:
-                            raise NetlinkError(code, os.strerror(code))
-                        return entries, False
-                    if len(entries) >= limit:
-                        return entries, True
-                    append(v4_entry(data, off + 16, off + mlen, inode, cache) or
-                           entry(data, off + 16, off + mlen, inode, cache))
-                off += (mlen + 3) & ~3
+                    if mseq == seq:
+                        if mtype == NLMSG_DONE:
+                            return entries, False
+                        if mtype == NLMSG_ERROR:
+                            code = -struct.unpack_from("=i", data, off + 16)[0]
+                            if code:
+                                raise NetlinkError(code, os.strerror(code))
+                            return entries, False
+                        if len(entries) >= limit:
+                            return entries, True
+                        append(v4_entry(data, off + 16, off + mlen, inode, cache) or
+                               entry(data, off + 16, off + mlen, inode, cache))
+                    off += (mlen + 3) & ~3
+        return entries, False  # not reached: the chunks go on until the dump's end
     finally:
         if gc_was_enabled:
             gc.enable()

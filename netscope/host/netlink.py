@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
+from queue import SimpleQueue
 
 NETLINK_ROUTE = 0
 NLM_F_REQUEST = 0x1
@@ -233,3 +234,92 @@ class RtnlSocket:
                         return bodies
                     append(data[off + 16 : off + mlen])
                 off += (mlen + 3) & ~3
+
+
+_DONE_TAIL = struct.Struct("=IH2xI")  # NLMSG_DONE's length, type and sequence number
+SO_RCVTIMEO_SET = struct.pack("@ll", 2, 0)
+SO_RCVTIMEO_OFF = struct.pack("@ll", 0, 0)
+
+
+def _ends(chunk: bytes, seq: int) -> bool:
+    """Does this chunk end the dump `seq`? The kernel appends NLMSG_DONE (20 bytes: header
+    and an errno) to the last chunk of every dump, failed ones included."""
+    return len(chunk) >= 20 and _DONE_TAIL.unpack_from(chunk, len(chunk) - 20) == \
+        (20, NLMSG_DONE, seq)
+
+
+class ReadAhead:
+    """The chunks of one netlink dump, the next ones received by a second thread while the
+    caller decodes the last: iterate, and close() when done (or use as a context manager).
+
+    The kernel makes a dump's next chunk (up to 32 KB) inside the recv() that takes the
+    previous one, so a reader that receives and decodes in turn waits for the kernel at
+    every chunk; here the kernel's work runs on the other core, outside the GIL. The thread
+    starts only when the first chunk does not end the dump, so a small dump costs one recv
+    as before. It stops after the chunk that ends with the dump's NLMSG_DONE; should the
+    caller find no end in what it got, the rest is received in the caller's thread. While
+    it runs the socket times out after 2 s, so that a thread waiting for a chunk that will
+    not come cannot hang the caller's close(). The iterator only yields chunks: the caller
+    checks the messages (sequence numbers, NLMSG_DONE, NLMSG_ERROR) as before.
+    """
+
+    def __init__(self, sock: socket.socket, seq: int) -> None:
+        self.sock, self.seq = sock, seq  # sock: anything with recv_into is read in turn
+        self._queue: SimpleQueue = SimpleQueue()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _recv(self, buf: bytearray) -> bytes:
+        n = self.sock.recv_into(buf)
+        return bytes(memoryview(buf)[:n])
+
+    def __iter__(self) -> Iterator[bytes]:
+        buf = bytearray(RECV_SIZE)
+        first = self._recv(buf)
+        # only a socket can be given the receive timeout (tests hand in other readers)
+        if isinstance(self.sock, socket.socket) and not _ends(first, self.seq):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, SO_RCVTIMEO_SET)
+            self._thread = threading.Thread(target=self._read, name="netlink-read-ahead",
+                                            daemon=True)
+            self._thread.start()
+        yield first
+        if self._thread is not None:
+            get = self._queue.get
+            while True:
+                chunk = get()
+                if chunk is None:
+                    break
+                if isinstance(chunk, OSError):
+                    raise chunk
+                yield chunk
+        while True:  # the dump goes on past what the thread took for its end
+            yield self._recv(buf)
+
+    def _read(self) -> None:
+        put, seq = self._queue.put, self.seq
+        buf = bytearray(RECV_SIZE)
+        try:
+            while not self._stop:
+                chunk = self._recv(buf)
+                put(chunk)
+                if _ends(chunk, seq):
+                    break
+        except OSError as e:
+            if not self._stop:
+                put(e)
+        finally:
+            put(None)
+
+    def close(self) -> None:
+        """Stop the thread (it ends at the next chunk, or at the dump's end) and wait for it."""
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, SO_RCVTIMEO_OFF)

@@ -134,6 +134,7 @@ class _FakeNetlink:
         msgs.append(NLMSG_HDR.pack(20, NLMSG_DONE, 2, seq, 0) + b"\0" * 4)
         self.chunks = [b"".join(msgs[i:i + self.per_chunk])
                        for i in range(0, len(msgs), self.per_chunk)]
+        self.chunks_sent = list(self.chunks)
 
     def recv_into(self, buf: bytearray) -> int:
         chunk = self.chunks.pop(0)
@@ -215,3 +216,23 @@ def test_dump_reads_fast_and_general_entries_alike():
         INODE, 1000, _FakeSocket(_FakeNetlink([body, zoned, body], 2)))
     assert not truncated
     assert entries == [conntrack._entry(b, 0, len(b), INODE, {}) for b in (body, zoned, body)]
+
+
+def test_dump_read_ahead_by_a_thread_gives_what_reading_in_turn_gives():
+    # a SOCK_SEQPACKET pair keeps chunk bounds as netlink does: with a real socket the
+    # chunks after the first are received by netlink.ReadAhead's thread
+    bodies = _fixture()[0] + UNREPLIED_UDP
+    fake = _FakeNetlink(bodies * 20, per_chunk=9)
+    in_turn, _ = conntrack.dump_entries(INODE, 1000, _FakeSocket(fake))
+    ours, kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        for chunk in fake.chunks_sent:
+            kernel.send(chunk)
+        sock = _FakeSocket(fake)
+        sock.sock = ours
+        ahead, truncated = conntrack.dump_entries(INODE, 1000, sock)
+        assert ahead == in_turn and len(ahead) == 160 and not truncated
+        assert kernel.recv(100)[4:6] == (1 << 8 | 1).to_bytes(2, "little")  # the request
+    finally:
+        ours.close()
+        kernel.close()
