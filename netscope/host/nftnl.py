@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from netscope.host.netlink import RtnlSocket, attr, iter_attrs, parse_attrs
+from netscope.host.netlink import NLA_HDR, RtnlSocket, attr, iter_attrs, parse_attrs
 from netscope.host.nfnl import NFNL_SUBSYS_NFTABLES, NFPROTO_NAMES, Dumps
 from netscope.host.nftnl_attrs import (
     NFT_MSG_GETCHAIN,
@@ -292,7 +292,14 @@ def _chain(body: bytes) -> dict:
 
 def _expression(raw: bytes) -> tuple[str, dict]:
     e = parse_attrs(raw)
-    return decode_expression(_text(e[NFTA_EXPR.NAME]), e.get(NFTA_EXPR.DATA, b""))
+    name = e[NFTA_EXPR.NAME]
+    text = _EXPR_NAMES.get(name)
+    if text is None:
+        text = _EXPR_NAMES[name] = _text(name)
+    return decode_expression(text, e.get(NFTA_EXPR.DATA, b""))
+
+
+_EXPR_NAMES: dict[bytes, str] = {}  # a few dozen expression names at most
 
 
 # expressions by their bytes, decoded once: a big ruleset repeats most of them (the same
@@ -300,16 +307,34 @@ def _expression(raw: bytes) -> tuple[str, dict]:
 _expressions: Memo[bytes, tuple[str, dict]] = Memo()
 
 
-def _rule(body: bytes, sets: dict[str, SetInfo], ifnames: dict[int, str]) -> dict:
-    a = parse_attrs(body, 4)
-    family = NFPROTO_NAMES.get(body[0], str(body[0]))
+def _nested(raw: bytes) -> list[bytes]:
+    """The payloads of the attributes in a nest, in order (a rule's expressions): a list,
+    not iter_attrs' generator step per expression."""
+    out, off, end = [], 0, len(raw)
+    unpack = NLA_HDR.unpack_from
+    while off + 4 <= end:
+        alen = unpack(raw, off)[0]
+        if alen < 4:
+            break
+        out.append(raw[off + 4 : off + alen])
+        off += (alen + 3) & ~3
+    return out
+
+
+def _rule(a: dict[int, bytes], family: str, table: str, sets: dict[str, SetInfo],
+          ifnames: dict[int, str], names: dict[bytes, str]) -> dict:
+    """A rule from its message's attributes `a` (parsed once, by the caller) and its family
+    and table (decoded once a table). `names`: chain names decoded so far."""
     get = _expressions.get
     exprs = [get(raw) or _expressions.decoded(raw, _expression)
-             for _, raw in iter_attrs(a.get(NFTA_RULE.EXPRESSIONS, b""))]
+             for raw in _nested(a.get(NFTA_RULE.EXPRESSIONS, b""))]
     ctx = RuleContext(family, sets, ifnames)
-    out = {"family": family, "table": _text(a[NFTA_RULE.TABLE]),
-           "chain": _text(a[NFTA_RULE.CHAIN]), "handle": _be(a[NFTA_RULE.HANDLE]),
-           "expr": rule_statements(exprs, ctx)}
+    raw = a[NFTA_RULE.CHAIN]
+    chain = names.get(raw)
+    if chain is None:
+        chain = names[raw] = _text(raw)
+    out = {"family": family, "table": table, "chain": chain,
+           "handle": _be(a[NFTA_RULE.HANDLE]), "expr": rule_statements(exprs, ctx)}
     comment = _udata(a.get(NFTA_RULE.USERDATA)).get(NFTNL_UDATA_RULE_COMMENT)
     if comment is not None:
         out["comment"] = _text(comment)
@@ -355,13 +380,19 @@ def read_ruleset(sock: RtnlSocket, ifnames: dict[int, str],
         if key in chains:
             chains[key].append(chain)
     rules: dict[tuple[str, str], list[dict]] = {key: [] for key in wanted}
+    # (family number, table name bytes) -> key, and chain names, decoded once each
+    keys: dict[tuple[int, bytes | None], tuple[str, str]] = {}
+    names: dict[bytes, str] = {}
     for body in dump(NFT_MSG_GETRULE):
         a = parse_attrs(body, 4)
-        key = (NFPROTO_NAMES.get(body[0], str(body[0])), _text(a.get(NFTA_RULE.TABLE)))
+        raw = a.get(NFTA_RULE.TABLE)
+        key = keys.get((body[0], raw))
+        if key is None:
+            key = keys[(body[0], raw)] = (NFPROTO_NAMES.get(body[0], str(body[0])), _text(raw))
         if key not in wanted or key in failed:
             continue
         try:
-            rules[key].append(_rule(body, sets[key], ifnames))
+            rules[key].append(_rule(a, key[0], key[1], sets[key], ifnames, names))
         except DECODE_ERRORS as e:
             failed[key] = f"rule {_be(a.get(NFTA_RULE.HANDLE, b''))}: {e}"
     for key, table in tables:

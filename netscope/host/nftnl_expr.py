@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from netscope.host.netlink import parse_attrs
+from netscope.host.netlink import NLA_HDR, NLA_TYPE_MASK, parse_attrs
 from netscope.host.nftnl_attrs import (
     NFT_REG32_00,
     NFT_REG_VERDICT,
@@ -64,6 +64,7 @@ from netscope.host.nftnl_types import (
 from netscope.host.rtnl_values import Memo
 
 BE32 = struct.Struct(">I")
+NLA = NLA_HDR.unpack_from
 _data: Memo[bytes, bytes | dict] = Memo()
 OPS = {0: "==", 1: "!=", 2: "<", 3: "<=", 4: ">", 5: ">="}
 # inet, bridge and netdev rules prove the network protocol with a match of their own
@@ -130,9 +131,17 @@ def decode_expression(name: str, data: bytes) -> tuple[str, dict[int, object]]:
         decoders = _EXPR_DECODERS[name] = _decoders(EXPR_SPACES[name])
     get = decoders.get
     out: dict[int, object] = {}
-    for number, raw in parse_attrs(data).items():
+    # parse_attrs' walk, each payload decoded as it is met (no dict of raw payloads between)
+    off, end = 0, len(data)
+    while off + 4 <= end:
+        alen, number = NLA(data, off)
+        if alen < 4:
+            break
+        number &= NLA_TYPE_MASK
+        raw = data[off + 4 : off + alen]
         decode = get(number)
         out[number] = decode(raw) if decode is not None else raw
+        off += (alen + 3) & ~3
     return name, out
 
 
