@@ -22,14 +22,23 @@ def live_feed():
     from netscope.collect.runner import collect_snapshot
     from netscope.host.errors import HostError
     from netscope.tui.live import LiveFeed
-    from netscope.tui.refresh import refresh_kinds, refresh_namespaces, refresh_neighbours
+    from netscope.tui.refresh import (
+        complete_snapshot,
+        first_screen_snapshot,
+        refresh_kinds,
+        refresh_namespaces,
+        refresh_neighbours,
+        still_to_read,
+    )
 
     try:
         require_capabilities()
     except HostError as e:
         raise UserError(f"{e}; or open a saved one: netscope --snapshot FILE") from None
     return LiveFeed(collect_snapshot, refresh=refresh_namespaces,
-                    refresh_neighbours=refresh_neighbours, refresh_kinds=refresh_kinds)
+                    refresh_neighbours=refresh_neighbours, refresh_kinds=refresh_kinds,
+                    first_screen=first_screen_snapshot, complete=complete_snapshot,
+                    still_to_read=still_to_read)
 
 
 def build_app(args, feed=None):

@@ -9,7 +9,7 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from netscope import __version__
 from netscope.collect.base import HostContext, NamespaceCollector, NsContext, gc_paused
@@ -32,6 +32,8 @@ from netscope.model import (
 )
 
 Progress = Callable[[str], None]
+# what earlier collectors found in a namespace, by Snapshot field, given its inode
+Seed = Callable[[int], dict[str, list]]
 # threads that visit namespaces. Measured at 200 namespaces on 2 idle cores: 1 thread 240 ms,
 # 2 threads 256 ms (parsing holds the GIL longer than the kernel's dump work takes): one.
 VISITORS = 1
@@ -139,8 +141,8 @@ def runnable_collectors(errors: list[CollectorError]) -> list[NamespaceCollector
 def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, list],
                      errors: list[CollectorError],
                      collectors: list[NamespaceCollector] | None = None,
-                     connections: bool = False, read_sysctls: bool = True
-                     ) -> dict[int, dict[str, str]]:
+                     connections: bool = False, read_sysctls: bool = True,
+                     seed: Seed | None = None) -> dict[int, dict[str, str]]:
     """Read the namespaces `found` (all, or a subset) and resolve veth peers among them.
 
     Namespaces are entered by VISITORS worker threads, each going from one namespace
@@ -149,7 +151,9 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
     in namespace X" (`ip netns pids X | xargs kill`) must never find netscope there while it
     visits. Objects go to `objects` by Snapshot field, in `found` order; returns the
     namespace-wide sysctls by inode (with `read_sysctls`; else they are not read and every
-    namespace gets {}). `connections`: also read every namespace's TCP connections."""
+    namespace gets {}). `connections`: also read every namespace's TCP connections.
+    `seed`: what earlier collectors found in a namespace (by inode), for collectors that
+    read it (ctx.results, ctx.links) when those collectors do not run again."""
     if collectors is None:
         collectors = runnable_collectors(errors)
     for collector in collectors:
@@ -165,7 +169,8 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
         with gc_paused(), concurrent.futures.ThreadPoolExecutor(
                 VISITORS, thread_name_prefix="netscope-netns") as pool:
             done = pool.map(lambda chunk: _visit_chunk(chunk, collectors, opened, home,
-                                                       connections, read_sysctls), chunks)
+                                                       connections, read_sysctls, seed),
+                            chunks)
             visits = {inode: visit for chunk in done for inode, visit in chunk.items()}
         sysctls = {}
         for inode, _ in items:
@@ -189,19 +194,21 @@ def visit_namespaces(found: dict[int, netns.FoundNamespace], objects: dict[str, 
 
 def _visit_chunk(items: list[tuple[int, netns.FoundNamespace]],
                  collectors: list[NamespaceCollector], opened: _Opened, home: int,
-                 connections: bool, read_sysctls: bool) -> dict:
+                 connections: bool, read_sysctls: bool, seed: Seed | None = None) -> dict:
     """{inode: (objects by field, errors, sysctls or None when the namespace is gone)}."""
     out = {}
     try:
         for inode, ns in items:
-            out[inode] = _visit_one(inode, ns, collectors, opened, connections, read_sysctls)
+            out[inode] = _visit_one(inode, ns, collectors, opened, connections, read_sysctls,
+                                    seed)
     finally:
         netns.setns(home)
     return out
 
 
 def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceCollector],
-               opened: _Opened, connections: bool = False, read_sysctls: bool = True):
+               opened: _Opened, connections: bool = False, read_sysctls: bool = True,
+               seed: Seed | None = None):
     objects: dict[str, list] = defaultdict(list)
     errors: list[CollectorError] = []
     try:
@@ -212,6 +219,9 @@ def _visit_one(inode: int, ns: netns.FoundNamespace, collectors: list[NamespaceC
     netns.setns(fd)
     sock = opened.socks[inode] = RtnlSocket()
     ctx = NsContext(inode, fd, sock, connections=connections)
+    if seed is not None:
+        ctx.results.update(seed(inode))
+        ctx.links.update({x.ifindex: x.id for x in ctx.results.get("links", ())})
     try:
         _collect_namespace(ctx, collectors, objects, errors)
     finally:
@@ -243,8 +253,10 @@ def run_host_collectors(ctx: HostContext) -> list[str]:
 
 
 def collect_snapshot(progress: Progress | None = None, note: str | None = None,
-                     connections: bool = False) -> Snapshot:
-    """Read the whole host (with `connections`, every namespace's TCP connections too).
+                     connections: bool = False, only: Iterable[str] | None = None
+                     ) -> Snapshot:
+    """Read the whole host (with `connections`, every namespace's TCP connections too;
+    with `only`, just those namespace collectors, by name: the header lists what ran).
     Raises HostError when privileges are missing."""
     started = time.perf_counter()
     require_capabilities()
@@ -254,6 +266,9 @@ def collect_snapshot(progress: Progress | None = None, note: str | None = None,
     errors: list[CollectorError] = []
     objects: dict[str, list] = defaultdict(list)
     collectors = runnable_collectors(errors)
+    if only is not None:
+        wanted = set(only)
+        collectors = [c for c in collectors if c.name in wanted]
     sysctls = visit_namespaces(found, objects, errors, collectors, connections)
     self_inode = next(i for i, f in found.items() if f.is_self)
     host_ran = run_host_collectors(HostContext(self_inode, objects, errors))

@@ -140,6 +140,10 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         self._init_drops(live=feed is not None, read_only=read_only)
         self._init_lessons()
         self.first_screen_at: float | None = None
+        # the collectors the first screen's snapshot was taken without, being read now, and
+        # what waits for them (the walk, the doctor, save: never on half a host)
+        self._rest: tuple[str, ...] = ()
+        self._after_rest: list[Callable[[], None]] = []
 
     def compose(self) -> ComposeResult:
         app = NetscopeApp
@@ -222,7 +226,18 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         if self._feed is None:
             return "OFFLINE snapshot (read-only)"
         mode = "PAUSED" if self._paused else "LIVE"
-        return f"{mode} (read-only)" if self._read_only else mode
+        mode = f"{mode} (read-only)" if self._read_only else mode
+        return f"{mode} · reading {', '.join(self._rest)} ..." if self._rest else mode
+
+    def whole_host(self, then: Callable[[], None], what: str) -> bool:
+        """Whether what is shown is the whole host; if not (the first screen came before
+        its netfilter, sockets, DNS ... were read: a moment), `then` runs once they are in,
+        and a notice says `what` waits."""
+        if not self._rest:
+            return True
+        self._after_rest.append(then)
+        self.notice(f"{what} once {', '.join(self._rest)} are read (a moment)")
+        return False
 
     def watch_graph(self, graph: HostGraph | None) -> None:
         self._filter_changed()
@@ -304,10 +319,18 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         update, before = message.update, self.graph
         log = self.query_one(EventLog)
         graph = HostGraph.of(update.snapshot)
+        if update.completes:
+            log.add("notice", f"read {', '.join(self._rest) or 'the rest'} in "
+                              f"{update.collect_ms:.0f} ms")
+            self._rest_read(graph)
+            return
         if before is None:
             log.add("notice", f"read {len(update.snapshot.namespaces)} namespaces in "
                               f"{update.collect_ms:.0f} ms; following netlink notifications")
             changes: list[Change] = []
+            self._rest = update.rest
+            self.mode = self._mode()
+            self.extras = {**self.extras, "reading": self._rest}
         else:
             changes = diff_snapshots(before.snapshot, update.snapshot, update.refreshed)
             self._log_changes(changes, before, graph)
@@ -315,6 +338,17 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         self.changed = frozenset(i for c in changes for i in c.ids)
         if self.changed:
             self.set_timer(HIGHLIGHT_S, self._clear_highlights)
+
+    def _rest_read(self, graph: HostGraph) -> None:
+        """The first screen's snapshot completed: shown as it is (nothing changed on the
+        host between them), and what waited for it runs."""
+        self._rest = ()
+        self.graph = graph
+        self.mode = self._mode()
+        self.extras = {**self.extras, "reading": ()}
+        waiting, self._after_rest = self._after_rest, []
+        for then in waiting:
+            then()
 
     def _log_visible(self, *graphs: HostGraph) -> frozenset[str] | None:
         """Namespaces whose events the log shows: those the filter lets through in any of
@@ -374,6 +408,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         snapshot = self.snapshot
         if snapshot is None:
             self.notice("nothing to save yet: the first collection is still running")
+            return
+        if not self.whole_host(self.action_save, "saving"):
             return
         from netscope.snapshot import save
         from netscope.snapshot.files import file_name_part

@@ -99,5 +99,5 @@ class DropKeys:
 
     def _drops_changed(self) -> None:
         """The counters changed: the topology's marks and the Drops tab show them again."""
-        self.extras = {"drops": self._drops}
+        self.extras = {**self.extras, "drops": self._drops}
         self.update_marks()

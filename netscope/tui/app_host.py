@@ -33,6 +33,8 @@ class HostKeys:
         if doctor is None:
             self.notice(self._backends.unavailable("doctor"))
             return
+        if not self.whole_host(self.action_doctor, "the doctor runs"):
+            return
         snapshot = self.snapshot
 
         def run() -> None:

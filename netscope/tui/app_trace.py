@@ -100,6 +100,9 @@ class TraceKeys:
                         port: int | None) -> None:
         from netscope.analysis.path import EndpointError, path
 
+        if not self.whole_host(lambda: self._walk_and_trace(self.graph, source, target, proto,
+                                                            port), "the walk starts"):
+            return
         name = graph.ns_name(source)
         what = f"{name} -> {target}" + (f" {proto} {port}" if port else "")
 

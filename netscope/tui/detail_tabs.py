@@ -161,13 +161,15 @@ class DetailTab:
     """A tab: `render(graph, selection)`; with `prepare` (slow work over the whole snapshot,
     done once per snapshot in a worker) `render(graph, selection, prepared or None)`; with
     `extra` (live data the app holds, not in the snapshot: drop counters)
-    `render(graph, selection, the app's extras[extra])`."""
+    `render(graph, selection, the app's extras[extra])`. `needs`: the collectors whose
+    objects it shows (while the app reads them after the first screen, it says so)."""
 
     id: str
     title: str
     render: Callable[..., RenderableType]
     prepare: Callable[[Snapshot], object] | None = None
     extra: str | None = None
+    needs: tuple[str, ...] = ()
 
 
 DETAIL_TABS = (
@@ -176,10 +178,10 @@ DETAIL_TABS = (
     DetailTab("routes", "Route", routes),
     DetailTab("rules", "Rule", rules),
     DetailTab("neighbours", "Neigh", neighbours),
-    DetailTab("netfilter", "NF", netfilter),
-    DetailTab("conntrack", "CT", conntrack),
-    DetailTab("sockets", "Sock", sockets_tab),
-    DetailTab("flows", "Flows", flows_tab, prepare_flows),
-    DetailTab("dns", "DNS", dns_tab, prepare_dns),
+    DetailTab("netfilter", "NF", netfilter, needs=("netfilter",)),
+    DetailTab("conntrack", "CT", conntrack, needs=("conntrack",)),
+    DetailTab("sockets", "Sock", sockets_tab, needs=("sockets",)),
+    DetailTab("flows", "Flows", flows_tab, prepare_flows, needs=("conntrack",)),
+    DetailTab("dns", "DNS", dns_tab, prepare_dns, needs=("dns", "sockets")),
     DetailTab("drops", "Drops", drops_tab, extra="drops"),
 )

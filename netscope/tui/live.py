@@ -42,12 +42,16 @@ class Update:
     """A fresh snapshot, why it was taken, and how long the collection took.
 
     `refreshed`: the ids of the namespaces read again (the others are the previous snapshot's
-    objects, unchanged), or None after a whole-host read."""
+    objects, unchanged), or None after a whole-host read. `rest`: the collectors the first
+    screen's snapshot was taken without, read next (the update after it `completes` it:
+    nothing on the host changed between them, the snapshot has more in it)."""
 
     snapshot: Snapshot
     changes: HostChanges | None
     collect_ms: float
     refreshed: frozenset[str] | None = None
+    rest: tuple[str, ...] = ()
+    completes: bool = False
 
 
 class LiveFeed:
@@ -57,11 +61,20 @@ class LiveFeed:
                  watcher_factory: Callable[[], NetworkWatcher] = NetworkWatcher,
                  refresh: Refresh | None = None,
                  refresh_neighbours: Refresh | None = None,
-                 refresh_kinds: RefreshKinds | None = None) -> None:
+                 refresh_kinds: RefreshKinds | None = None,
+                 first_screen: Callable[[], Snapshot] | None = None,
+                 complete: Callable[[Snapshot], Snapshot | None] | None = None,
+                 still_to_read: Callable[[Snapshot], tuple[str, ...]] | None = None) -> None:
         """`refresh` re-reads whole namespaces (netscope.tui.refresh.refresh_namespaces),
         `refresh_neighbours` only their neighbour tables (refresh_neighbours),
-        `refresh_kinds` only what the kinds of notification can change (refresh_kinds)."""
+        `refresh_kinds` only what the kinds of notification can change (refresh_kinds).
+        With `first_screen`, `complete` and `still_to_read` (first_screen_snapshot,
+        complete_snapshot, still_to_read), the first snapshot is taken by the collectors
+        the first screen needs, published, then completed by the others and published
+        again (a whole-host read if completing fails)."""
         self._collect = collect
+        self._first_screen, self._complete, self._still_to_read = (first_screen, complete,
+                                                                   still_to_read)
         self._refresh = refresh
         self._refresh_neighbours = refresh_neighbours
         self._refresh_kinds = refresh_kinds
@@ -170,12 +183,37 @@ class LiveFeed:
             watcher = self._watcher_factory()
             self._watcher = watcher
             watcher.sync()  # subscribed before reading: no change falls in between
-            self._take(None, self._keep_first)
+            if self._first_screen is not None:
+                self._take_first_screen()
+            else:
+                self._take(None, self._keep_first)
         except BaseException as e:  # re-raised in follow(), in the worker
             self._first_error = e
 
     def _keep_first(self, update: Update) -> None:
         self._first = update
+
+    def _take_first_screen(self) -> None:
+        started = time.perf_counter()
+        snapshot = self._first_screen()
+        self._last = snapshot
+        self._last_collect_s = time.perf_counter() - started
+        self._first = Update(snapshot, None, self._last_collect_s * 1000,
+                             rest=self._still_to_read(snapshot))
+
+    def _take_rest(self, first: Snapshot, publish: Callable[[Update], None]) -> None:
+        """Publish `first` completed by the collectors it was taken without."""
+        started = time.perf_counter()
+        try:
+            snapshot = self._complete(first)
+        except OSError:
+            snapshot = None
+        if snapshot is None:
+            snapshot = self._collect()
+        self._last = snapshot
+        self._last_collect_s = self._last_full_s = time.perf_counter() - started
+        publish(Update(snapshot, None, self._last_collect_s * 1000, frozenset(),
+                       completes=True))
 
     def follow(self, publish: Callable[[Update], None]) -> None:
         """Publish a first snapshot, then one per change, until stop()."""
@@ -190,6 +228,8 @@ class LiveFeed:
         watcher = self._watcher
         try:
             publish(self._first)
+            if self._first.rest and not self._stopped:
+                self._take_rest(self._first.snapshot, publish)
             last = time.monotonic()
             pending = HostChanges()
             while not self._stopped:

@@ -94,12 +94,13 @@ def _as_found(previous: Snapshot, inodes: set[int]):
     and /run/netns again (~30 ms at 1,000 namespaces); None when one is not in it."""
     from netscope.host import netns
 
-    by_inode = {ns.inode: ns for ns in previous.namespaces}
+    if not inodes <= {ns.inode for ns in previous.namespaces}:
+        return None
     out = {}
-    for inode in inodes:
-        ns = by_inode.get(inode)
-        if ns is None:
-            return None
+    for ns in previous.namespaces:  # in the snapshot's order: objects are read in it
+        if ns.inode not in inodes:
+            continue
+        inode = ns.inode
         found = netns.FoundNamespace(inode, is_self=ns.is_self)
         for origin in ns.origins:
             if origin.kind == "named":
@@ -149,3 +150,60 @@ def refresh_neighbours(previous: Snapshot, inodes: set[int]) -> Snapshot | None:
     one dump each, so any number of namespaces); None when one of them is gone or new, or the
     read failed, and only a refresh of whole namespaces can answer."""
     return refresh_kinds(previous, inodes, {"neighbour"})
+
+
+# What the TUI's first screen needs (the tree, the topology, the first detail tabs of the
+# selected namespace). The rest (netfilter, conntrack, sockets, eBPF programs, DNS,
+# leftovers: about 40% of a collection) is read right after, by complete_snapshot: at 1,000
+# namespaces the screen shows ~0.4 s sooner.
+FIRST_SCREEN = ("links", "addresses", "routes", "rules", "neighbours", "fdb", "sysctls")
+
+
+def first_screen_snapshot() -> Snapshot:
+    """The host read by the FIRST_SCREEN collectors only (its header lists them)."""
+    from netscope.collect.runner import collect_snapshot
+
+    return collect_snapshot(only=FIRST_SCREEN)
+
+
+def still_to_read(snapshot: Snapshot) -> tuple[str, ...]:
+    """The namespace collectors that can run here and did not run for `snapshot`."""
+    from netscope.collect import runner
+
+    return tuple(c.name for c in runner.runnable_collectors([])
+                 if c.name not in snapshot.header.collectors)
+
+
+def complete_snapshot(first: Snapshot) -> Snapshot | None:
+    """`first` with every namespace collector that did not run for it read in each of its
+    namespaces (those collectors see the links `first` holds, as if they had run in the
+    same visit); None when a namespace cannot be found again: the caller reads the whole
+    host then."""
+    import time
+
+    from netscope.collect import runner
+    from netscope.collect.registry import NAMESPACE_COLLECTORS
+
+    started = time.perf_counter()
+    rest = set(still_to_read(first))
+    if not rest:
+        return first
+    collectors = [c for c in runner.runnable_collectors([]) if c.name in rest]
+    found = _as_found(first, {ns.inode for ns in first.namespaces})
+    if found is None:
+        return None
+    links: dict[str, list] = defaultdict(list)
+    for link in first.links:
+        links[link.netns].append(link)
+    objects: dict[str, list] = defaultdict(list)
+    errors: list[CollectorError] = []
+    runner.visit_namespaces(found, objects, errors, collectors, read_sysctls=False,
+                            seed=lambda inode: {"links": links.get(ns_id(inode), [])})
+    merged = {c.field: tuple(getattr(first, c.field)) + tuple(objects.get(c.field, ()))
+              for c in collectors}
+    ran = set(first.header.collectors) | rest
+    names = [c.name for c in NAMESPACE_COLLECTORS if c.name in ran]
+    names += [n for n in first.header.collectors if n not in names]
+    header = replace(first.header, collectors=tuple(names), duration_ms=round(
+        first.header.duration_ms + (time.perf_counter() - started) * 1000, 1))
+    return replace(first, header=header, errors=first.errors + tuple(errors), **merged)

@@ -95,3 +95,48 @@ def test_a_changed_namespace_is_read_again_alone(pair):
     assert [x for x in after.addresses if x.netns == ns_a and x.address == "10.252.8.1"]
     assert [x for x in after.addresses if x.netns != ns_a] == \
         [x for x in before.addresses if x.netns != ns_a]
+
+
+def test_the_first_screen_completed_is_the_whole_snapshot(pair):
+    """The TUI's first screen reads some collectors, then completes the snapshot with the
+    others in every namespace: what it ends with must be what one whole read gives (here in
+    a namespace with a ruleset and a namespace with a listening socket, the collectors that
+    read the links found before: sockets, eBPF, sysctls)."""
+    import subprocess
+    import sys
+    from dataclasses import fields
+
+    from netscope.tui.refresh import complete_snapshot, first_screen_snapshot, still_to_read
+
+    a, b = pair.names
+    for rule in ("add table inet nstui2",
+                 "add chain inet nstui2 input { type filter hook input priority 0 ; }",
+                 "add rule inet nstui2 input tcp dport 8080 counter drop"):
+        sh("ip", "netns", "exec", a, "nft", rule)
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", b, sys.executable, "-c",
+         "import socket, sys, time\ns = socket.socket()\ns.bind(('10.252.7.2', 8080))\n"
+         "s.listen()\nprint('up', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE,
+        text=True)
+    try:
+        assert listener.stdout.readline().strip() == "up"
+        first = first_screen_snapshot()
+        assert set(still_to_read(first)) >= {"netfilter", "sockets", "conntrack", "dns"}
+        mine = {ns_id(inode(a)), ns_id(inode(b))}
+        assert not [t for t in first.tables if t.netns in mine]
+        completed = complete_snapshot(first)
+        whole = collect_snapshot()
+        assert completed is not None and still_to_read(completed) == ()
+        assert completed.header.collectors == whole.header.collectors
+        for field in fields(whole):
+            if field.name in ("header", "namespaces", "errors"):
+                continue
+            got = [x for x in getattr(completed, field.name) if getattr(x, "netns", None) in mine]
+            want = [x for x in getattr(whole, field.name) if getattr(x, "netns", None) in mine]
+            assert got == want, field.name
+        assert [t for t in completed.tables if t.netns == ns_id(inode(a))]
+        sockets = [s for t in completed.sockets if t.netns == ns_id(inode(b)) for s in t.sockets]
+        assert any(s.local_port == 8080 and s.state == "LISTEN" for s in sockets), sockets
+    finally:
+        listener.kill()
+        listener.wait()

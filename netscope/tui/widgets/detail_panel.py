@@ -1,7 +1,8 @@
 """The detail tabs on the right, one per concern (see `netscope.tui.detail_tabs`).
 
 Attributes down: the app binds `graph`, `selected` (an id: namespace, link or container) and
-`extras` (live data some tabs show: drop counters). Only the active tab is rendered, once per
+`extras` (live data some tabs show: drop counters; "reading": the collectors being read
+after the first screen). Only the active tab is rendered, once per
 change. A tab with a `prepare` step (flows, DNS: work over the whole snapshot) gets it done in
 a thread worker once per snapshot; until then it shows the last result (or says it is
 reading), so a live update never blocks the screen.
@@ -89,6 +90,10 @@ class DetailPanel(Vertical):
     def _content(self, tab: DetailTab):
         graph = self.graph
         selection = selection_of(graph, self.selected)
+        reading = [n for n in tab.needs if n in self.extras.get("reading", ())]
+        if reading:
+            return Text(f"reading {', '.join(reading)} in every namespace (the first screen "
+                        "came before it) ...", style="dim")
         if tab.extra is not None:
             return tab.render(graph, selection, self.extras.get(tab.extra))
         if tab.prepare is None:
