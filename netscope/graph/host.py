@@ -71,46 +71,79 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
     RECENT = 4
     _cache_lock = threading.Lock()
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, like: HostGraph | None = None) -> None:
+        """`like`: the graph of an earlier snapshot of the same host; the indexes of every
+        field `snapshot` shares with it (the same object: a live re-read keeps what it did
+        not read) are taken from it, not built again. What is worked out on first use
+        (cached properties: segments, topology ...) is always worked out again."""
         self.snapshot = snapshot
         s = snapshot
-        self.namespaces: dict[str, Namespace] = {ns.id: ns for ns in s.namespaces}
-        self.links: dict[str, Link] = {lk.id: lk for lk in s.links}
-        self._links_by_ns: dict[str, list[Link]] = _group(s.links, lambda x: x.netns)
-        self._addrs_by_link: dict[str, list[Address]] = _group(s.addresses, lambda x: x.link)
-        self._addrs_by_ns: dict[str, list[Address]] = _group(s.addresses, lambda x: x.netns)
-        self._routes_by_ns: dict[str, list[Route]] = _group(s.routes, lambda x: x.netns)
-        self._rules_by_ns: dict[str, list[Rule]] = _group(s.rules, lambda x: x.netns)
-        self._neigh_by_ns: dict[str, list[Neighbour]] = _group(s.neighbours, lambda x: x.netns)
-        self._fdb_by_link: dict[str, list[FdbEntry]] = _group(s.fdb, lambda x: x.link)
-        self._ports: dict[str, list[Link]] = _group((lk for lk in s.links if lk.master),
-                                                    lambda x: x.master)
-        self._uppers: dict[str, list[Link]] = _group((lk for lk in s.links if lk.parent),
-                                                     lambda x: x.parent)
-        self.containers: dict[str, Container] = {c.id: c for c in s.containers}
-        self._containers_by_ns: dict[str, list[Container]] = _group(
-            (c for c in s.containers if c.netns), lambda x: x.netns)
-        owners: dict[str, list[str]] = defaultdict(list)
-        local: dict[str, set[str]] = defaultdict(set)
-        for a in s.addresses:
-            local[a.netns].add(a.address)
-            if a.scope != "host" and a.netns not in owners[a.address]:
-                owners[a.address].append(a.netns)
-        self._owners = dict(owners)
-        self._local = {ns: frozenset(v) for ns, v in local.items()}
-        self._by_name: dict[tuple[str, str], Link] = {(lk.netns, lk.name): lk for lk in s.links}
+        before = like.snapshot if like is not None else None
+
+        def kept(*fields: str) -> bool:
+            return before is not None and all(getattr(before, f) is getattr(s, f)
+                                              for f in fields)
+        if kept("namespaces"):
+            self.namespaces: dict[str, Namespace] = like.namespaces
+        else:
+            self.namespaces = {ns.id: ns for ns in s.namespaces}
+        if kept("links"):
+            self.links: dict[str, Link] = like.links
+            self._links_by_ns: dict[str, list[Link]] = like._links_by_ns
+            self._ports: dict[str, list[Link]] = like._ports
+            self._uppers: dict[str, list[Link]] = like._uppers
+            self._by_name: dict[tuple[str, str], Link] = like._by_name
+        else:
+            self.links = {lk.id: lk for lk in s.links}
+            self._links_by_ns = _group(s.links, lambda x: x.netns)
+            self._ports = _group((lk for lk in s.links if lk.master), lambda x: x.master)
+            self._uppers = _group((lk for lk in s.links if lk.parent), lambda x: x.parent)
+            self._by_name = {(lk.netns, lk.name): lk for lk in s.links}
+        if kept("addresses"):
+            self._addrs_by_link: dict[str, list[Address]] = like._addrs_by_link
+            self._addrs_by_ns: dict[str, list[Address]] = like._addrs_by_ns
+            self._owners: dict[str, list[str]] = like._owners
+            self._local: dict[str, frozenset[str]] = like._local
+        else:
+            self._addrs_by_link = _group(s.addresses, lambda x: x.link)
+            self._addrs_by_ns = _group(s.addresses, lambda x: x.netns)
+            owners: dict[str, list[str]] = defaultdict(list)
+            local: dict[str, set[str]] = defaultdict(set)
+            for a in s.addresses:
+                local[a.netns].add(a.address)
+                if a.scope != "host" and a.netns not in owners[a.address]:
+                    owners[a.address].append(a.netns)
+            self._owners = dict(owners)
+            self._local = {ns: frozenset(v) for ns, v in local.items()}
+        self._routes_by_ns: dict[str, list[Route]] = (
+            like._routes_by_ns if kept("routes") else _group(s.routes, lambda x: x.netns))
+        self._rules_by_ns: dict[str, list[Rule]] = (
+            like._rules_by_ns if kept("rules") else _group(s.rules, lambda x: x.netns))
+        self._neigh_by_ns: dict[str, list[Neighbour]] = (
+            like._neigh_by_ns if kept("neighbours")
+            else _group(s.neighbours, lambda x: x.netns))
+        self._fdb_by_link: dict[str, list[FdbEntry]] = (
+            like._fdb_by_link if kept("fdb") else _group(s.fdb, lambda x: x.link))
+        if kept("containers"):
+            self.containers: dict[str, Container] = like.containers
+            self._containers_by_ns: dict[str, list[Container]] = like._containers_by_ns
+        else:
+            self.containers = {c.id: c for c in s.containers}
+            self._containers_by_ns = _group((c for c in s.containers if c.netns),
+                                            lambda x: x.netns)
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def of(cls, snapshot: Snapshot) -> HostGraph:
+    def of(cls, snapshot: Snapshot, like: HostGraph | None = None) -> HostGraph:
         """The graph of `snapshot`: the one already built while it is held (by anyone) or
-        among the last RECENT built, else a new one."""
+        among the last RECENT built, else a new one (from what it shares with `like`, the
+        graph of an earlier snapshot of the same host: see __init__)."""
         key = id(snapshot)
         graph = cls._cache.get(key)
         if graph is not None and graph.snapshot is snapshot:
             return graph
-        graph = cls(snapshot)
+        graph = cls(snapshot, like)
         with cls._cache_lock:
             cls._cache[key] = graph
             cls._recent = [graph, *cls._recent[:cls.RECENT - 1]]

@@ -318,7 +318,8 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
     def on_netscope_app_snapshot_arrived(self, message: SnapshotArrived) -> None:
         update, before = message.update, self.graph
         log = self.query_one(EventLog)
-        graph = HostGraph.of(update.snapshot)
+        # a live re-read keeps the objects it did not read: so does the graph (its indexes)
+        graph = HostGraph.of(update.snapshot, like=before)
         if update.completes:
             log.add("notice", f"read {', '.join(self._rest) or 'the rest'} in "
                               f"{update.collect_ms:.0f} ms")

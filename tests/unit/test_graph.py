@@ -32,3 +32,28 @@ def test_a_graph_and_its_snapshot_are_freed_once_nothing_holds_them(docker_like_
     for _ in range(2 * HostGraph.RECENT):
         HostGraph.of(dataclasses.replace(docker_like_lab))
     assert HostGraph.of(others[0]) is held
+
+
+def test_a_graph_built_like_an_earlier_one_keeps_only_what_its_snapshot_kept(docker_like_lab):
+    """The live TUI builds each update's graph from the last one: the indexes of fields the
+    re-read kept are reused, the others built again, and every answer is the fresh graph's."""
+    import dataclasses
+
+    first = HostGraph(docker_like_lab)
+    veth = next(x for x in docker_like_lab.links if x.kind == "veth")
+    down = dataclasses.replace(veth, flags=tuple(f for f in veth.flags if f != "UP"),
+                               operstate="DOWN")
+    changed = dataclasses.replace(
+        docker_like_lab, links=tuple(down if x is veth else x for x in docker_like_lab.links),
+        neighbours=docker_like_lab.neighbours[1:])
+    derived, fresh = HostGraph(changed, like=first), HostGraph(changed)
+    assert derived._routes_by_ns is first._routes_by_ns  # routes were kept: reused
+    assert derived._owners is first._owners
+    assert derived.links is not first.links and derived.links[veth.id] is down
+    for name in ("namespaces", "links", "_links_by_ns", "_ports", "_uppers", "_by_name",
+                 "_addrs_by_link", "_addrs_by_ns", "_owners", "_local", "_routes_by_ns",
+                 "_rules_by_ns", "_neigh_by_ns", "_fdb_by_link", "containers",
+                 "_containers_by_ns"):
+        assert getattr(derived, name) == getattr(fresh, name), name
+    assert derived.topology == fresh.topology
+    assert derived.segment(veth.id) == fresh.segment(veth.id)

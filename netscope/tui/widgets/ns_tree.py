@@ -56,6 +56,8 @@ class NamespaceTree(Tree[str]):
         self._pending = False
         # the namespaces shown and their cluster nodes, as last built (None: not built yet)
         self._shape: tuple | None = None
+        # what the labels were made from: the snapshot's fields they read, and `changed`
+        self._labelled: tuple = ()
 
     def on_mount(self) -> None:
         self._stale()
@@ -133,9 +135,16 @@ class NamespaceTree(Tree[str]):
         """
         order = tuple(ns for ns in graph.ns_order() if visible is None or ns in visible)
         shape = (order, tuple(graph.node_of(ns) for ns in order))
+        s = graph.snapshot
+        # the labels read these (a live re-read of neighbours alone keeps them all)
+        labelled = (changed, s.namespaces, s.links, s.addresses, s.containers, s.pods)
         if self._built and shape == self._shape:
-            self._relabel(graph, order, changed)
+            if not self._labelled or labelled[0] != self._labelled[0] or any(
+                    a is not b for a, b in zip(labelled[1:], self._labelled[1:], strict=True)):
+                self._relabel(graph, order, changed)
+            self._labelled = labelled
             return
+        self._labelled = labelled
         self._shape = shape
         cursor = self.cursor_node.data if self.cursor_node is not None else None
         expanded = {i for i, n in self._by_id.items() if n.is_expanded}
