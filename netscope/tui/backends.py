@@ -130,10 +130,14 @@ def _drops(backends: Backends):
                 self._program = warmed
                 drops.attach_drops(warmed)
             self.attach_s = self._program.attach_seconds
-            self._reasons = drop_reason_names()
-            self._symbols = KernelSymbols.load()
+            # the names of drop reasons and kernel functions are read on the first read,
+            # not here: the probe counts from now on, and /proc/kallsyms alone takes
+            # ~150 ms, which `D` -> "counting drops" waited for
+            self._reasons = self._symbols = None
 
         def read(self) -> tuple[list[DropSample], int]:
+            if self._symbols is None:
+                self._reasons, self._symbols = drop_reason_names(), KernelSymbols.load()
             merged: dict[tuple, DropSample] = {}
             for c in drops.read_counts(self._program):
                 s = DropSample(c.netns, c.ifindex, reason_name(self._reasons, c.reason),
