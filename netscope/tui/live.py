@@ -206,7 +206,7 @@ class LiveFeed:
         started = time.perf_counter()
         try:
             snapshot = self._complete(first)
-        except OSError:
+        except Exception:  # a bug here must not stop the following: read the whole host
             snapshot = None
         if snapshot is None:
             snapshot = self._collect()

@@ -84,3 +84,28 @@ async def test_the_rest_is_read_after_the_first_screen_and_save_waits_for_it(tmp
             assert not app.changed, "completing is not a change on the host"
     finally:
         release.set()
+
+
+def test_a_completion_that_fails_is_a_whole_read_and_following_goes_on():
+    whole = lab()
+    collected = []
+
+    def collect():
+        collected.append(1)
+        return whole
+
+    def broken(first):
+        raise RuntimeError("a bug in a collector's merge")
+
+    feed = LiveFeed(collect, watcher_factory=ScriptedWatcher,
+                    first_screen=lambda: first_stage(whole), complete=broken,
+                    still_to_read=lambda s: REST)
+    taken = []
+
+    def publish(update):
+        taken.append(update)
+        if len(taken) == 2:
+            feed.stop()
+    feed.follow(publish)
+    assert taken[0].rest == REST and taken[0].snapshot.tables == ()
+    assert taken[1].completes and taken[1].snapshot is whole and collected == [1]
