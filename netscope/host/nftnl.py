@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from netscope.host.netlink import NLA_HDR, RtnlSocket, attr, iter_attrs, parse_attrs
+from netscope.host.netlink import RtnlSocket, attr, attr_payloads, iter_attrs, parse_attrs
 from netscope.host.nfnl import NFNL_SUBSYS_NFTABLES, NFPROTO_NAMES, Dumps
 from netscope.host.nftnl_attrs import (
     NFT_MSG_GETCHAIN,
@@ -307,27 +307,13 @@ _EXPR_NAMES: dict[bytes, str] = {}  # a few dozen expression names at most
 _expressions: Memo[bytes, tuple[str, dict]] = Memo()
 
 
-def _nested(raw: bytes) -> list[bytes]:
-    """The payloads of the attributes in a nest, in order (a rule's expressions): a list,
-    not iter_attrs' generator step per expression."""
-    out, off, end = [], 0, len(raw)
-    unpack = NLA_HDR.unpack_from
-    while off + 4 <= end:
-        alen = unpack(raw, off)[0]
-        if alen < 4:
-            break
-        out.append(raw[off + 4 : off + alen])
-        off += (alen + 3) & ~3
-    return out
-
-
 def _rule(a: dict[int, bytes], family: str, table: str, sets: dict[str, SetInfo],
           ifnames: dict[int, str], names: dict[bytes, str]) -> dict:
     """A rule from its message's attributes `a` (parsed once, by the caller) and its family
     and table (decoded once a table). `names`: chain names decoded so far."""
     get = _expressions.get
     exprs = [get(raw) or _expressions.decoded(raw, _expression)
-             for raw in _nested(a.get(NFTA_RULE.EXPRESSIONS, b""))]
+             for raw in attr_payloads(a.get(NFTA_RULE.EXPRESSIONS, b""))]
     ctx = RuleContext(family, sets, ifnames)
     raw = a[NFTA_RULE.CHAIN]
     chain = names.get(raw)
