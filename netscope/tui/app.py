@@ -329,9 +329,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
             log.add("notice", f"read {len(update.snapshot.namespaces)} namespaces in "
                               f"{update.collect_ms:.0f} ms; following netlink notifications")
             changes: list[Change] = []
-            self._rest = update.rest
-            self.mode = self._mode()
-            self.extras = {**self.extras, "reading": self._rest}
+            self._reading(update.rest)
         else:
             changes = diff_snapshots(before.snapshot, update.snapshot, update.refreshed)
             self._log_changes(changes, before, graph)
@@ -340,13 +338,18 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         if self.changed:
             self.set_timer(HIGHLIGHT_S, self._clear_highlights)
 
+    def _reading(self, rest: tuple[str, ...]) -> None:
+        """The collectors being read after the first screen (none: the host is whole), said
+        by the status line and the tabs that show them."""
+        self._rest = rest
+        self.mode = self._mode()
+        self.extras = {**self.extras, "reading": rest}
+
     def _rest_read(self, graph: HostGraph) -> None:
         """The first screen's snapshot completed: shown as it is (nothing changed on the
         host between them), and what waited for it runs."""
-        self._rest = ()
+        self._reading(())
         self.graph = graph
-        self.mode = self._mode()
-        self.extras = {**self.extras, "reading": ()}
         waiting, self._after_rest = self._after_rest, []
         for then in waiting:
             then()
