@@ -200,6 +200,10 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
             return super().run(*args, **kwargs)
         finally:
             self.stop_background()
+            # what _first_screen froze goes back to the collector before the interpreter
+            # ends: left frozen, the process sometimes lingered after exiting (its main
+            # thread gone, the process not reaped: 11 of 25 quits in tmux)
+            gc.unfreeze()
 
     def _exit_on_signals(self) -> None:
         """SIGTERM ends the app as q does (the drop monitor detached, the terminal restored),
