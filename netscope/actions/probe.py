@@ -117,7 +117,7 @@ def _tcp(check: Check, timeout: float) -> tuple[str, str]:
         try:
             s.connect((check.dst, int(check.port or 0)))
         except TimeoutError:
-            return "timeout", f"no answer to SYN within {timeout:g} s"
+            return _soft_error(s) or ("timeout", f"no answer to SYN within {timeout:g} s")
         except ConnectionRefusedError:
             return "refused", "connection refused (RST)"
         except OSError as e:
@@ -160,6 +160,24 @@ def _udp(check: Check, timeout: float) -> tuple[str, str]:
         return "ok", data.split(b"\n", 1)[0].decode(errors="replace")
     finally:
         s.close()
+
+
+def _soft_error(s: socket.socket) -> tuple[str, str] | None:
+    """The ICMP error a connecting socket kept as a soft error, if one came back.
+
+    An ICMP error that arrives while the process holds the socket's lock (inside its own
+    connect call) is not fatal in SYN_SENT: the kernel only records it (sk_err_soft, counted
+    as TcpExtLockDroppedIcmps) and waits for the SYN's retransmission, 1 s later, to be
+    refused again. SO_ERROR reports that record, so the answer is not taken for silence.
+    """
+    code = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code == errno.ECONNREFUSED:
+        return "refused", ("connection refused (ICMP port unreachable, kept by the kernel as"
+                           " a soft error until the SYN's retransmission)")
+    if code:
+        outcome, why = _os_outcome(OSError(code, os.strerror(code)))
+        return outcome, f"{why} (an ICMP error, kept by the kernel as a soft error)"
+    return None
 
 
 def _os_outcome(e: OSError) -> tuple[str, str]:
