@@ -1,6 +1,7 @@
 """What the kernel says about BPF programs: bpf(2) for a program's name, type and tag
 (BPF_PROG_GET_FD_BY_ID + BPF_OBJ_GET_INFO_BY_FD, as `bpftool prog show id N` asks) and for the
-programs attached to an interface with tcx or netkit (BPF_PROG_QUERY). Numbers and struct
+programs attached to an interface with tcx or netkit (BPF_PROG_QUERY), and for the ids of
+every loaded program (BPF_PROG_GET_NEXT_ID, which opens nothing). Numbers and struct
 layouts are the kernel's uapi (include/uapi/linux/bpf.h): union bpf_attr, struct
 bpf_prog_info. Read-only: nothing is loaded or attached here.
 """
@@ -15,6 +16,7 @@ import struct
 from dataclasses import dataclass
 
 SYS_BPF = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID = 11, 12
 BPF_PROG_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD, BPF_PROG_QUERY = 13, 15, 16
 BPF_TCX_INGRESS, BPF_TCX_EGRESS = 46, 47
 PROG_TYPES = {1: "socket_filter", 2: "kprobe", 3: "sched_cls", 4: "sched_act",
@@ -56,6 +58,23 @@ def _bpf(cmd: int, attr: ctypes.Array) -> int:
         err = ctypes.get_errno()
         raise BpfUnavailable(err, os.strerror(err))
     return ret
+
+
+def next_ids(cmd: int) -> list[int]:
+    """Ids of every loaded program (BPF_PROG_GET_NEXT_ID) or map (BPF_MAP_GET_NEXT_ID), in
+    order. Takes no reference on any of them."""
+    out: list[int] = []
+    attr = ctypes.create_string_buffer(16)  # start_id, next_id, open_flags
+    while True:
+        try:
+            _bpf(cmd, attr)
+        except BpfUnavailable as e:
+            if e.errno == errno.ENOENT:  # no id after start_id
+                return out
+            raise
+        next_id = struct.unpack_from("=I", attr.raw, 4)[0]
+        out.append(next_id)
+        struct.pack_into("=I", attr, 0, next_id)
 
 
 def prog_info(prog_id: int) -> ProgInfo:

@@ -11,38 +11,14 @@ takes no reference.
 
 from __future__ import annotations
 
-import ctypes
-import os
-
-SYS_BPF = 321  # x86_64
-BPF_PROG_GET_NEXT_ID, BPF_MAP_GET_NEXT_ID = 11, 12
-
-
-class _NextId(ctypes.Structure):
-    _fields_ = [("start_id", ctypes.c_uint32), ("next_id", ctypes.c_uint32),
-                ("open_flags", ctypes.c_uint32), ("pad", ctypes.c_uint8 * 116)]
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _ids(cmd: int) -> set[int]:
-    out, attr = set(), _NextId()
-    while True:
-        if _libc.syscall(SYS_BPF, cmd, ctypes.byref(attr), ctypes.sizeof(attr)) != 0:
-            err = ctypes.get_errno()
-            if err == 2:  # ENOENT: no more
-                return out
-            raise OSError(err, os.strerror(err))
-        out.add(attr.next_id)
-        attr.start_id = attr.next_id
+from netscope.host import bpf_syscall
 
 
 def prog_ids() -> set[int]:
     """Ids of every loaded BPF program (no reference taken)."""
-    return _ids(BPF_PROG_GET_NEXT_ID)
+    return set(bpf_syscall.next_ids(bpf_syscall.BPF_PROG_GET_NEXT_ID))
 
 
 def map_ids() -> set[int]:
     """Ids of every BPF map (no reference taken)."""
-    return _ids(BPF_MAP_GET_NEXT_ID)
+    return set(bpf_syscall.next_ids(bpf_syscall.BPF_MAP_GET_NEXT_ID))
