@@ -10,7 +10,6 @@ load here answers its key with a one-line notice (see `netscope.tui.backends`).
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import signal
 import time
@@ -36,6 +35,7 @@ from netscope.tui.app_trace import TraceKeys
 from netscope.tui.backends import Backends
 from netscope.tui.changes import Change, HiddenChanges, diff_snapshots
 from netscope.tui.detail_common import selection_of
+from netscope.tui.heap import HeapKeeper
 from netscope.tui.journey import JourneyView
 from netscope.tui.lesson_view import LessonView, lesson_ids
 from netscope.tui.live import LiveFeed, Update
@@ -140,6 +140,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         self._init_drops(live=feed is not None, read_only=read_only)
         self._init_lessons()
         self.first_screen_at: float | None = None
+        self._heap = HeapKeeper()
         # the collectors the first screen's snapshot was taken without, being read now, and
         # what waits for them (the walk, the doctor, save: never on half a host)
         self._rest: tuple[str, ...] = ()
@@ -200,10 +201,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
             return super().run(*args, **kwargs)
         finally:
             self.stop_background()
-            # what _first_screen froze goes back to the collector before the interpreter
-            # ends: left frozen, the process sometimes lingered after exiting (its main
-            # thread gone, the process not reaped: 11 of 25 quits in tmux)
-            gc.unfreeze()
+            self._heap.stop()  # before the interpreter ends: see heap.py
 
     def _exit_on_signals(self) -> None:
         """SIGTERM ends the app as q does (the drop monitor detached, the terminal restored),
@@ -268,15 +266,19 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
     def _first_screen(self) -> None:
         self.first_screen_at = time.monotonic()
         if not self.is_headless:  # tests run many apps in one process: not theirs
-            # What exists now (Textual, the modules, the first snapshot and graph: ~240,000
-            # objects at 1,000 namespaces) lives as long as the app or dies by reference
-            # count: out of the cyclic collector's full passes, which otherwise stop the UI
-            # for 120-160 ms every second or third live update at that size.
-            gc.freeze()
+            # the cyclic collector's full passes out of the way of updates (heap.py)
+            self._heap.start()
+            self.set_interval(1.0, self._tick_heap)
+            if self._feed is not None:
+                self._feed.settle_heap = True  # and once the rest is read: see there
         if self._feed is not None and not self._read_only:
             # D and t attach in milliseconds if their programs are compiled ahead; after
             # the first screen, so that the compile (a core for ~0.5 s) does not delay it
             self._backends.warm()
+
+    def _tick_heap(self) -> None:
+        if self._feed is None or self._feed.waiting:  # not while a read holds the GIL too
+            self._heap.tick()
 
     def watch_selected(self) -> None:
         self.update_marks()
@@ -320,6 +322,7 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         self._feed.follow(lambda update: self.post_message(self.SnapshotArrived(update)))
 
     def on_netscope_app_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self._heap.busy()
         update, before = message.update, self.graph
         log = self.query_one(EventLog)
         # a live re-read keeps the objects it did not read: so does the graph (its indexes)

@@ -16,6 +16,7 @@ spaced by twice their own duration.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -92,6 +93,10 @@ class LiveFeed:
         self._first_error: BaseException | None = None
         self._last_collect_s = 0.0
         self._last_full_s = 0.0
+        # set by an app in a real terminal: see _settle_heap
+        self.settle_heap = False
+        # waiting for the host to change: nothing being read or published
+        self.waiting = False
 
     def stop(self) -> None:
         """Make follow() return soon; safe from any thread."""
@@ -212,8 +217,21 @@ class LiveFeed:
             snapshot = self._collect()
         self._last = snapshot
         self._last_collect_s = self._last_full_s = time.perf_counter() - started
+        self._settle_heap()
         publish(Update(snapshot, None, self._last_collect_s * 1000, frozenset(),
                        completes=True))
+
+    def _settle_heap(self) -> None:
+        """Once the whole host is read (hundreds of thousands of objects at 1,000
+        namespaces, alive until the next whole read): one full cyclic collection, then
+        everything alive out of later ones (gc.freeze). Without it the collector's full
+        passes came every update or two and walked all of it (23-132 ms each, in the
+        UI's thread as often as not): after a freeze the count that schedules them is
+        small, and the objects were there to walk. The collection first, so that no
+        garbage cycle is frozen (Textual's render strips make some every frame)."""
+        if self.settle_heap:
+            gc.collect()
+            gc.freeze()
 
     def follow(self, publish: Callable[[Update], None]) -> None:
         """Publish a first snapshot, then one per change, until stop()."""
@@ -233,7 +251,9 @@ class LiveFeed:
             last = time.monotonic()
             pending = HostChanges()
             while not self._stopped:
+                self.waiting = True
                 got = watcher.wait(QUIET_S if self._full_due else None)
+                self.waiting = False
                 _merge(pending, got)
                 if self._stopped:
                     break
