@@ -57,9 +57,15 @@ class HostChanges:
     namespaces_changed: bool = False
     # a socket overflowed: notifications were lost, everything may have changed
     overflow: bool = False
+    # the kinds each namespace had, where known (a namespace not here had `kinds`)
+    kinds_by_ns: dict[int, set[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.namespaces or self.namespaces_changed or self.overflow)
+
+    def kinds_in(self, inode: int) -> set[str]:
+        """The kinds of notification namespace `inode` had."""
+        return self.kinds_by_ns.get(inode, self.kinds)
 
 
 def subscribe_here(groups: int = WATCHED_GROUPS) -> socket.socket:
@@ -215,6 +221,7 @@ class NetworkWatcher:
             if kinds:
                 changes.namespaces.add(inode)
                 changes.kinds |= kinds
+                changes.kinds_by_ns.setdefault(inode, set()).update(kinds)
 
     def wake(self) -> None:
         """End the current (or next) wait() now; safe from any thread."""

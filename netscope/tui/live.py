@@ -125,9 +125,9 @@ class LiveFeed:
         settled = changes is not None and changes.kinds == {"settle"}
         # neighbour entries pair nothing: after them alone no settling read is needed (a
         # host with traffic flips them REACHABLE/STALE all the time)
-        if partial and not settled and changes is not None and (
-                changes.kinds - {"neighbour"} or changes.namespaces_changed):
-            self._touched |= refreshed
+        if partial and not settled and changes is not None:
+            self._touched |= (refreshed if changes.namespaces_changed else
+                              {i for i in refreshed if changes.kinds_in(i) - {"neighbour"}})
         if not partial:
             self._touched.clear()
         elif settled:
@@ -159,6 +159,19 @@ class LiveFeed:
             snapshot = self._refresh_neighbours(last, inodes)
             if snapshot is not None:
                 return snapshot, inodes
+        if not changes.namespaces_changed and self._refresh_neighbours is not None and \
+                self._refresh_kinds is not None:
+            # a link change among neighbour churn (on a busy host, dozens of namespaces
+            # age entries at any moment): neighbour tables there, the rest where it is
+            neighbours = {i for i in inodes if changes.kinds_in(i) <= {"neighbour"}}
+            rest = inodes - neighbours
+            if neighbours and len(rest) <= PARTIAL_MAX:
+                snapshot = self._refresh_neighbours(last, neighbours)
+                if snapshot is not None:
+                    snapshot = self._refresh_kinds(
+                        snapshot, rest, set().union(*(changes.kinds_in(i) for i in rest)))
+                if snapshot is not None:
+                    return snapshot, inodes
         if len(inodes) > PARTIAL_MAX:
             return None, set()
         if not changes.namespaces_changed and self._refresh_kinds is not None:
@@ -279,6 +292,10 @@ class LiveFeed:
 
 
 def _merge(into: HostChanges, more: HostChanges) -> None:
+    by_ns = {inode: set(into.kinds_in(inode)) for inode in into.namespaces}
+    for inode in more.namespaces:
+        by_ns.setdefault(inode, set()).update(more.kinds_in(inode))
+    into.kinds_by_ns = by_ns
     into.namespaces |= more.namespaces
     into.kinds |= more.kinds
     into.namespaces_changed |= more.namespaces_changed

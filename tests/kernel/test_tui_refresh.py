@@ -5,6 +5,7 @@ untouched; a namespace that is gone makes the caller read everything."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -140,3 +141,28 @@ def test_the_first_screen_completed_is_the_whole_snapshot(pair):
     finally:
         listener.kill()
         listener.wait()
+
+
+def test_the_watcher_tells_which_namespace_had_which_kind_of_notification(pair):
+    """A link added in b and a neighbour entry added in a, seen by the real watcher: each
+    namespace with its own kinds (the live feed re-reads a's neighbour table alone). Not
+    the veth going down: a's end would lose its carrier, a link notification in a too."""
+    from netscope.host.watch import HostChanges, NetworkWatcher
+
+    a, b = pair.names
+    with NetworkWatcher() as watcher:
+        watcher.sync()
+        ip("neigh", "add", "10.252.7.9", "lladdr", "02:00:00:00:00:09", "dev", "eth0", ns=a)
+        ip("link", "add", "br9", "type", "bridge", ns=b)
+        seen = HostChanges()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            got = watcher.wait(0.3)
+            if not got and {inode(a), inode(b)} <= seen.namespaces:
+                break  # both seen, and quiet since: nothing else either would say
+            seen.namespaces |= got.namespaces
+            for ino in got.namespaces:
+                seen.kinds_by_ns.setdefault(ino, set()).update(got.kinds_in(ino))
+    assert seen.kinds_by_ns.get(inode(a)) == {"neighbour"}, seen
+    assert "link" in seen.kinds_by_ns.get(inode(b), set()), seen
+    assert "link" not in seen.kinds_by_ns[inode(a)]
