@@ -47,13 +47,13 @@ from netscope.host.rtnl_attrs import (
     RULE_ACTIONS,
     SCOPES,
 )
-from netscope.host.rtnl_links import PEER_KINDS, dump_links
+from netscope.host.rtnl_links import PEER_KINDS, dump_links, get_links
 from netscope.host.rtnl_values import S32, U16, U32, Flags, Memo, cstr, ip, mac, u32
 from netscope.model import Address, FdbEntry, Neighbour, Nexthop, Route, Rule
 from netscope.model.made import maker
 
 __all__ = ["PEER_KINDS", "dump_addrs", "dump_fdb", "dump_links", "dump_neighbours",
-           "dump_netconf", "dump_routes", "dump_rules", "get_nsid"]
+           "dump_netconf", "dump_routes", "dump_rules", "get_links", "get_nsid"]
 
 FAMILY_NAMES = {AF_INET: "inet", AF_INET6: "inet6", AF_BRIDGE: "bridge"}
 NETCONF_ATTRS = {NETCONFA.FORWARDING: "forwarding", NETCONFA.RP_FILTER: "rp_filter",

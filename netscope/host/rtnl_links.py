@@ -7,11 +7,14 @@ on most interfaces (link kind, sysctl arrays) are decoded once per distinct byte
 
 from __future__ import annotations
 
+import errno
 import struct
+from collections.abc import Iterable
 
 from netscope.host.netlink import (
     NLA_HDR,
     NLA_TYPE_MASK,
+    NetlinkError,
     RtnlSocket,
     attr,
     parse_attrs,
@@ -271,24 +274,44 @@ def dump_links(sock: RtnlSocket, inode: int) -> list[Link]:
     """
     netns = f"ns:{inode}"
     prefix = f"link:{inode}/"
-    out = []
-    for body in sock.dump(RTM_GETLINK, _LINK_REQUEST, _SKIP_STATS):
-        # not remembered whole: every link message differs (IPv6 cache info timestamps)
-        (ifindex, name, kind, operstate, flags, mtu, address, master, alias, lower, nsid,
-         details, port, sysctls) = _template(body)
-        peer = parent = None
-        if kind in PEER_KINDS and lower:
-            # same namespace when no nsid is given: exact already
-            peer = VethPeer(lower, nsid, f"{prefix}{lower}" if nsid is None else None)
-        elif lower and lower != ifindex and nsid is None:
-            parent = f"{prefix}{lower}"
-        elif kind == "vxlan" and details.get("link_ifindex"):
-            parent = f"{prefix}{details['link_ifindex']}"
-        if lower and nsid is not None and kind not in PEER_KINDS:
-            # a macvlan/ipvlan whose parent lives elsewhere: resolved like a peer
-            peer = VethPeer(lower, nsid, None)
-        out.append(_new_link(
-            f"{prefix}{ifindex}", netns, ifindex, name, kind, operstate, flags, mtu, address,
-            f"{prefix}{master}" if master else None, alias, peer, parent, port, details,
-            sysctls))
+    return [_link(body, netns, prefix)
+            for body in sock.dump(RTM_GETLINK, _LINK_REQUEST, _SKIP_STATS)]
+
+
+def get_links(sock: RtnlSocket, inode: int, ifindexes: Iterable[int]) -> dict[int, Link | None]:
+    """The interfaces `ifindexes` of the namespace `inode` the socket belongs to, asked one
+    by one (RTM_GETLINK by index, as dump_links reads them); None for one that is gone."""
+    netns = f"ns:{inode}"
+    prefix = f"link:{inode}/"
+    out: dict[int, Link | None] = {}
+    for ifindex in ifindexes:
+        try:
+            answers = list(sock.request(RTM_GETLINK, IFINFOMSG.pack(AF_UNSPEC, 0, ifindex, 0, 0),
+                                        _SKIP_STATS, flags=0))
+        except NetlinkError as e:
+            if e.errno != errno.ENODEV:
+                raise
+            answers = []
+        out[ifindex] = _link(answers[0][1], netns, prefix) if answers else None
     return out
+
+
+def _link(body: bytes, netns: str, prefix: str) -> Link:
+    """One RTM_NEWLINK message as a Link (see dump_links for peer and parent)."""
+    # not remembered whole: every link message differs (IPv6 cache info timestamps)
+    (ifindex, name, kind, operstate, flags, mtu, address, master, alias, lower, nsid,
+     details, port, sysctls) = _template(body)
+    peer = parent = None
+    if kind in PEER_KINDS and lower:
+        # same namespace when no nsid is given: exact already
+        peer = VethPeer(lower, nsid, f"{prefix}{lower}" if nsid is None else None)
+    elif lower and lower != ifindex and nsid is None:
+        parent = f"{prefix}{lower}"
+    elif kind == "vxlan" and details.get("link_ifindex"):
+        parent = f"{prefix}{details['link_ifindex']}"
+    if lower and nsid is not None and kind not in PEER_KINDS:
+        # a macvlan/ipvlan whose parent lives elsewhere: resolved like a peer
+        peer = VethPeer(lower, nsid, None)
+    return _new_link(
+        f"{prefix}{ifindex}", netns, ifindex, name, kind, operstate, flags, mtu, address,
+        f"{prefix}{master}" if master else None, alias, peer, parent, port, details, sysctls)

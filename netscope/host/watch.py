@@ -18,6 +18,7 @@ import errno
 import os
 import select
 import socket
+import struct
 import time
 from dataclasses import dataclass, field
 
@@ -34,6 +35,8 @@ RTMGRP_IPV6_ROUTE = 0x400
 WATCHED_GROUPS = (RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE
                   | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE)
 # rtnetlink message type -> what changed ("link", "address", "route", "neighbour")
+LINK_MESSAGES = (16, 17)  # RTM_NEWLINK, RTM_DELLINK
+IFI_INDEX = struct.Struct("=i")  # after ifi_family, pad, ifi_type: 4 bytes into ifinfomsg
 MESSAGE_KINDS = {16: "link", 17: "link", 20: "address", 21: "address", 24: "route",
                  25: "route", 28: "neighbour", 29: "neighbour"}
 
@@ -59,6 +62,8 @@ class HostChanges:
     overflow: bool = False
     # the kinds each namespace had, where known (a namespace not here had `kinds`)
     kinds_by_ns: dict[int, set[str]] = field(default_factory=dict)
+    # the interfaces (ifindexes) link notifications were about, by namespace, where known
+    links_by_ns: dict[int, set[int]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.namespaces or self.namespaces_changed or self.overflow)
@@ -82,15 +87,23 @@ def subscribe_here(groups: int = WATCHED_GROUPS) -> socket.socket:
 
 def message_kinds(data: bytes) -> set[str]:
     """The kinds of change the notifications in one datagram are about."""
-    kinds, off = set(), 0
+    return read_notifications(data)[0]
+
+
+def read_notifications(data: bytes) -> tuple[set[str], set[int]]:
+    """(the kinds of change the notifications in one datagram are about, the ifindexes of
+    the interfaces its link notifications name: struct ifinfomsg's ifi_index)."""
+    kinds, links, off = set(), set(), 0
     while off + 16 <= len(data):
         mlen, mtype = NLMSG_HDR.unpack_from(data, off)[:2]
         if mlen < 16:
             break
         if mtype in MESSAGE_KINDS:
             kinds.add(MESSAGE_KINDS[mtype])
+            if mtype in LINK_MESSAGES and mlen >= 16 + 8 and off + 24 <= len(data):
+                links.add(IFI_INDEX.unpack_from(data, off + 16 + 4)[0])
         off += (mlen + 3) & ~3
-    return kinds
+    return kinds, links
 
 
 class _DirWatch:
@@ -217,11 +230,13 @@ class NetworkWatcher:
                     changes.namespaces.add(inode)
                     continue
                 raise
-            kinds = message_kinds(data)
+            kinds, links = read_notifications(data)
             if kinds:
                 changes.namespaces.add(inode)
                 changes.kinds |= kinds
                 changes.kinds_by_ns.setdefault(inode, set()).update(kinds)
+            if links:
+                changes.links_by_ns.setdefault(inode, set()).update(links)
 
     def wake(self) -> None:
         """End the current (or next) wait() now; safe from any thread."""

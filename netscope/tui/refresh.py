@@ -113,12 +113,14 @@ def _as_found(previous: Snapshot, inodes: set[int]):
     return out
 
 
-def refresh_kinds(previous: Snapshot, inodes: set[int], kinds: set[str]) -> Snapshot | None:
+def refresh_kinds(previous: Snapshot, inodes: set[int], kinds: set[str],
+                  links: dict[int, set[int]] | None = None) -> Snapshot | None:
     """`previous` with only what notifications of `kinds` can change (KIND_FIELDS) read
     again in the namespaces `inodes`: a link going down in a namespace of a thousand veths
-    re-reads its links, not its routes, FDB-less neighbours, rulesets and sockets. None when
-    a kind has no such fields, a namespace is new or gone, or the read failed: the caller
-    re-reads whole namespaces then."""
+    re-reads its links, not its routes, FDB-less neighbours, rulesets and sockets; with
+    `links` (inode -> the ifindexes notified), only those links there. None when a kind
+    has no such fields, a namespace is new or gone, or the read failed: the caller re-reads
+    whole namespaces then."""
     from netscope.collect import runner
     from netscope.collect.registry import NAMESPACE_COLLECTORS
 
@@ -129,6 +131,16 @@ def refresh_kinds(previous: Snapshot, inodes: set[int], kinds: set[str]) -> Snap
     if found is None:
         return None
     collectors = [c for c in NAMESPACE_COLLECTORS if c.field in wanted]
+    if links:
+        from netscope.collect.links import ChangedLinksCollector
+
+        notified = {ns_id(i): i for i in links}
+        before: dict[int, list] = defaultdict(list)
+        for link in previous.links:
+            if link.netns in notified:
+                before[notified[link.netns]].append(link)
+        collectors = [ChangedLinksCollector(before, links) if c.field == "links" else c
+                      for c in collectors]
     objects: dict[str, list] = defaultdict(list)
     errors: list[CollectorError] = []
     runner.visit_namespaces(found, objects, errors, collectors, read_sysctls=False)

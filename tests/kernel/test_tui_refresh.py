@@ -28,6 +28,13 @@ def pair():
         for ns, addr in ((a, "10.252.7.1/24"), (b, "10.252.7.2/24")):
             ip("addr", "add", addr, "dev", "eth0", ns=ns)
             ip("link", "set", "eth0", "up", ns=ns)
+        # the kernel moves operstate to UP a moment after (linkwatch): a read before and
+        # one after would differ in it (the completed-snapshot test compares two reads)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(
+                "state UP" in sh("ip", "-n", ns, "-o", "link", "show", "eth0").stdout
+                for ns in (a, b)):
+            time.sleep(0.02)
         yield spaces
     finally:
         spaces.cleanup()
@@ -80,6 +87,42 @@ def test_a_link_going_down_is_found_by_re_reading_links_alone(pair):
     assert [x for x in after.links if x.netns != ns_a] == \
         [x for x in before.links if x.netns != ns_a]
     assert refresh_kinds(before, {inode(a)}, {"rule"}) is None  # no notification kind
+
+
+def test_only_the_links_notifications_named_are_asked_again(pair):
+    """refresh_kinds with the ifindexes the watcher read from the notifications: those links
+    asked one by one (RTM_GETLINK by index), the namespace's others kept as they were (the
+    same objects), the result what a dump of the namespace gives; a link gone since is
+    dropped, and a link new to the snapshot makes the namespace dumped whole."""
+    from netscope.tui.refresh import refresh_kinds
+
+    a = pair.names[0]
+    ip("link", "add", "br9", "type", "bridge", ns=a)
+    before = collect_snapshot()
+    ns_a = ns_id(inode(a))
+    mine = {x.name: x for x in before.links if x.netns == ns_a}
+    eth0, br9 = mine["eth0"], mine["br9"]
+    ip("link", "set", "eth0", "down", ns=a)
+    after = refresh_kinds(before, {inode(a)}, {"link"}, links={inode(a): {eth0.ifindex}})
+    dumped = refresh_kinds(before, {inode(a)}, {"link"})
+    assert after is not None and dumped is not None
+    got = {x.name: x for x in after.links if x.netns == ns_a}
+    assert not got["eth0"].up and got["eth0"].operstate == "DOWN"
+    assert got["eth0"].peer == eth0.peer  # still paired with b's end
+    assert got["br9"] is br9 and got["lo"] is mine["lo"], "not asked: kept"
+    assert [x for x in after.links if x.netns == ns_a] == \
+        [x for x in dumped.links if x.netns == ns_a]
+
+    ip("link", "del", "br9", ns=a)
+    gone = refresh_kinds(after, {inode(a)}, {"link"}, links={inode(a): {br9.ifindex}})
+    assert gone is not None
+    assert sorted(x.name for x in gone.links if x.netns == ns_a) == ["eth0", "lo"]
+
+    ip("link", "add", "br8", "type", "bridge", ns=a)
+    br8 = int(sh("ip", "-n", a, "-o", "link", "show", "br8").stdout.split(":", 1)[0])
+    grown = refresh_kinds(gone, {inode(a)}, {"link"}, links={inode(a): {br8}})
+    assert grown is not None
+    assert sorted(x.name for x in grown.links if x.netns == ns_a) == ["br8", "eth0", "lo"]
 
 
 def test_a_changed_namespace_is_read_again_alone(pair):

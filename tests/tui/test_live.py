@@ -375,3 +375,27 @@ async def test_a_live_update_relabels_the_tree_in_place_and_rebuilds_it_when_nam
         assert inet not in tree._by_id and tree._by_id[host] is not nodes[host]
         assert [str(n.label).split("  ")[0] for n in tree.root.children] == [
             "□ nsl-nstui-c1", "□ nsl-nstui-c2", "□ nsl-nstui-host"]
+
+
+def test_link_notifications_name_their_interfaces_and_merging_keeps_what_is_known():
+    from netscope.host.rtnl_attrs import IFINFOMSG
+    from netscope.host.watch import read_notifications
+    from netscope.tui.live import _merge, _told_links
+
+    data = (notification(16, IFINFOMSG.pack(0, 1, 42, 0, 0)) + notification(24, b"\0" * 12)
+            + notification(17, IFINFOMSG.pack(0, 1, 7, 0, 0)))
+    assert read_notifications(data) == ({"link", "route"}, {42, 7})
+
+    pending = HostChanges()
+    _merge(pending, HostChanges(namespaces={1, 2}, kinds={"link", "neighbour"},
+                                kinds_by_ns={1: {"link"}, 2: {"neighbour"}},
+                                links_by_ns={1: {3}}))
+    _merge(pending, HostChanges(namespaces={1}, kinds={"link"}, kinds_by_ns={1: {"link"}},
+                                links_by_ns={1: {5}}))
+    assert pending.links_by_ns == {1: {3, 5}}
+    assert pending.kinds_in(2) == {"neighbour"}
+    assert _told_links(pending, {1, 2}) == {"links": {1: {3, 5}}}
+    # a link notification in a namespace without its interfaces said: that namespace whole
+    _merge(pending, HostChanges(namespaces={1}, kinds={"link"}))
+    assert pending.links_by_ns == {}
+    assert _told_links(pending, {1, 2}) == {}
