@@ -19,6 +19,7 @@ import os
 import select
 import socket
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -149,6 +150,8 @@ class NetworkWatcher:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._poll.register(self._wake_r, select.POLLIN)
         self._home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self._closed = False
+        self._closing = threading.Lock()  # wake() from another thread vs close()
 
     @property
     def watched(self) -> set[int]:
@@ -239,11 +242,17 @@ class NetworkWatcher:
                 changes.links_by_ns.setdefault(inode, set()).update(links)
 
     def wake(self) -> None:
-        """End the current (or next) wait() now; safe from any thread."""
-        with contextlib.suppress(BlockingIOError):
-            os.write(self._wake_w, b"!")
+        """End the current (or next) wait() now; safe from any thread, and a no-op once
+        closed (its descriptor's number may be another's by then)."""
+        with self._closing, contextlib.suppress(BlockingIOError):
+            if not self._closed:
+                os.write(self._wake_w, b"!")
 
     def close(self) -> None:
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
         for inode in list(self._socks):
             self._drop(inode)
         self._dirs.close()

@@ -213,9 +213,11 @@ class NetscopeApp(TraceKeys, DropKeys, HostKeys, LessonKeys, App[None]):
         loop.add_signal_handler(signal.SIGHUP, self._hang_up)
 
     def _hang_up(self) -> None:
-        self.stop_background()
-        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)  # back to SIG_DFL
-        os.kill(os.getpid(), signal.SIGHUP)
+        try:
+            self.stop_background()
+        finally:  # whatever stopping raised, the process ends: nobody can see it any more
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)  # to SIG_DFL
+            os.kill(os.getpid(), signal.SIGHUP)
 
     # --- state -> derived state ---------------------------------------------------------
 

@@ -259,8 +259,9 @@ class LiveFeed:
         else:
             self._early.join()
         if self._first_error is not None:
-            if self._watcher is not None:
-                self._watcher.close()
+            watcher, self._watcher = self._watcher, None  # stop() must not wake a closed one
+            if watcher is not None:
+                watcher.close()
             raise self._first_error
         watcher = self._watcher
         try:

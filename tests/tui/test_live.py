@@ -399,3 +399,25 @@ def test_link_notifications_name_their_interfaces_and_merging_keeps_what_is_know
     _merge(pending, HostChanges(namespaces={1}, kinds={"link"}))
     assert pending.links_by_ns == {}
     assert _told_links(pending, {1, 2}) == {}
+
+
+def test_a_feed_whose_first_read_failed_can_still_be_stopped():
+    """The TUI stops its feed when the terminal hangs up; after a failed first read the
+    feed had closed its watcher but kept it, and stop() woke it through a closed descriptor
+    (EBADF): the hang-up handler raised, the process stayed, its input thread spinning on
+    the dead terminal. A real NetworkWatcher here (its wake pipe is what failed)."""
+    from netscope.host.watch import NetworkWatcher
+
+    def first_screen():
+        raise RuntimeError("the first read failed")
+
+    feed = LiveFeed(lab, watcher_factory=lambda: NetworkWatcher(dirs=()),
+                    first_screen=first_screen, complete=lambda s: s,
+                    still_to_read=lambda s: ())
+    with pytest.raises(RuntimeError, match="first read failed"):
+        feed.follow(lambda update: None)
+    feed.stop()  # no OSError
+    watcher = NetworkWatcher(dirs=())
+    watcher.close()
+    watcher.wake()  # a no-op once closed
+    watcher.close()
