@@ -48,6 +48,8 @@ SHARES_PARENT_WIRE = ("macvlan", "macvtap", "ipvlan")
 VIRTUAL_KINDS = ("veth", "bridge", "vxlan", "macvlan", "ipvlan", "loopback")
 
 _EMPTY: tuple = ()
+# the Snapshot fields the topology projection (graph.topology) reads, with header.nodes
+TOPOLOGY_FIELDS = ("namespaces", "links", "addresses", "routes", "fdb", "containers", "pods")
 
 
 def _group(items, key) -> dict:
@@ -75,7 +77,8 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
         """`like`: the graph of an earlier snapshot of the same host; the indexes of every
         field `snapshot` shares with it (the same object: a live re-read keeps what it did
         not read) are taken from it, not built again. What is worked out on first use
-        (cached properties: segments, topology ...) is always worked out again."""
+        (cached properties: segments ...) is worked out again, but for the topology when
+        none of TOPOLOGY_FIELDS changed."""
         self.snapshot = snapshot
         s = snapshot
         before = like.snapshot if like is not None else None
@@ -131,6 +134,11 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
             self.containers = {c.id: c for c in s.containers}
             self._containers_by_ns = _group((c for c in s.containers if c.netns),
                                             lambda x: x.netns)
+        # the picture, when nothing it is drawn from changed (a neighbour table re-read,
+        # the commonest live update, keeps it: the TUI then redraws nothing)
+        if (kept(*TOPOLOGY_FIELDS) and "topology" in like.__dict__
+                and before.header.nodes == s.header.nodes):
+            self.__dict__["topology"] = like.__dict__["topology"]
 
     # ------------------------------------------------------------------ construction
 

@@ -57,3 +57,26 @@ def test_a_graph_built_like_an_earlier_one_keeps_only_what_its_snapshot_kept(doc
         assert getattr(derived, name) == getattr(fresh, name), name
     assert derived.topology == fresh.topology
     assert derived.segment(veth.id) == fresh.segment(veth.id)
+
+
+def test_the_topology_is_kept_only_when_nothing_it_is_drawn_from_changed(docker_like_lab):
+    """A neighbour re-read (the commonest live update) keeps the picture, so the TUI redraws
+    nothing; a re-read of links, addresses or routes (new tuples) draws it again."""
+    import dataclasses
+
+    first = HostGraph(docker_like_lab)
+    picture = first.topology
+    neighbours = dataclasses.replace(docker_like_lab, neighbours=docker_like_lab.neighbours[1:])
+    assert HostGraph(neighbours, like=first).topology is picture
+    veth = next(x for x in docker_like_lab.links if x.kind == "veth")
+    down = dataclasses.replace(veth, operstate="DOWN")
+    for changed in (
+            dataclasses.replace(docker_like_lab, links=tuple(
+                down if x is veth else x for x in docker_like_lab.links)),
+            dataclasses.replace(docker_like_lab, addresses=docker_like_lab.addresses[1:]),
+            dataclasses.replace(docker_like_lab, routes=tuple(list(docker_like_lab.routes)))):
+        again = HostGraph(changed, like=first).topology
+        assert again is not picture and again == HostGraph(changed).topology
+    # not worked out by the earlier graph: nothing to keep, worked out when asked
+    unseen = HostGraph(docker_like_lab)
+    assert "topology" not in HostGraph(neighbours, like=unseen).__dict__

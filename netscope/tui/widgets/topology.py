@@ -77,6 +77,7 @@ class TopologyView(ScrollableContainer, can_focus=True):
         super().__init__(**kwargs)
         self._width = 0
         self._pending = False
+        self._drawn: tuple | None = None  # (topology, marks, width) last drawn
 
     def compose(self):
         yield TopologyPicture(id="picture")
@@ -105,6 +106,13 @@ class TopologyView(ScrollableContainer, can_focus=True):
         if self.graph is None:
             return
         self._width = self.size.width or 100
+        # the picture depends on the graph's topology (kept by a graph whose drawn fields
+        # did not change: HostGraph.TOPOLOGY_FIELDS), the marks and the width alone
+        drawn = (self.graph.topology, self.marks, self._width)
+        if self._drawn is not None and self._drawn[0] is drawn[0] and \
+                self._drawn[1:] == drawn[1:]:
+            return
+        self._drawn = drawn
         picture = draw_topology(self.graph, self.marks, max(40, self._width - 2))
         self.query_one(TopologyPicture).update(self._render_lines(picture.lines))
 
