@@ -31,6 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import as_installed
 from bench_snapshot import ip_loop
 
 from netscope.collect.runner import collect_snapshot
@@ -119,6 +120,7 @@ def sos_run(out: str) -> tuple[float, int]:
 
 
 def main() -> int:
+    as_installed()  # processes from bytecode, as installed
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--containers", type=int, default=200,

@@ -35,6 +35,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from bench_common import as_installed  # noqa: E402
 
 from netscope.analysis.path import path  # noqa: E402
 from netscope.graph.host import HostGraph  # noqa: E402
@@ -141,6 +143,7 @@ def timed(fn) -> tuple[float, object]:
 
 
 def main() -> None:
+    as_installed()  # processes from bytecode, as installed
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=50)
     ap.add_argument("--pods", type=int, default=100)

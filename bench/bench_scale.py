@@ -30,6 +30,7 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_lab
+from bench_common import as_installed
 
 from netscope.collect.registry import NAMESPACE_COLLECTORS
 from netscope.collect.runner import collect_snapshot, visit_namespaces
@@ -145,6 +146,7 @@ def measure(size: int, runs: int) -> dict:
 
 
 def main() -> int:
+    as_installed()  # processes from bytecode, as installed
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,200,500,1000,2000")

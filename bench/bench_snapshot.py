@@ -21,6 +21,7 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_lab
+from bench_common import as_installed
 
 from netscope.collect.registry import NAMESPACE_COLLECTORS
 from netscope.collect.runner import collect_snapshot, visit_namespaces
@@ -69,6 +70,7 @@ def netscope_process() -> tuple[float, float]:
 
 
 def main() -> int:
+    as_installed()  # processes from bytecode, as installed
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--namespaces", type=int, default=200)

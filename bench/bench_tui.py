@@ -31,6 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_lab
+from bench_common import as_installed
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from netscope.tui.live import QUIET_S
@@ -277,6 +278,7 @@ def update_compare(base: str, runs: int, rounds: int = 3) -> None:
 
 
 def main() -> None:
+    as_installed()  # processes from bytecode, as installed
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
