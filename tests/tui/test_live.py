@@ -263,37 +263,57 @@ def test_a_link_change_re_reads_only_what_links_can_change(monkeypatch):
     assert taken[1].refreshed == frozenset({"ns:3"})
 
 
-def test_neighbour_changes_in_many_namespaces_re_read_only_neighbour_tables(monkeypatch):
-    import netscope.tui.live as live
+class ChurnFeed:
+    """A feed over a scripted watcher that records what it reads: whole host (`full`),
+    neighbour tables (`tables`), kinds in namespaces (`kinds_asked`); `many`: 3 * PARTIAL_MAX
+    namespaces, more than are re-read on their own."""
 
-    monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
-    full, tables, taken = [], [], []
-    watcher = ScriptedWatcher()
-    many = set(range(100, 100 + 3 * live.PARTIAL_MAX))
+    def __init__(self, monkeypatch, kinds: bool = False) -> None:
+        import netscope.tui.live as live
 
-    def collect():
-        full.append(1)
+        monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
+        self.full, self.tables, self.kinds_asked, self.taken = [], [], [], []
+        self.watcher = ScriptedWatcher()
+        self.many = set(range(100, 100 + 3 * live.PARTIAL_MAX))
+        self.feed = LiveFeed(self._collect, watcher_factory=lambda: self.watcher,
+                             refresh=lambda previous, inodes: None,
+                             refresh_neighbours=self._neighbours,
+                             refresh_kinds=self._kinds if kinds else None)
+
+    def _collect(self):
+        self.full.append(1)
         return lab()
 
-    def refresh_neighbours(previous, inodes):
-        tables.append(set(inodes))
+    def _neighbours(self, previous, inodes):
+        self.tables.append(set(inodes))
         return previous
 
-    feed = LiveFeed(collect, watcher_factory=lambda: watcher,
-                    refresh=lambda previous, inodes: None, refresh_neighbours=refresh_neighbours)
+    def _kinds(self, previous, inodes, kinds):
+        self.kinds_asked.append((set(inodes), set(kinds)))
+        return previous
 
-    def publish(update):
-        taken.append(update)
-        if len(taken) == 1:
-            watcher.pushed.put(HostChanges(namespaces=set(many), kinds={"neighbour"}))
-        elif len(taken) == 2:
-            # a link change among them: whole namespaces (here: the whole host) again
-            watcher.pushed.put(HostChanges(namespaces=set(many), kinds={"neighbour", "link"}))
-        else:
-            feed.stop()
-    feed.follow(publish)
-    assert tables == [many]
-    assert len(full) == 2  # the first read and the one for the link change
+    def follow(self, then: list[list[HostChanges]]) -> None:
+        """Publish; after update n, push then[n-1] (the changes of one take), stop after."""
+        def publish(update):
+            self.taken.append(update)
+            if len(self.taken) <= len(then):
+                for changes in then[len(self.taken) - 1]:
+                    self.watcher.pushed.put(changes)
+            else:
+                self.feed.stop()
+        self.feed.follow(publish)
+
+
+def test_neighbour_changes_in_many_namespaces_re_read_only_neighbour_tables(monkeypatch):
+    churn = ChurnFeed(monkeypatch)
+    many = churn.many
+    churn.follow([
+        [HostChanges(namespaces=set(many), kinds={"neighbour"})],
+        # a link change among them: whole namespaces (here: the whole host) again
+        [HostChanges(namespaces=set(many), kinds={"neighbour", "link"})],
+    ])
+    assert churn.tables == [many]
+    assert len(churn.full) == 2  # the first read and the one for the link change
 
 
 def test_a_link_change_amid_neighbour_churn_re_reads_neighbour_tables_and_that_namespace(
@@ -302,45 +322,20 @@ def test_a_link_change_amid_neighbour_churn_re_reads_neighbour_tables_and_that_n
     down among them (told apart by the watcher, namespace by namespace, and kept apart when
     notifications are merged) re-reads their neighbour tables and the one namespace, not
     the whole host (at 1,000 namespaces: 570 ms instead of 90)."""
-    import netscope.tui.live as live
-
-    monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
-    full, tables, kinds_asked, taken = [], [], [], []
-    watcher = ScriptedWatcher()
-    many = set(range(100, 100 + 3 * live.PARTIAL_MAX))
-
-    def collect():
-        full.append(1)
-        return lab()
-
-    def refresh_neighbours(previous, inodes):
-        tables.append(set(inodes))
-        return previous
-
-    def refresh_kinds(previous, inodes, kinds):
-        kinds_asked.append((set(inodes), set(kinds)))
-        return previous
-
-    feed = LiveFeed(collect, watcher_factory=lambda: watcher,
-                    refresh=lambda previous, inodes: None, refresh_neighbours=refresh_neighbours,
-                    refresh_kinds=refresh_kinds)
-
-    def publish(update):
-        taken.append(update)
-        if len(taken) == 1:
-            # two waits' worth, merged by the feed: the link's namespace had a neighbour
-            # notification too, in the second
-            watcher.pushed.put(HostChanges(namespaces=set(many), kinds={"neighbour"},
-                                           kinds_by_ns={i: {"neighbour"} for i in many}))
-            watcher.pushed.put(HostChanges(namespaces={7, 100}, kinds={"link", "neighbour"},
-                                           kinds_by_ns={7: {"link"}, 100: {"neighbour"}}))
-        else:
-            feed.stop()
-    feed.follow(publish)
-    assert len(full) == 1, "no whole-host read"
-    assert tables == [many]
-    assert kinds_asked == [({7}, {"link"})]
-    assert taken[1].refreshed == frozenset(f"ns:{i}" for i in many | {7})
+    churn = ChurnFeed(monkeypatch, kinds=True)
+    many = churn.many
+    # two waits' worth, merged by the feed: the link's namespace had a neighbour
+    # notification too, in the second
+    churn.follow([[
+        HostChanges(namespaces=set(many), kinds={"neighbour"},
+                    kinds_by_ns={i: {"neighbour"} for i in many}),
+        HostChanges(namespaces={7, 100}, kinds={"link", "neighbour"},
+                    kinds_by_ns={7: {"link"}, 100: {"neighbour"}}),
+    ]])
+    assert len(churn.full) == 1, "no whole-host read"
+    assert churn.tables == [many]
+    assert churn.kinds_asked == [({7}, {"link"})]
+    assert churn.taken[1].refreshed == frozenset(f"ns:{i}" for i in many | {7})
 
 
 @sync
