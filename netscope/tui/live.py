@@ -171,7 +171,7 @@ class LiveFeed:
             rest = inodes - neighbours
             if neighbours and len(rest) <= PARTIAL_MAX:
                 snapshot = self._refresh_neighbours(last, neighbours)
-                if snapshot is not None:
+                if snapshot is not None and rest:
                     snapshot = self._refresh_kinds(
                         snapshot, rest, set().union(*(changes.kinds_in(i) for i in rest)),
                         **_told_links(changes, rest))
@@ -243,11 +243,10 @@ class LiveFeed:
     def _settle_heap(self) -> None:
         """Once the whole host is read (hundreds of thousands of objects at 1,000
         namespaces, alive until the next whole read): one full cyclic collection, then
-        everything alive out of later ones (gc.freeze). Without it the collector's full
-        passes came every update or two and walked all of it (23-132 ms each, in the
-        UI's thread as often as not): after a freeze the count that schedules them is
-        small, and the objects were there to walk. The collection first, so that no
-        garbage cycle is frozen (Textual's render strips make some every frame)."""
+        everything alive out of later ones (gc.freeze), so that the full collections the
+        app runs when idle (netscope/tui/heap.py) do not walk it again each time. The
+        collection first, so that no garbage cycle is frozen (Textual's render strips make
+        some every frame)."""
         if self.settle_heap:
             gc.collect()
             gc.freeze()
