@@ -416,3 +416,51 @@ def test_a_feed_whose_first_read_failed_can_still_be_stopped():
     watcher.close()
     watcher.wake()  # a no-op once closed
     watcher.close()
+
+
+@sync
+async def test_an_update_that_changes_nothing_shown_lays_nothing_out_again(monkeypatch):
+    """A neighbour re-read (every few seconds on a busy host) changes no count in the status
+    line and nothing in the selected namespace's details: neither is updated, since an
+    update lays the whole screen out again (~30 ms of an idle TUI's work per update at 1,000
+    namespaces); a change they show still is."""
+    from textual.widgets import Static
+
+    from netscope.tui.widgets.status_bar import StatusBar
+
+    first = lab()
+    quiet = replace(first, neighbours=first.neighbours[1:])  # the churn, no count changed
+    inet = next(n.id for n in first.namespaces if n.name.endswith("-inet"))
+    fewer = replace(quiet, namespaces=tuple(n for n in first.namespaces if n.id != inet),
+                    links=tuple(x for x in first.links if x.netns != inet))
+    snapshots = iter([first, quiet, fewer])
+    watcher = ScriptedWatcher()
+    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
+    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN)
+    updated: list[str] = []
+    real = Static.update
+
+    def update(self, *args, **kwargs):
+        updated.append(type(self).__name__ if isinstance(self, StatusBar) else self.id)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Static, "update", update)
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for_snapshot(app, pilot, None)
+        await pilot.pause()
+        host = next(n.id for n in first.namespaces if n.name.endswith("-host"))
+        app.selected = host
+        await pilot.pause()
+        updated.clear()
+        watcher.pushed.put(HostChanges(namespaces={1}, kinds={"neighbour"}))
+        await _wait_for_snapshot(app, pilot, first)
+        await pilot.pause()
+        assert "StatusBar" not in updated and "detail-overview" not in updated, updated
+        watcher.pushed.put(HostChanges(namespaces={1}, namespaces_changed=True))
+        await _wait_for_snapshot(app, pilot, quiet)
+        await pilot.pause()
+        assert "StatusBar" in updated, "a namespace fewer: the status line's count changes"
+        updated.clear()
+        app.selected = next(n.id for n in fewer.namespaces if n.id != host)
+        await pilot.pause()
+        await pilot.pause()
+        assert "detail-overview" in updated, "another namespace selected: its details"

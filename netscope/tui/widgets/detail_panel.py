@@ -52,6 +52,8 @@ class DetailPanel(Vertical):
         # tab id -> (the snapshot it was prepared from, the result)
         self._prepared: dict[str, tuple[Snapshot, object]] = {}
         self._preparing: dict[str, Snapshot] = {}
+        # tab id -> the lines last drawn there (see _lines)
+        self._shown: dict[str, list | None] = {}
 
     def compose(self):
         with TabbedContent():
@@ -84,8 +86,22 @@ class DetailPanel(Vertical):
         active = (self.query_one(TabbedContent).active or "tab-overview").removeprefix("tab-")
         for tab in DETAIL_TABS:
             if tab.id == active:
-                self.query_one(f"#detail-{tab.id}", Static).update(
-                    safe_renderable(self._content(tab)))
+                static = self.query_one(f"#detail-{tab.id}", Static)
+                content = safe_renderable(self._content(tab))
+                lines = self._lines(content, static.size.width)
+                if lines is not None and self._shown.get(tab.id) == lines:
+                    continue  # as drawn already: an update would lay the screen out again
+                self._shown[tab.id] = lines
+                static.update(content)
+
+    def _lines(self, content, width: int) -> list | None:
+        """What `content` draws at `width`, as segments (None before the tab has a size):
+        a live update that changes nothing this tab shows (a neighbour re-read elsewhere,
+        the commonest) is told apart from one that does by the picture itself."""
+        if width <= 0:
+            return None
+        console = self.app.console
+        return console.render_lines(content, console.options.update_width(width), pad=False)
 
     def _content(self, tab: DetailTab):
         graph = self.graph

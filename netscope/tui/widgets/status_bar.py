@@ -21,6 +21,8 @@ class StatusBar(Static):
     mode: reactive[str] = reactive("", init=False)
     filter_text: reactive[str] = reactive("", init=False)
 
+    _shown: Text | None = None
+
     def on_mount(self) -> None:
         self._show()
 
@@ -45,4 +47,9 @@ class StatusBar(Static):
                                                                    "bold cyan")
         text.append(self.mode, style=style)
         text.append(f" · filter: {self.filter_text}" if self.filter_text else "", style="dim")
-        self.update(safe_text(text))
+        text = safe_text(text)
+        # the same line again (a neighbour re-read changes no count): no update, which would
+        # lay the whole screen out again
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
