@@ -115,10 +115,7 @@ def test_feed_collects_once_per_burst_and_not_while_quiet():
 @sync
 async def test_app_shows_a_link_going_down_in_tree_and_log():
     first = lab()
-    snapshots = iter([first, with_link_down(first, "veth1", "-host")])
-    watcher = ScriptedWatcher()
-    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
-    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN)
+    app, watcher = live_app(first, with_link_down(first, "veth1", "-host"))
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(50):
             await pilot.pause(0.05)
@@ -138,6 +135,15 @@ async def test_app_shows_a_link_going_down_in_tree_and_log():
         node = tree._by_id[veth1]
         assert str(node.label).startswith("○ veth1")
         assert veth1 in app.changed  # highlighted until the highlight timer clears it
+
+
+def live_app(*snapshots) -> tuple[NetscopeApp, ScriptedWatcher]:
+    """An app following a feed whose reads return `snapshots` in turn, over a scripted
+    watcher (push HostChanges to it for the next read)."""
+    reads = iter(snapshots)
+    watcher = ScriptedWatcher()
+    feed = LiveFeed(lambda: next(reads), watcher_factory=lambda: watcher)
+    return NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN), watcher
 
 
 async def _wait_for_snapshot(app, pilot, not_this) -> None:
@@ -345,10 +351,7 @@ async def test_a_live_update_relabels_the_tree_in_place_and_rebuilds_it_when_nam
     inet = next(n.id for n in first.namespaces if n.name.endswith("-inet"))
     without_inet = replace(first, namespaces=tuple(n for n in first.namespaces if n.id != inet),
                            links=tuple(x for x in first.links if x.netns != inet))
-    snapshots = iter([first, host_down, without_inet])
-    watcher = ScriptedWatcher()
-    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
-    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN)
+    app, watcher = live_app(first, host_down, without_inet)
     async with app.run_test(size=SIZE) as pilot:
         await _wait_for_snapshot(app, pilot, None)
         await pilot.pause()
@@ -433,10 +436,7 @@ async def test_an_update_that_changes_nothing_shown_lays_nothing_out_again(monke
     inet = next(n.id for n in first.namespaces if n.name.endswith("-inet"))
     fewer = replace(quiet, namespaces=tuple(n for n in first.namespaces if n.id != inet),
                     links=tuple(x for x in first.links if x.netns != inet))
-    snapshots = iter([first, quiet, fewer])
-    watcher = ScriptedWatcher()
-    feed = LiveFeed(lambda: next(snapshots), watcher_factory=lambda: watcher)
-    app = NetscopeApp(feed=feed, backends=Backends.none(), clock=lambda: FROZEN)
+    app, watcher = live_app(first, quiet, fewer)
     updated: list[str] = []
     real = Static.update
 
