@@ -1,6 +1,7 @@
 """Benchmark: the TUI on a 200-namespace docker-like host, driven in tmux as a user sees it.
 
-- first full screen: from starting `netscope` in a 160x50 tmux pane to the pane showing the
+- first full screen: from starting `netscope` in a 160x50 tmux pane (--height: more rows, for
+  a host whose own devices push the lab's bridge below the 50th) to the pane showing the
   status line with every namespace counted and the topology drawn; baseline: the whole
   `netscope show` process (the text tree) in the same run. Alternating, medians.
 - change visible: from `ip link set <host veth> down` returning to the topology drawing that
@@ -41,6 +42,7 @@ from netscope.tui.live import QUIET_S
 SETTLE_S = 20.0
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOCKET = "nsb-bench-tui"
+HEIGHT = 50  # rows of the tmux pane (--height)
 
 
 def tmux(*args: str) -> str:
@@ -66,7 +68,7 @@ def start_tui() -> float:
     """Start the TUI; seconds until its first full screen (every namespace, topology drawn)."""
     subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
     started = time.perf_counter()
-    tmux("new-session", "-d", "-s", "tui", "-x", "160", "-y", "50",
+    tmux("new-session", "-d", "-s", "tui", "-x", "160", "-y", str(HEIGHT),
          f"cd {REPO} && env -u COLUMNS -u LINES {sys.executable} -m netscope")
     wait_for(f"◆ ● {scale_lab.BRIDGE}")  # the topology has the lab's bridge hub
     return time.perf_counter() - started
@@ -282,6 +284,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--height", type=int, default=50,
+                        help="rows of the tmux pane (default 50)")
     parser.add_argument("--idle", type=float, default=20.0)
     parser.add_argument("--update-only", action="store_true",
                         help="measure only the in-process update work")
@@ -291,6 +295,8 @@ def main() -> None:
                         help="the update work of CHECKOUT (another netscope tree) and of this "
                              "one, alternately, on one lab")
     args = parser.parse_args()
+    global HEIGHT
+    HEIGHT = args.height
     scale_lab.up(args.namespaces)
     if args.update_only or args.update_compare:
         try:
