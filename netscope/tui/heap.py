@@ -9,8 +9,8 @@ handling that update (40-130 ms each, measured with gc callbacks). So, in a real
 - what exists at the first screen is frozen out of the collector (gc.freeze): Textual, the
   modules, the first snapshot;
 - full collections are not started by allocation counts any more but when the UI is idle:
-  at most once a second, only when one is due by CPython's own count (threshold2 passes of
-  the middle generation) and nothing arrived for IDLE_S. The young generations are
+  only when one is due by CPython's own count (threshold2 passes of the middle generation),
+  nothing arrived for IDLE_S, and the last one is EVERY_S old. The young generations are
   collected as before: Textual's render strips form reference cycles every frame, and
   those die young.
 - when the app ends, the thresholds and the frozen objects are given back (left frozen,
@@ -25,6 +25,12 @@ import gc
 import time
 
 IDLE_S = 1.0
+# and at most one every this many seconds: CPython would also wait for the objects promoted
+# since the last one to be a quarter of those it kept, a count Python cannot read; at
+# 1,000 namespaces each full collection is 70-230 ms, and with one every few seconds an
+# idle TUI spent ~1% of a core on them (the garbage waiting meanwhile is Textual's render
+# strips: a few MB)
+EVERY_S = 30.0
 # a full collection is never started by counts while kept (CPython's gen-2 threshold)
 NEVER = 1 << 30
 
@@ -35,6 +41,7 @@ class HeapKeeper:
     def __init__(self) -> None:
         self._thresholds: tuple[int, int, int] | None = None
         self._last_busy = time.monotonic()
+        self._last_full = float("-inf")
 
     @property
     def kept(self) -> bool:
@@ -53,12 +60,14 @@ class HeapKeeper:
 
     def tick(self) -> bool:
         """Run a full collection if one is due and the UI is idle; whether it ran."""
-        if not self.kept or time.monotonic() - self._last_busy < IDLE_S:
+        now = time.monotonic()
+        if not self.kept or now - self._last_busy < IDLE_S or now - self._last_full < EVERY_S:
             return False
         # gc.get_count()[2]: passes of the middle generation since the last full one
         if gc.get_count()[2] < self._thresholds[2]:
             return False
         gc.collect()
+        self._last_full = time.monotonic()
         return True
 
     def stop(self) -> None:

@@ -31,6 +31,12 @@ def test_full_collections_wait_for_idle_and_everything_is_given_back(monkeypatch
         assert keeper.tick(), "idle and due: collect"
         assert 2 in ran
         assert not keeper.tick(), "just collected: not due"
+        for _ in range(before[2]):
+            gc.collect(1)
+        assert not keeper.tick(), "due again, but the last one is not EVERY_S old"
+        later = keeper._last_busy + heap.IDLE_S + heap.EVERY_S
+        monkeypatch.setattr(heap.time, "monotonic", lambda: later)
+        assert keeper.tick()
     finally:
         gc.callbacks.remove(cb)
         keeper.stop()
