@@ -40,6 +40,10 @@ LINK_MESSAGES = (16, 17)  # RTM_NEWLINK, RTM_DELLINK
 IFI_INDEX = struct.Struct("=i")  # after ifi_family, pad, ifi_type: 4 bytes into ifinfomsg
 MESSAGE_KINDS = {16: "link", 17: "link", 20: "address", 21: "address", 24: "route",
                  25: "route", 28: "neighbour", 29: "neighbour"}
+# a neighbour message of the bridge family is a forwarding (FDB) entry, not an ARP/NDP one
+NEIGH_MESSAGES = (28, 29)  # RTM_NEWNEIGH, RTM_DELNEIGH
+AF_BRIDGE = 7
+ALL_KINDS = frozenset(MESSAGE_KINDS.values()) | {"fdb"}  # what WATCHED_GROUPS can tell
 
 IN_NONBLOCK = os.O_NONBLOCK
 IN_CLOEXEC = os.O_CLOEXEC
@@ -59,12 +63,16 @@ class HostChanges:
     kinds: set[str] = field(default_factory=set)
     # namespaces appeared or disappeared (the caller should collect and `sync()`)
     namespaces_changed: bool = False
-    # a socket overflowed: notifications were lost, everything may have changed
+    # the whole host must be read again (the live feed asks this of itself)
     overflow: bool = False
     # the kinds each namespace had, where known (a namespace not here had `kinds`)
     kinds_by_ns: dict[int, set[str]] = field(default_factory=dict)
     # the interfaces (ifindexes) link notifications were about, by namespace, where known
     links_by_ns: dict[int, set[int]] = field(default_factory=dict)
+    # namespaces whose socket overflowed (ENOBUFS): notifications there were lost, so all
+    # that it subscribes to may have changed there (every kind, no interface named); the
+    # others' sockets lost nothing, so one full queue is no reason to read the whole host
+    lost: set[int] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.namespaces or self.namespaces_changed or self.overflow)
@@ -99,7 +107,9 @@ def read_notifications(data: bytes) -> tuple[set[str], set[int]]:
         mlen, mtype = NLMSG_HDR.unpack_from(data, off)[:2]
         if mlen < 16:
             break
-        if mtype in MESSAGE_KINDS:
+        if mtype in NEIGH_MESSAGES and off + 17 <= len(data) and data[off + 16] == AF_BRIDGE:
+            kinds.add("fdb")  # ndmsg's ndm_family
+        elif mtype in MESSAGE_KINDS:
             kinds.add(MESSAGE_KINDS[mtype])
             if mtype in LINK_MESSAGES and mlen >= 16 + 8 and off + 24 <= len(data):
                 links.add(IFI_INDEX.unpack_from(data, off + 16 + 4)[0])
@@ -229,8 +239,11 @@ class NetworkWatcher:
                 return
             except OSError as e:
                 if e.errno == errno.ENOBUFS:
-                    changes.overflow = True
+                    changes.lost.add(inode)
                     changes.namespaces.add(inode)
+                    changes.kinds |= ALL_KINDS
+                    changes.kinds_by_ns.setdefault(inode, set()).update(ALL_KINDS)
+                    changes.links_by_ns.pop(inode, None)
                     continue
                 raise
             kinds, links = read_notifications(data)
@@ -238,7 +251,7 @@ class NetworkWatcher:
                 changes.namespaces.add(inode)
                 changes.kinds |= kinds
                 changes.kinds_by_ns.setdefault(inode, set()).update(kinds)
-            if links:
+            if links and inode not in changes.lost:
                 changes.links_by_ns.setdefault(inode, set()).update(links)
 
     def wake(self) -> None:

@@ -37,6 +37,8 @@ PARTIAL_MAX = 16
 # after partial refreshes, one full collection once nothing changed for this long
 QUIET_S = 5.0
 MIN_INTERVAL_S = 0.25
+# kinds of notification whose re-read resolves no pairing (veth peers): no settling read
+UNPAIRED = frozenset({"neighbour", "fdb"})
 # collections are at least this many times their own duration apart, so that a host whose
 # namespaces churn all the time (CI, other tools) costs at most about a third of a core
 BUSY_FACTOR = 2.0
@@ -127,11 +129,12 @@ class LiveFeed:
         if snapshot is None:
             snapshot = self._collect()
         settled = changes is not None and changes.kinds == {"settle"}
-        # neighbour entries pair nothing: after them alone no settling read is needed (a
-        # host with traffic flips them REACHABLE/STALE all the time)
+        # neighbour and forwarding entries pair nothing: after them alone no settling read
+        # is needed (a host with traffic flips them REACHABLE/STALE, learns and ages MACs,
+        # all the time)
         if partial and not settled and changes is not None:
             self._touched |= (refreshed if changes.namespaces_changed else
-                              {i for i in refreshed if changes.kinds_in(i) - {"neighbour"}})
+                              {i for i in refreshed if changes.kinds_in(i) - UNPAIRED})
         if not partial:
             self._touched.clear()
         elif settled:
@@ -311,7 +314,7 @@ def _merge(into: HostChanges, more: HostChanges) -> None:
         for inode in changes.namespaces:
             if "link" not in changes.kinds_in(inode):
                 continue
-            told = changes.links_by_ns.get(inode)
+            told = None if inode in changes.lost else changes.links_by_ns.get(inode)
             if told is None or links.get(inode, set()) is None:
                 links[inode] = None
             else:
@@ -325,3 +328,4 @@ def _merge(into: HostChanges, more: HostChanges) -> None:
     into.kinds |= more.kinds
     into.namespaces_changed |= more.namespaces_changed
     into.overflow |= more.overflow
+    into.lost |= more.lost

@@ -31,9 +31,10 @@ def per_namespace() -> tuple[str, ...]:
     return tuple(c.field for c in NAMESPACE_COLLECTORS if c.field in names)
 
 # what a notification of each kind can change, by Snapshot field (links before the FDB,
-# whose collector reads them); policy rules send no notification
+# whose collector reads them: re-read alone, it is given the links read before); policy
+# rules send no notification
 KIND_FIELDS = {"link": ("links", "fdb"), "address": ("addresses",), "route": ("routes",),
-               "neighbour": ("neighbours",)}
+               "neighbour": ("neighbours",), "fdb": ("fdb",)}
 
 
 def _keep_known_peers(links: list, previous: Snapshot) -> list:
@@ -149,9 +150,15 @@ def refresh_kinds(previous: Snapshot, inodes: set[int], kinds: set[str],
         before = {i: by_ns.get(ns_id(i), []) for i in links}
         collectors = [ChangedLinksCollector(before, links) if c.field == "links" else c
                       for c in collectors]
+    seed = None
+    if "fdb" in wanted and "links" not in wanted:
+        kept = _links_by_ns(previous, {ns_id(i) for i in inodes})
+
+        def seed(inode: int) -> dict[str, list]:
+            return {"links": kept.get(ns_id(inode), [])}
     objects: dict[str, list] = defaultdict(list)
     errors: list[CollectorError] = []
-    runner.visit_namespaces(found, objects, errors, collectors, read_sysctls=False)
+    runner.visit_namespaces(found, objects, errors, collectors, read_sysctls=False, seed=seed)
     if errors:
         return None
     replaced = {ns_id(i) for i in inodes}

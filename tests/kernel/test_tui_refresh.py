@@ -5,6 +5,7 @@ untouched; a namespace that is gone makes the caller read everything."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -209,3 +210,68 @@ def test_the_watcher_tells_which_namespace_had_which_kind_of_notification(pair):
     assert seen.kinds_by_ns.get(inode(a)) == {"neighbour"}, seen
     assert "link" in seen.kinds_by_ns.get(inode(b), set()), seen
     assert "link" not in seen.kinds_by_ns[inode(a)]
+
+
+def test_a_socket_that_overflowed_is_told_as_that_namespace_lost(pair):
+    """The real kernel: a's subscription with the smallest receive queue, more address
+    notifications than fit: the watcher says a's notifications were lost (every kind, no
+    interface named), not that the whole host must be read again; b lost nothing."""
+    import socket
+
+    from netscope.host.watch import ALL_KINDS, NetworkWatcher
+
+    a, b = pair.names
+    with NetworkWatcher() as watcher:
+        watcher.sync()
+        watcher._socks[inode(a)].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+        subprocess.run(["ip", "-n", a, "-batch", "-"], check=True, capture_output=True,
+                       text=True, timeout=20,
+                       input="".join(f"addr add 10.252.8.{i}/32 dev eth0\n"
+                                     for i in range(1, 101)))
+        ip("link", "set", "eth0", "mtu", "1400", ns=b)  # b: a link notification, kept
+        got = watcher.wait(2.0)
+        deadline = time.monotonic() + 2
+        while inode(b) not in got.namespaces and time.monotonic() < deadline:
+            more = watcher.wait(0.3)
+            got.namespaces |= more.namespaces
+            got.lost |= more.lost
+            got.kinds_by_ns.update(more.kinds_by_ns)
+            got.links_by_ns.update(more.links_by_ns)
+    assert got.lost == {inode(a)}, got
+    assert not got.overflow
+    assert got.kinds_in(inode(a)) == ALL_KINDS
+    assert inode(a) not in got.links_by_ns
+    assert "link" in got.kinds_in(inode(b)) and inode(b) in got.links_by_ns
+
+
+def test_a_forwarding_entry_is_told_apart_and_found_by_re_reading_the_fdb_alone(pair):
+    """A MAC added to a bridge port's forwarding database: the real watcher calls it an fdb
+    notification (a neighbour message of the bridge family: before, a "neighbour" one, and
+    only the ARP table was read again, so the TUI's FDB went stale), and refresh_kinds reads
+    that namespace's FDB alone, its links given from the snapshot (the FDB reader needs them
+    to know there is a bridge)."""
+    from netscope.host.watch import NetworkWatcher
+    from netscope.tui.refresh import refresh_kinds
+
+    b = pair.names[1]
+    ip("link", "add", "br9", "type", "bridge", ns=b)
+    ip("link", "add", "port9", "type", "veth", "peer", "name", "peer9", ns=b)
+    ip("link", "set", "port9", "master", "br9", ns=b)
+    before = collect_snapshot()
+    ns_b = ns_id(inode(b))
+    mac = "02:00:00:00:09:99"
+    assert not [e for e in before.fdb if e.netns == ns_b and e.mac == mac]
+    with NetworkWatcher() as watcher:
+        watcher.sync()
+        sh("bridge", "-n", b, "fdb", "add", mac, "dev", "port9", "master", "static")
+        kinds: set[str] = set()
+        deadline = time.monotonic() + 5
+        while "fdb" not in kinds and time.monotonic() < deadline:
+            got = watcher.wait(0.3)
+            if inode(b) in got.namespaces:
+                kinds |= got.kinds_in(inode(b))
+    assert "fdb" in kinds and "neighbour" not in kinds, kinds
+    after = refresh_kinds(before, {inode(b)}, {"fdb"})
+    assert after is not None
+    assert [e for e in after.fdb if e.netns == ns_b and e.mac == mac]
+    assert after.links is before.links and after.neighbours is before.neighbours
