@@ -142,11 +142,17 @@ EVENT_LAYOUT = struct.Struct("<QQQIIIIiIIBBH16s16sHHBBBBHHI")
 
 def decode_event(data: bytes) -> ProbeEvent:
     """Decode one ring-buffer record (bytes of a struct ns_event)."""
-    if len(data) < EVENT_LAYOUT.size:
-        raise ValueError(f"event record is {len(data)} bytes, expected {EVENT_LAYOUT.size}")
+    return decode_event_at(data, 0, len(data))
+
+
+def decode_event_at(buf, offset: int, size: int) -> ProbeEvent:
+    """Decode the record of `size` bytes at `offset` of `buf` (bytes, or the ring buffer's
+    own mapping: netscope/trace/ringbuf.py)."""
+    if size < EVENT_LAYOUT.size:
+        raise ValueError(f"event record is {size} bytes, expected {EVENT_LAYOUT.size}")
     (ts, skb, location, netns, ifindex, reason, length, result, table, oif, hook, flags, cpu,
      saddr, daddr, sport, dport, family, proto, icmp_type, tcp_flags, ip_id, _pad,
-     seq) = EVENT_LAYOUT.unpack_from(data)
+     seq) = EVENT_LAYOUT.unpack_from(buf, offset)
     tup = None
     if family in (4, 6):
         tup = PacketTuple(family, proto, _address(family, saddr), _address(family, daddr),

@@ -96,6 +96,8 @@ class Program:
         """tail_calls: prog-array table -> the function loaded into its slot 0."""
         started = time.perf_counter()
         cpu_started = time.process_time()
+        # readers of its maps (a ring buffer's own mapping), closed with it
+        self.readers: list = []
         require_ebpf()
         text = program_source(files)
         cflags = program_cflags(settings)
@@ -166,6 +168,9 @@ class Program:
     def close(self) -> None:
         bpf, self.bpf = getattr(self, "bpf", None), None
         self.attached = False
+        readers, self.readers = getattr(self, "readers", []), []
+        for reader in readers:
+            reader.close()  # before the maps: a mapping keeps its map alive
         if bpf is not None:
             bpf.cleanup()
 

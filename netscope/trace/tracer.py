@@ -6,12 +6,13 @@ from __future__ import annotations
 import ctypes as ct
 import ipaddress
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from netscope.trace import ringbuf
 from netscope.trace.errors import ProbeError
-from netscope.trace.events import COUNTER_SLOTS, PROTO_NUMBERS, ProbeEvent, decode_event
+from netscope.trace.events import COUNTER_SLOTS, PROTO_NUMBERS, ProbeEvent, decode_event_at
 from netscope.trace.loader import Program
+from netscope.trace.ringbuf import RingReader
 
 JOURNEY_FILES = ["journey_common.bpf.c", "journey_skb.bpf.c", "journey_fib.bpf.c",
                  "journey_sock.bpf.c"]
@@ -90,26 +91,41 @@ def prepare_journey() -> Program:
     program = Program(JOURNEY_FILES, trace_settings(),
                       tail_calls={"skb_workers": "ns_skb_worker"}, attach=False)
     try:
-        sink = _Sink()
-        program["events"].open_ring_buffer(sink)
-        program.sink = sink  # type: ignore[attr-defined]
+        events = program["events"]
+        program.readers.append(RingReader(events.map_fd, events.max_entries)
+                               if ringbuf.usable() else _LibbpfRing(program))
     except Exception:
         program.close()
         raise
     return program
 
 
-class _Sink:
-    """The ring buffer's one callback (bcc opens a ring buffer once per program): hands the
-    records to whichever Tracer uses the program now, or drops them."""
+class _LibbpfRing:
+    """The ring buffer read by bcc (libbpf calls back once per record): RingReader's
+    interface, where its plain loads would not be ordered (ringbuf.usable())."""
 
-    def __init__(self) -> None:
-        self.target: Callable[[bytes], None] | None = None
+    def __init__(self, program: Program) -> None:
+        self._bpf = program.bpf
+        self._records: list[bytes] = []
+        program["events"].open_ring_buffer(self._on_record)  # once per program: bcc's limit
 
-    def __call__(self, _ctx, data, size) -> int:
-        if self.target is not None:
-            self.target(ct.string_at(data, size))
+    def _on_record(self, _ctx, data, size) -> int:
+        self._records.append(ct.string_at(data, size))
         return 0
+
+    def wait(self, timeout_s: float) -> None:
+        self._bpf.ring_buffer_poll(int(timeout_s * 1000))
+
+    def read(self, decode):
+        self._bpf.ring_buffer_consume()
+        records, self._records = self._records, []
+        return [decode(raw, 0, len(raw)) for raw in records]
+
+    def skip(self) -> None:
+        self.read(lambda *_: None)
+
+    def close(self) -> None:
+        self._records = []
 
 
 class Tracer:
@@ -122,21 +138,20 @@ class Tracer:
 
     def __init__(self, flt: TraceFilter, program: Program | None = None) -> None:
         self.filter = flt
-        self._pending: list[ProbeEvent] = []
         values = filter_values(flt)
         self._owned = program is None
         self.program = program if program is not None else prepare_journey()
         started = time.perf_counter()
         try:
             self.program.detach()
-            self.program.bpf.ring_buffer_consume()  # what a previous use left unread
+            self._ring = self.program.readers[0]
+            self._ring.skip()  # what a previous use left unread
             self.program.clear(STATE_MAPS)
             cfg = self.program["filter_cfg"]
             leaf = cfg.Leaf()
             for name, value in values.items():
                 setattr(leaf, name, value)
             cfg[ct.c_int(0)] = leaf
-            self.program.sink.target = self._on_record
             self.program.attach()
         except Exception:
             self.close()
@@ -145,19 +160,16 @@ class Tracer:
         self.attach_seconds = time.perf_counter() - started + (
             self.program.prepare_seconds if self._owned else 0.0)
 
-    def _on_record(self, raw: bytes) -> None:
-        self._pending.append(decode_event(raw))
-
     def poll(self, timeout_ms: int = 100) -> list[ProbeEvent]:
-        self.program.bpf.ring_buffer_poll(timeout_ms)
-        out, self._pending = self._pending, []
-        return out
+        """The events that arrived; waits up to `timeout_ms` for some (the probes wake the
+        reader once a batch is waiting, not at every event: what came meanwhile is read
+        when the wait ends)."""
+        self._ring.wait(timeout_ms / 1000)
+        return self._ring.read(decode_event_at)
 
     def drain(self) -> list[ProbeEvent]:
         """Everything already in the ring buffer, without waiting."""
-        self.program.bpf.ring_buffer_consume()
-        out, self._pending = self._pending, []
-        return out
+        return self._ring.read(decode_event_at)
 
     def counters(self) -> dict[str, int]:
         return dict(zip(COUNTER_SLOTS, self.program.counters(), strict=True))
@@ -169,7 +181,6 @@ class Tracer:
             self.program.close()
             return
         self.program.detach()
-        self.program.sink.target = None
 
     def __enter__(self) -> Tracer:
         return self
