@@ -90,6 +90,10 @@ class LiveFeed:
         self._last: Snapshot | None = None
         # a partial refresh was published: collect fully once the host is quiet
         self._full_due = False
+        # when: QUIET_S after the last change that needs it (neighbour and FDB churn, which
+        # needs none, does not put it off: on a host of 1,000 busy namespaces it never stops,
+        # and the settling read came whenever it paused)
+        self._settle_at = 0.0
         self._watcher_factory = watcher_factory
         self._watcher: NetworkWatcher | None = None
         self._stopped = False
@@ -112,6 +116,7 @@ class LiveFeed:
 
     def refresh_now(self) -> None:
         """Collect the whole host soon (after netscope itself changed it); any thread."""
+        self._settle_at = 0.0
         self._full_due = True
         if self._watcher is not None:
             self._watcher.wake()
@@ -133,8 +138,11 @@ class LiveFeed:
         # is needed (a host with traffic flips them REACHABLE/STALE, learns and ages MACs,
         # all the time)
         if partial and not settled and changes is not None:
-            self._touched |= (refreshed if changes.namespaces_changed else
-                              {i for i in refreshed if changes.kinds_in(i) - UNPAIRED})
+            paired = (refreshed if changes.namespaces_changed else
+                      {i for i in refreshed if changes.kinds_in(i) - UNPAIRED})
+            if paired:
+                self._touched |= paired
+                self._settle_at = time.monotonic() + QUIET_S
         if not partial:
             self._touched.clear()
         elif settled:
@@ -274,12 +282,14 @@ class LiveFeed:
             pending = HostChanges()
             while not self._stopped:
                 self.waiting = True
-                got = watcher.wait(QUIET_S if self._full_due else None)
+                got = watcher.wait(max(0.0, self._settle_at - time.monotonic())
+                                   if self._full_due else None)
                 self.waiting = False
                 _merge(pending, got)
                 if self._stopped:
                     break
-                if self._full_due and not pending and not self.paused:
+                if self._full_due and not pending and not self.paused and \
+                        time.monotonic() >= self._settle_at:
                     self._take(self._settling(), publish)
                     last = time.monotonic()
                     continue

@@ -4,6 +4,7 @@ and the pure parts (snapshot diff, notification parsing, filter)."""
 from __future__ import annotations
 
 import queue
+import time
 from dataclasses import replace
 
 import pytest
@@ -245,6 +246,51 @@ def test_neighbour_flips_cost_a_partial_read_and_no_settling_one(monkeypatch):
     assert kinds == [None, {"neighbour"}, {"link"}, {"settle"}]
     assert taken[3].changes.namespaces == {7} and taken[3].refreshed == frozenset({"ns:7"})
     assert len(full) == 1
+
+
+def test_neighbour_churn_does_not_put_off_the_settling_read(monkeypatch):
+    """On a host of 1,000 namespaces some neighbour table changes every few seconds: the
+    settling read of a namespace a link change was read in comes QUIET_S after that change,
+    not once the churn pauses (it came 15-20 s late there, in the middle of idle time)."""
+    import threading
+
+    import netscope.tui.live as live
+
+    monkeypatch.setattr(live, "QUIET_S", 0.3)
+    monkeypatch.setattr(live, "MIN_INTERVAL_S", 0.01)
+    taken, at = [], []
+    watcher = ScriptedWatcher()
+    feed = LiveFeed(lab, watcher_factory=lambda: watcher, refresh=lambda p, i: p,
+                    refresh_neighbours=lambda p, i: p, refresh_kinds=lambda p, i, k: p)
+    churning = threading.Event()
+
+    def churn():  # a neighbour notification every 0.1 s, a third of the quiet time
+        while not churning.wait(0.1):
+            watcher.pushed.put(HostChanges(namespaces={8}, kinds={"neighbour"}))
+
+    def publish(update):
+        taken.append(update)
+        at.append(time.monotonic())
+        if len(taken) == 1:
+            watcher.pushed.put(HostChanges(namespaces={7}, kinds={"link"}))
+            threading.Thread(target=churn, daemon=True).start()
+        elif update.changes is not None and update.changes.kinds == {"settle"}:
+            feed.stop()
+
+    stopper = threading.Timer(3.0, feed.stop)  # a bound on the test, whatever happens
+    stopper.start()
+    try:
+        feed.follow(publish)
+    finally:
+        churning.set()
+        stopper.cancel()
+    kinds = [u.changes.kinds if u.changes else None for u in taken]
+    assert kinds[-1] == {"settle"}, kinds
+    assert taken[-1].changes.namespaces == {7}
+    link = next(i for i, k in enumerate(kinds) if k == {"link"})
+    # QUIET_S after the link change (less a moment: its deadline is set before it is
+    # published), and well before the churn ends the test (the old feed: never)
+    assert 0.25 <= at[-1] - at[link] < 2.5, at[-1] - at[link]
 
 
 def test_a_link_change_re_reads_only_what_links_can_change(monkeypatch):
