@@ -139,6 +139,10 @@ async def test_app_shows_a_link_going_down_in_tree_and_log():
         node = tree._by_id[veth1]
         assert str(node.label).startswith("○ veth1")
         assert veth1 in app.changed  # highlighted until the highlight timer clears it
+        # and the topology: a picture of the same size, redrawn without a layout pass
+        from tests.tui.test_app import picture
+
+        assert "○ veth1" in picture(app) and "● veth1" not in picture(app)
 
 
 def live_app(*snapshots) -> tuple[NetscopeApp, ScriptedWatcher]:
