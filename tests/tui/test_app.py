@@ -39,7 +39,7 @@ def shown(widget) -> str:
 
 
 def picture(app) -> str:
-    return shown(app.query_one(TopologyView).query_one("#picture"))
+    return shown(app.query_one(TopologyView))
 
 
 @sync
@@ -178,3 +178,25 @@ async def test_recorded_trace_steps_hop_by_hop_to_the_drop():
         await pilot.pause()
         assert "hop 6/7: Bridge docker0" in shown(bar)
         assert "veth2 drop NETFILTER_DROP" in log_text(app)
+
+
+@sync
+async def test_a_click_on_a_box_in_the_topology_selects_what_it_draws():
+    """The topology draws only the lines on screen (line API); a click is looked up in the
+    drawing (the cells carry no click action: Textual drew those as links, in its link
+    colour over the roles' own, which hid the path's colour on the boxes)."""
+    app = offline_app("docker-engine.json")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        view = app.query_one(TopologyView)
+        # the first segment with a target on the screen, and the column it starts at
+        y, x, target = next((y, sum(len(s.text) for s in line[:i]), seg.target)
+                            for y, line in enumerate(view._lines[:view.size.height - 2])
+                            for i, seg in enumerate(line)
+                            if seg.target and seg.target != app.selected)
+        assert view.target_at(x, y) == target
+        await pilot.click(TopologyView, offset=(x + view.gutter.left, y + view.gutter.top))
+        await pilot.pause()
+        assert app.selected == target
+        # nothing is selected by a click where nothing is drawn
+        assert view.target_at(10_000, y) is None and view.target_at(0, 10_000) is None

@@ -4,18 +4,25 @@ Attributes down: the app binds `graph` (the HostGraph of what is shown) and `mar
 highlight); a change to either redraws once. Clicking a box or a device posts
 `TopologyView.Selected`; `e` posts `GroupsToggled` (the app owns whether groups are expanded).
 Role colours are component classes, so themes and app.tcss restyle them.
+
+Virtualised (Textual's line API): the drawing is kept as lines of segments and only the
+lines on screen are styled and rendered, when they come into view. At 1,000 namespaces the
+drawing is thousands of lines; as one Static it was styled whole and laid out again at every
+redraw (a port going down, a drop counted).
 """
 
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.containers import ScrollableContainer
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from netscope.graph.host import HostGraph
 from netscope.model.safe_text import safe
@@ -25,19 +32,10 @@ ROLES = ("up", "down", "dim", "title", "changed", "path", "current", "drop", "dr
          "selected", "lower", "expected", "parted")
 
 
-class TopologyPicture(Static):
-    """The drawing (TopologyView's only child); a click on a segment with a target selects
-    it."""
-
-    def action_select(self, object_id: str) -> None:
-        self.post_message(TopologyView.Selected(object_id))
-
-
-class TopologyView(ScrollableContainer, can_focus=True):
+class TopologyView(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {f"topology--{role}" for role in ROLES}
     DEFAULT_CSS = """
     TopologyView { width: 1fr; height: 1fr; }
-    TopologyView > TopologyPicture { width: auto; }
     TopologyView > .topology--up { color: $success; }
     TopologyView > .topology--down { color: $error; text-style: bold; }
     TopologyView > .topology--dim { text-style: dim; }
@@ -79,10 +77,8 @@ class TopologyView(ScrollableContainer, can_focus=True):
         self._width = 0
         self._pending = False
         self._drawn: tuple | None = None  # (topology, marks, width) last drawn
-        self._picture_size: tuple[int, int] | None = None  # (lines, cells) last drawn
-
-    def compose(self):
-        yield TopologyPicture(id="picture")
+        self._lines: list[Line] = []  # the drawing
+        self._strips: dict[int, Strip] = {}  # its lines styled, as they came into view
 
     def on_mount(self) -> None:
         self._stale()
@@ -116,28 +112,60 @@ class TopologyView(ScrollableContainer, can_focus=True):
             return
         self._drawn = drawn
         picture = draw_topology(self.graph, self.marks, max(40, self._width - 2))
-        text = self._render_lines(picture.lines)
-        # a picture of the same size (a port down, drop counts: the commonest redraws) needs
-        # no layout: Static.update lays the whole screen out again by default (at 1,000
-        # namespaces ~30 ms, and the compositor's full refresh after it ~25 ms)
-        size = (len(picture.lines), max((cell_len(x) for x in text.plain.split("\n")),
-                                        default=0))
-        same_size, self._picture_size = size == self._picture_size, size
-        self.query_one(TopologyPicture).update(text, layout=not same_size)
+        self._lines, self._strips = picture.lines, {}
+        width = max((sum(cell_len(safe(seg.text)) for seg in line) for line in self._lines),
+                    default=0)
+        # a layout pass only when the drawing's size changed (a port up or down, drop
+        # counts, highlights cleared: the same size, the commonest redraws)
+        self.virtual_size = Size(width, len(self._lines))
+        self.refresh()
 
-    def _render_lines(self, lines: list[Line]) -> Text:
-        styles = {role: self.get_component_rich_style(f"topology--{role}", partial=True)
-                  for role in ROLES}
-        text = Text(no_wrap=True, overflow="crop")
-        for n, line in enumerate(lines):
-            if n:
-                text.append("\n")
-            for seg in line:
-                style = styles.get(seg.style, Style()) if seg.style else Style()
-                if seg.target:
-                    style += Style(meta={"@click": f"select({seg.target!r})"})
-                text.append(safe(seg.text), style)
-        return text
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.scrollable_content_region.width
+        if not 0 <= index < len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips.get(index)
+        if strip is None:
+            strip = self._strips[index] = self._styled(self._lines[index])
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _styled(self, line: Line) -> Strip:
+        styles = self._role_styles()
+        return Strip([Segment(safe(seg.text), styles.get(seg.style, Style()) if seg.style
+                              else Style()) for seg in line]).apply_style(self.rich_style)
+
+    def _role_styles(self) -> dict[str, Style]:
+        return {role: self.get_component_rich_style(f"topology--{role}", partial=True)
+                for role in ROLES}
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips = {}  # a theme or stylesheet change restyles every line
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a box or device (a segment with a target) selects it. Found from the
+        drawing, not carried by the rendered cells: Textual draws cells that carry a click
+        action as links, in its link colours over the roles' own."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        target = self.target_at(offset.x + self.scroll_offset.x,
+                                offset.y + self.scroll_offset.y)
+        if target is not None:
+            self.post_message(self.Selected(target))
+
+    def target_at(self, x: int, y: int) -> str | None:
+        """The object drawn at column x of line y of the drawing, if any."""
+        if not 0 <= y < len(self._lines):
+            return None
+        at = 0
+        for seg in self._lines[y]:
+            at += cell_len(safe(seg.text))
+            if x < at:
+                return seg.target
+        return None
 
     def action_toggle_groups(self) -> None:
         self.post_message(self.GroupsToggled(not self.marks.expanded))
