@@ -40,19 +40,22 @@ print(flags & 0xF, an, socket.inet_ntoa(answer[-4:]))
 
 @pytest.fixture
 def user_network(docker_engine):
+    """A user-defined network, removed afterwards: after the containers on it, so request
+    it before docker_run (torn down first, its removal failed while a container was still
+    attached, unchecked: every run left a network, and dockerd a bridge for it, behind)."""
     name = f"nsdx{secrets.token_hex(3)}"
     docker_engine.cli("network", "create", name)
     try:
         yield name
     finally:
-        docker_engine.cli("network", "rm", name, check=False)
+        docker_engine.cli("network", "rm", name)
 
 
 def _inspect(engine, name: str, fmt: str) -> str:
     return engine.cli("inspect", "-f", fmt, name).stdout.strip()
 
 
-def test_user_network_container_uses_embedded_dns(docker_engine, docker_run, user_network):
+def test_user_network_container_uses_embedded_dns(docker_engine, user_network, docker_run):
     app = docker_run("nsdx-app", "--network", user_network)
     plain = docker_run("nsdx-plain")
     pid = int(_inspect(docker_engine, app.name, "{{.State.Pid}}"))

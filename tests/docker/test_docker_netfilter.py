@@ -38,7 +38,7 @@ def networks(docker_engine):
             docker_engine.cli("network", "create", name)
         yield names
     finally:
-        docker_engine.cli("network", "rm", *names, check=False)
+        docker_engine.cli("network", "rm", *names)
 
 
 @pytest.fixture
