@@ -48,8 +48,16 @@ SHARES_PARENT_WIRE = ("macvlan", "macvtap", "ipvlan")
 VIRTUAL_KINDS = ("veth", "bridge", "vxlan", "macvlan", "ipvlan", "loopback")
 
 _EMPTY: tuple = ()
-# the Snapshot fields the topology projection (graph.topology) reads, with header.nodes
-TOPOLOGY_FIELDS = ("namespaces", "links", "addresses", "routes", "fdb", "containers", "pods")
+# the Snapshot fields the topology projection (graph.topology) reads, with header.nodes and
+# the forwarding entries that name a remote end (vxlan: _remote_ends)
+TOPOLOGY_FIELDS = ("namespaces", "links", "addresses", "routes", "containers", "pods")
+
+
+def _remote_ends(fdb) -> list:
+    """The forwarding entries the topology reads: those naming a remote end (a vxlan's
+    VTEPs). A bridge ageing out learnt MACs (every few seconds on a busy host: 1,000 ports'
+    worth at once on a lab) leaves the picture as it is."""
+    return [(f.link, f.mac, f.dst) for f in fdb if f.dst]
 
 
 def _group(items, key) -> dict:
@@ -137,7 +145,8 @@ class HostGraph(NetfilterRelations, WorkloadRelations):
         # the picture, when nothing it is drawn from changed (a neighbour table re-read,
         # the commonest live update, keeps it: the TUI then redraws nothing)
         if (kept(*TOPOLOGY_FIELDS) and "topology" in like.__dict__
-                and before.header.nodes == s.header.nodes):
+                and before.header.nodes == s.header.nodes
+                and (kept("fdb") or _remote_ends(before.fdb) == _remote_ends(s.fdb))):
             self.__dict__["topology"] = like.__dict__["topology"]
 
     # ------------------------------------------------------------------ construction

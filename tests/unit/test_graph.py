@@ -77,6 +77,20 @@ def test_the_topology_is_kept_only_when_nothing_it_is_drawn_from_changed(docker_
             dataclasses.replace(docker_like_lab, routes=tuple(list(docker_like_lab.routes)))):
         again = HostGraph(changed, like=first).topology
         assert again is not picture and again == HostGraph(changed).topology
+    # a bridge's learnt MACs ageing out keeps it; a vxlan's remote end (an FDB entry with a
+    # dst) is drawn: one appearing draws it again
+    from netscope.model import FdbEntry
+
+    bridge_port = next(x for x in docker_like_lab.links if x.master)
+    learnt = FdbEntry(id="fdb:test", netns=bridge_port.netns, link=bridge_port.id,
+                      mac="02:00:00:00:00:01")
+    aged = dataclasses.replace(docker_like_lab, fdb=(*docker_like_lab.fdb, learnt))
+    assert HostGraph(aged, like=first).topology is picture
+    remote = dataclasses.replace(learnt, id="fdb:remote", mac="00:00:00:00:00:00",
+                                 dst="192.0.2.99")
+    vtep = dataclasses.replace(docker_like_lab, fdb=(*docker_like_lab.fdb, remote))
+    again = HostGraph(vtep, like=first).topology
+    assert again is not picture and again == HostGraph(vtep).topology
     # not worked out by the earlier graph: nothing to keep, worked out when asked
     unseen = HostGraph(docker_like_lab)
     assert "topology" not in HostGraph(neighbours, like=unseen).__dict__
