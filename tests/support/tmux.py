@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 
 from tests.support.netns import sh
@@ -65,3 +67,12 @@ class Tmux:
 
     def kill(self) -> None:
         sh("tmux", "-L", self.socket, "kill-server", check=False)
+        # the server leaves its socket file behind (572 were in /tmp/tmux-0 on a machine
+        # that ran the suite often): ours, so removed
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(socket_path(self.socket))
+
+
+def socket_path(name: str) -> str:
+    """Where `tmux -L name` puts its server's socket."""
+    return os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name)
