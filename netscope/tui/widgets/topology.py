@@ -79,6 +79,7 @@ class TopologyView(ScrollView, can_focus=True):
         self._drawn: tuple | None = None  # (topology, marks, width) last drawn
         self._lines: list[Line] = []  # the drawing
         self._strips: dict[int, Strip] = {}  # its lines styled, as they came into view
+        self._roles: dict[str, Style] | None = None  # the role styles those use
 
     def on_mount(self) -> None:
         self._stale()
@@ -132,17 +133,18 @@ class TopologyView(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
     def _styled(self, line: Line) -> Strip:
-        styles = self._role_styles()
+        if self._roles is None:  # once per style change, not per line shown
+            self._roles = {role: self.get_component_rich_style(f"topology--{role}",
+                                                               partial=True)
+                           for role in ROLES}
+        styles = self._roles
         return Strip([Segment(safe(seg.text), styles.get(seg.style, Style()) if seg.style
                               else Style()) for seg in line]).apply_style(self.rich_style)
 
-    def _role_styles(self) -> dict[str, Style]:
-        return {role: self.get_component_rich_style(f"topology--{role}", partial=True)
-                for role in ROLES}
-
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips = {}  # a theme or stylesheet change restyles every line
+        # a theme or stylesheet change restyles every line
+        self._strips, self._roles = {}, None
 
     def on_click(self, event: events.Click) -> None:
         """A click on a box or device (a segment with a target) selects it. Found from the
