@@ -29,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+from netscope.host import bpf_syscall
 from netscope.trace.drops import DROP_FILES, attach_drops, drop_settings, prepare_drops
 from netscope.trace.loader import Program
 from netscope.trace.tracer import TraceFilter, Tracer, prepare_journey
@@ -90,9 +91,20 @@ class Reader(threading.Thread):
 
 
 def bpf_prog_stats() -> dict[int, tuple[int, int]]:
-    """prog id -> (run count, run time ns); counted while kernel.bpf_stats_enabled=1."""
-    progs = json.loads(sh("bpftool", "prog", "list", "-j") or "[]")
-    return {p["id"]: (p.get("run_cnt", 0), p.get("run_time_ns", 0)) for p in progs}
+    """prog id -> (run count, run time ns); counted while kernel.bpf_stats_enabled=1.
+
+    Not `bpftool prog list`: it opens every map a program uses by id (looking for its
+    metadata), and opening a prog_array by id just after its owner closed it makes this
+    kernel leak the map (tests/support/bpf_ids.py); each run of this bench left two
+    `skb_workers` maps behind that way, held by nothing until reboot."""
+    stats = {}
+    for prog_id in bpf_syscall.next_ids(bpf_syscall.BPF_PROG_GET_NEXT_ID):
+        try:
+            info = bpf_syscall.prog_info(prog_id)
+        except bpf_syscall.BpfUnavailable:  # unloaded between the two calls
+            continue
+        stats[prog_id] = (info.run_cnt, info.run_time_ns)
+    return stats
 
 
 def run_mode(lab: Lab, mode: str, seconds: float, rate: str | None = None) -> dict:

@@ -28,6 +28,9 @@ PROG_TYPES = {1: "socket_filter", 2: "kprobe", 3: "sched_cls", 4: "sched_act",
 PROG_INFO_SIZE = 256
 _INFO_HEAD = struct.Struct("=II8s")
 _NAME_AT = 64
+# run_time_ns, run_cnt: counted only while kernel.bpf_stats_enabled=1 (0 otherwise)
+_RUN_STATS = struct.Struct("=QQ")
+_RUN_STATS_AT = 192
 _QUERY = struct.Struct("=IIIIQI")  # target_ifindex, attach_type, query_flags, attach_flags,
 #                                   prog_ids pointer, prog_cnt
 MAX_QUERY = 64
@@ -48,6 +51,8 @@ class ProgInfo:
     name: str
     prog_type: str
     tag: str
+    run_time_ns: int = 0
+    run_cnt: int = 0
 
 
 def _bpf(cmd: int, attr: ctypes.Array) -> int:
@@ -78,7 +83,8 @@ def next_ids(cmd: int) -> list[int]:
 
 
 def prog_info(prog_id: int) -> ProgInfo:
-    """Name, type and tag of the loaded program `prog_id` (BpfUnavailable if not asked)."""
+    """Name, type, tag and run statistics of the loaded program `prog_id` (BpfUnavailable
+    if not asked). Opens the program by id, none of its maps."""
     attr = ctypes.create_string_buffer(struct.pack("=III", prog_id, 0, 0), 16)
     fd = _bpf(BPF_PROG_GET_FD_BY_ID, attr)
     try:
@@ -90,7 +96,9 @@ def prog_info(prog_id: int) -> ProgInfo:
         os.close(fd)
     kind, got_id, tag = _INFO_HEAD.unpack_from(info.raw)
     name = info.raw[_NAME_AT:_NAME_AT + 16].split(b"\0", 1)[0].decode("ascii", "replace")
-    return ProgInfo(got_id, name, PROG_TYPES.get(kind, str(kind)), tag.hex())
+    run_time_ns, run_cnt = _RUN_STATS.unpack_from(info.raw, _RUN_STATS_AT)
+    return ProgInfo(got_id, name, PROG_TYPES.get(kind, str(kind)), tag.hex(), run_time_ns,
+                    run_cnt)
 
 
 def attached(ifindex: int, attach_type: int) -> list[int]:

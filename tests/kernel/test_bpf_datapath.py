@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import random
 import sys
+from pathlib import Path
 
 import pytest
 
 from netscope.analysis.path import path
 from netscope.collect.runner import collect_snapshot
+from netscope.host import bpf_syscall
 from netscope.trace.tracer import TraceFilter
 from tests.kernel.test_trace_journey import describe, require_ebpf_here, trace_while
 from tests.support.netns import Namespaces, ip, pings, sh
@@ -102,3 +104,24 @@ def test_an_xdp_program_is_found_with_its_mode_and_stops_the_walk(pair):
     # the other way the program is not on the path: the walk is not stopped by it
     back = path(snap, b, f"{net}.1", "icmp")
     assert back.verdict == "delivered" and back.reply.verdict == "uncertain"
+
+
+def test_run_statistics_are_the_ones_bpftool_shows(pair):
+    """bench/bench_tracer.py reads the probes' run counts and times with prog_info, not with
+    `bpftool prog list` (which opens every map by id: see tests/support/bpf_ids.py)."""
+    a, b, net = pair
+    attach(b, "eth0", "xdp")
+    prog_id = bpftool_net(b)["xdp"][0]["id"]
+    stats = Path("/proc/sys/kernel/bpf_stats_enabled")
+    was = stats.read_text().strip()
+    stats.write_text("1")
+    try:
+        assert pings(a, f"{net}.2")
+        first = bpf_syscall.prog_info(prog_id)
+        shown = json.loads(sh("bpftool", "-j", "prog", "show", "id", str(prog_id)).stdout)
+        last = bpf_syscall.prog_info(prog_id)
+    finally:
+        stats.write_text(was)
+    assert first.run_cnt >= 1, "the pings ran the program"
+    assert first.run_cnt <= shown["run_cnt"] <= last.run_cnt
+    assert first.run_time_ns <= shown["run_time_ns"] <= last.run_time_ns
