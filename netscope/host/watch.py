@@ -51,6 +51,16 @@ IN_DIR_EVENTS = 0x100 | 0x200 | 0x40 | 0x80  # IN_CREATE | IN_DELETE | IN_MOVED_
 WATCHED_DIRS = (netns.NAMED_DIR, netns.DOCKER_DIR)
 # a new /run/netns file is bind-mounted just after it is created: look again for this long
 SETTLE_S = 1.0
+# A socket that overflowed gets a bigger receive queue: the default (net.core.rmem_default,
+# 208 KiB here) holds ~250 notifications, and a bridge of 1,000 ports learns or ages its
+# ~5,000 forwarding entries together (a 1,000-namespace lab overflowed its root namespace
+# three times in its first two minutes, each a read of that whole namespace, 80-150 ms,
+# and a settling one after). 4 MiB (the kernel books twice that) held a burst of 2,000
+# with room; each further overflow quadruples it, up to RCVBUF_MAX. Memory is only used
+# while notifications wait.
+RCVBUF_GROWN = 4 << 20
+RCVBUF_MAX = 64 << 20
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # past rmem_max: CAP_NET_ADMIN
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -92,6 +102,20 @@ def subscribe_here(groups: int = WATCHED_GROUPS) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def grow_receive_queue(sock: socket.socket) -> int:
+    """Make `sock`'s receive queue bigger after it overflowed (see RCVBUF_GROWN); returns
+    the size asked for (0: it was already at the most)."""
+    now = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2  # the kernel doubles it
+    want = min(max(4 * now, RCVBUF_GROWN), RCVBUF_MAX)
+    if want <= now:
+        return 0
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, want)
+    except PermissionError:  # without CAP_NET_ADMIN: as much as net.core.rmem_max allows
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, want)
+    return want
 
 
 def message_kinds(data: bytes) -> set[str]:
@@ -239,6 +263,7 @@ class NetworkWatcher:
                 return
             except OSError as e:
                 if e.errno == errno.ENOBUFS:
+                    grow_receive_queue(sock)
                     changes.lost.add(inode)
                     changes.namespaces.add(inode)
                     changes.kinds |= ALL_KINDS

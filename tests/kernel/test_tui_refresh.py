@@ -244,6 +244,40 @@ def test_a_socket_that_overflowed_is_told_as_that_namespace_lost(pair):
     assert "link" in got.kinds_in(inode(b)) and inode(b) in got.links_by_ns
 
 
+def test_a_socket_that_overflowed_gets_a_queue_the_next_burst_fits_in(pair):
+    """After the overflow its queue is RCVBUF_GROWN (the kernel books twice what is asked),
+    and the same burst again (the addresses removed) arrives whole: nothing lost."""
+    import socket
+
+    from netscope.host.watch import RCVBUF_GROWN, NetworkWatcher
+
+    a = pair.names[0]
+
+    def burst(verb: str) -> None:
+        subprocess.run(["ip", "-n", a, "-batch", "-"], check=True, capture_output=True,
+                       text=True, timeout=20,
+                       input="".join(f"addr {verb} 10.252.9.{i}/32 dev eth0\n"
+                                     for i in range(1, 101)))
+
+    def quiet_wait(watcher: NetworkWatcher) -> tuple[set[int], set[str]]:
+        lost, kinds = set(), set()
+        while got := watcher.wait(0.5):
+            lost |= got.lost
+            kinds |= got.kinds_in(inode(a))
+        return lost, kinds
+
+    with NetworkWatcher() as watcher:
+        watcher.sync()
+        sock = watcher._socks[inode(a)]
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)
+        burst("add")
+        assert quiet_wait(watcher)[0] == {inode(a)}, "the small queue overflowed"
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 2 * RCVBUF_GROWN
+        burst("del")  # their local routes go too: route notifications
+        lost, kinds = quiet_wait(watcher)
+    assert not lost and "address" in kinds, (lost, kinds)
+
+
 def test_a_forwarding_entry_is_told_apart_and_found_by_re_reading_the_fdb_alone(pair):
     """A MAC added to a bridge port's forwarding database: the real watcher calls it an fdb
     notification (a neighbour message of the bridge family: before, a "neighbour" one, and
