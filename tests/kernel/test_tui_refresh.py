@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -210,6 +211,41 @@ def test_the_watcher_tells_which_namespace_had_which_kind_of_notification(pair):
     assert seen.kinds_by_ns.get(inode(a)) == {"neighbour"}, seen
     assert "link" in seen.kinds_by_ns.get(inode(b), set()), seen
     assert "link" not in seen.kinds_by_ns[inode(a)]
+
+
+def test_a_noarp_entry_changing_is_no_neighbour_change_and_the_collector_agrees(pair):
+    """The real kernel: a packet to a multicast group makes a NOARP neighbour entry (as
+    router solicitations and MLD reports do for ff02::2 and ff02::16 on every interface:
+    the kernel ages them out with a notification, ~40 a second on a fresh 1,000-namespace
+    lab). A notification about one (here its link-layer address changed) is not a
+    neighbour change the watcher reports, and the collector does not list the entry
+    either: nothing to read again. Then an ordinary entry is one."""
+    from netscope.host.watch import NetworkWatcher
+
+    a = pair.names[0]
+
+    def neighbour_kinds_in_a(watcher: NetworkWatcher) -> set[str]:
+        kinds = set()
+        while got := watcher.wait(0.5):
+            if inode(a) in got.namespaces:
+                kinds |= got.kinds_in(inode(a)) & {"neighbour", "fdb"}
+        return kinds
+
+    send = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, "
+            "socket.inet_aton('10.252.7.1')); s.sendto(b'x', ('224.0.0.77', 9))")
+    sh("ip", "netns", "exec", a, sys.executable, "-c", send)
+    with NetworkWatcher() as watcher:
+        watcher.sync()
+        neighbour_kinds_in_a(watcher)  # whatever came before: not this test's
+        ip("neigh", "change", "224.0.0.77", "lladdr", "01:00:5e:00:00:4e", "nud", "noarp",
+           "dev", "eth0", ns=a)
+        assert neighbour_kinds_in_a(watcher) == set()
+        shown = [n for n in collect_snapshot().neighbours
+                 if n.netns == ns_id(inode(a)) and n.address == "224.0.0.77"]
+        assert shown == [], "the collector leaves NOARP entries out"
+        ip("neigh", "add", "10.252.7.99", "lladdr", "02:00:00:00:00:63", "dev", "eth0", ns=a)
+        assert neighbour_kinds_in_a(watcher) == {"neighbour"}
 
 
 def test_a_socket_that_overflowed_is_told_as_that_namespace_lost(pair):

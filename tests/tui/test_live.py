@@ -73,6 +73,19 @@ def test_notifications_are_classified_by_message_type():
     assert message_kinds(notification(29, bytes([2]) + bytes(11))) == {"neighbour"}
 
 
+def test_neighbour_notifications_of_noarp_entries_are_no_change():
+    """NOARP entries (multicast, loopback) are not collected: their notifications are about
+    nothing netscope shows. An entry in another state is; a message too short to tell is
+    taken as one (read again rather than miss it)."""
+    from netscope.host.rtnl_attrs import NDMSG, NUD_NOARP
+
+    noarp = NDMSG.pack(10, 3, NUD_NOARP, 0, 1)
+    reachable = NDMSG.pack(2, 3, 0x02, 0, 1)
+    assert message_kinds(notification(28, noarp) + notification(29, noarp)) == set()
+    assert message_kinds(notification(28, noarp) + notification(28, reachable)) == {"neighbour"}
+    assert message_kinds(notification(29)) == {"neighbour"}
+
+
 def test_diff_names_the_link_that_went_down_and_what_to_highlight():
     before = lab()
     after = with_link_down(before, "veth1", "-host")
