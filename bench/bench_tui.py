@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -343,6 +344,10 @@ def main() -> None:
         update_work(args.runs)
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        # tmux leaves its socket file behind (tests/support/tmux.py removes its own too)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"),
+                                   f"tmux-{os.getuid()}", SOCKET))
         scale_lab.down()
 
 
