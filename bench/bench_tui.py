@@ -37,6 +37,7 @@ from bench_common import as_installed
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from netscope.tui.live import QUIET_S
+from tests.support.tmux import socket_path
 
 # after a port comes up the bridge moves it to forwarding 15 s later (its forward delay: a
 # link notification), and the live feed then re-reads; idle is measured after that
@@ -344,10 +345,9 @@ def main() -> None:
         update_work(args.runs)
     finally:
         subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
-        # tmux leaves its socket file behind (tests/support/tmux.py removes its own too)
+        # tmux leaves its socket file behind (the tests' driver removes its own too)
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"),
-                                   f"tmux-{os.getuid()}", SOCKET))
+            os.unlink(socket_path(SOCKET))
         scale_lab.down()
 
 

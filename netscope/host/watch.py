@@ -105,18 +105,17 @@ def subscribe_here(groups: int = WATCHED_GROUPS) -> socket.socket:
     return sock
 
 
-def grow_receive_queue(sock: socket.socket) -> int:
-    """Make `sock`'s receive queue bigger after it overflowed (see RCVBUF_GROWN); returns
-    the size asked for (0: it was already at the most)."""
+def grow_receive_queue(sock: socket.socket) -> None:
+    """Make `sock`'s receive queue bigger after it overflowed (see RCVBUF_GROWN), unless it
+    is at the most already."""
     now = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2  # the kernel doubles it
     want = min(max(4 * now, RCVBUF_GROWN), RCVBUF_MAX)
     if want <= now:
-        return 0
+        return
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, want)
     except PermissionError:  # without CAP_NET_ADMIN: as much as net.core.rmem_max allows
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, want)
-    return want
 
 
 def message_kinds(data: bytes) -> set[str]:
